@@ -1,0 +1,45 @@
+# Dev Exchange — the two commands: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+# Local run: embedded SQLite, demo sign-in, scheduled jobs inside the web process.
+LOCAL_ENV := DEVEX_ENV=local DEVEX_DEMO_SIGN_IN=true DEVEX_RUN_JOBS_IN_PROCESS=true
+
+.PHONY: run test lint typecheck pytest bench messages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(LOCAL_ENV) $(BIN)/devex db upgrade
+	$(LOCAL_ENV) $(BIN)/devex demo-data
+	$(LOCAL_ENV) $(BIN)/devex serve --host 127.0.0.1 --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.listing
+
+# Re-extract UI strings and merge them into the English and French catalogues.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o app/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

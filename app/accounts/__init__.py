@@ -1,0 +1,1 @@
+"""People and signing in. Until GitHub sign-in lands, a local-only demo sign-in stands in."""

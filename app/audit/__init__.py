@@ -1,0 +1,1 @@
+"""The audit trail: every state change and security-relevant action is recorded here."""

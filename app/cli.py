@@ -1,0 +1,105 @@
+"""The `devex` command: serve, worker, db, demo-data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+
+import typer
+import uvicorn
+from sqlalchemy import text
+
+from app import jobs, migrations
+from app.config import get_settings
+from app.db import make_engine, make_session_factory
+from app.logging import configure_logging
+from app.models.opportunity import AMOUNT_CAP_CONSTRAINT, amount_cap_sql
+
+cli = typer.Typer(help="Dev Exchange: micro-procurement for open-source work.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (default $PORT)."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Serve the site and the API."""
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, access_log=False)  # fmt: skip
+
+
+@cli.command()
+def worker() -> None:
+    """Run scheduled jobs (deadlines, reconciliation) until stopped."""
+    settings = get_settings()
+    configure_logging(json=settings.json_logs)
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    session_factory = make_session_factory(make_engine(settings.database_url))
+    jobs.run_forever(session_factory, settings.job_interval_seconds, stop)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations (creates the SQLite file's folder when needed)."""
+    url = get_settings().database_url
+    _ensure_sqlite_folder(url)
+    migrations.upgrade(url, revision)
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(...)) -> None:
+    """Revert migrations down to REVISION ('base' removes everything)."""
+    migrations.downgrade(get_settings().database_url, revision)
+
+
+@db_cli.command("apply-cap")
+def db_apply_cap() -> None:
+    """Re-create the amount CHECK constraint from DEVEX_MAX_CONTRACT_CENTS."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        typer.echo("SQLite keeps the cap it was migrated with; recreate the database to change it.")
+        raise typer.Exit(1)
+    with engine.begin() as connection:
+        connection.execute(text(f"ALTER TABLE opportunities DROP CONSTRAINT {AMOUNT_CAP_CONSTRAINT}"))
+        connection.execute(text(
+            f"ALTER TABLE opportunities ADD CONSTRAINT {AMOUNT_CAP_CONSTRAINT} "
+            f"CHECK ({amount_cap_sql(settings.max_contract_cents)})"
+        ))  # fmt: skip
+    typer.echo(f"cap set to {settings.max_contract_cents} cents")
+
+
+@cli.command("demo-data")
+def demo_data() -> None:
+    """Load demo teams, people and opportunities (safe to run again: nothing is duplicated)."""
+    from app.demo import load_demo_data
+
+    settings = get_settings()
+    session_factory = make_session_factory(make_engine(settings.database_url))
+    with session_factory() as session:
+        created = load_demo_data(session, settings)
+        session.commit()
+    typer.echo(f"demo data: {created} new records")
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + ":memory:"):
+        folder = os.path.dirname(url[len(prefix):])
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,100 @@
+"""Settings from the environment (prefix ``DEVEX_``); the contract is documented in README."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that mean "nobody chose a secret": refused in production.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "local-dev-secret"})
+LOCAL_SECRET = "local-dev-secret"  # noqa: S105 - the documented local-only default, refused in production
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DEVEX_", extra="ignore")
+
+    env: Environment = Environment.LOCAL
+    database_url: str = "sqlite:///./var/devex.sqlite3"
+    secret_key: str = LOCAL_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "America/Toronto"
+
+    github_client_id: str = ""
+    github_client_secret: str = ""
+    github_webhook_secret: str = ""
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+
+    smtp_url: str = ""
+
+    max_contract_cents: int = Field(default=999_900, gt=0)
+    currency: str = Field(default="CAD", min_length=3, max_length=3)
+
+    # Local-only "sign in as a demo user"; refused outright in production.
+    demo_sign_in: bool = False
+    # The embedded (SQLite) setup runs scheduled jobs inside the web process.
+    run_jobs_in_process: bool = False
+    job_interval_seconds: float = Field(default=30.0, gt=0)
+    log_json: bool | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _upper_currency(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Self:
+        if self.env is Environment.PRODUCTION:
+            if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                raise ValueError(
+                    "DEVEX_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production"
+                )
+            if self.demo_sign_in:
+                raise ValueError("DEVEX_DEMO_SIGN_IN cannot be enabled in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def demo_sign_in_enabled(self) -> bool:
+        return self.demo_sign_in and not self.is_production
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_json is None else self.log_json
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

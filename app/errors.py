@@ -1,0 +1,162 @@
+"""Typed errors. They render as an HTML page for browsers and RFC 9457 problem JSON for the API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.i18n import gettext as _
+
+log = logging.getLogger("devex.errors")
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    status_code = 400
+    slug = "bad-request"
+
+    def __init__(self, detail: str = "", *, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field_errors = field_errors or {}
+
+    def title(self) -> str:
+        return _("The request could not be completed")
+
+
+class NotFound(AppError):
+    status_code = 404
+    slug = "not-found"
+
+    def title(self) -> str:
+        return _("Page not found")
+
+
+class NotSignedIn(AppError):
+    status_code = 401
+    slug = "not-signed-in"
+
+    def title(self) -> str:
+        return _("Please sign in")
+
+
+class Forbidden(AppError):
+    status_code = 403
+    slug = "forbidden"
+
+    def title(self) -> str:
+        return _("You do not have permission to do this")
+
+
+class Conflict(AppError):
+    status_code = 409
+    slug = "conflict"
+
+    def title(self) -> str:
+        return _("This change conflicts with the current state")
+
+
+class InvalidTransition(Conflict):
+    slug = "invalid-transition"
+
+    def title(self) -> str:
+        return _("This action is not possible in the current state")
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    slug = "validation-failed"
+
+    def title(self) -> str:
+        return _("Some information needs correcting")
+
+
+def wants_problem_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/webhooks/")
+
+
+def problem_response(
+    request: Request, status: int, slug: str, title: str, detail: str, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"{request.base_url}problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _html_error(request: Request, status: int, title: str, detail: str) -> Response:
+    from app.templating import render  # late import: templating imports this module's errors
+
+    return render(
+        request, "errors/error.html", {"title": title, "detail": detail}, status_code=status
+    )
+
+
+async def render_app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    if wants_problem_json(request):
+        extra = {"errors": exc.field_errors} if exc.field_errors else {}
+        return problem_response(
+            request, exc.status_code, exc.slug, exc.title(), exc.detail, **extra
+        )
+    return _html_error(request, exc.status_code, exc.title(), exc.detail)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {
+        404: _("Page not found"),
+        405: _("This action is not available here"),
+        401: _("Please sign in"),
+        403: _("You do not have permission to do this"),
+        429: _("Too many requests"),
+    }
+    title = titles.get(exc.status_code, _("The request could not be completed"))
+    detail = exc.detail if exc.status_code not in titles and isinstance(exc.detail, str) else ""
+    if exc.status_code == 404:
+        detail = _("The page you asked for does not exist or is not public.")
+    if wants_problem_json(request):
+        response: Response = problem_response(request, exc.status_code, "http", title, detail)
+    else:
+        response = _html_error(request, exc.status_code, title, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = {
+        ".".join(str(part) for part in error["loc"][1:]) or "request": str(error["msg"])
+        for error in exc.errors()
+    }
+    title = _("Some information needs correcting")
+    if wants_problem_json(request):
+        return problem_response(request, 422, "validation-failed", title, "", errors=errors)
+    return _html_error(request, 422, title, "; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    title = _("Something went wrong on our side")
+    detail = _("The error has been logged. Please try again in a few minutes.")
+    if wants_problem_json(request):
+        return problem_response(request, 500, "internal-error", title, detail)
+    return _html_error(request, 500, title, detail)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, render_app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

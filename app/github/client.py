@@ -1,0 +1,49 @@
+"""A small GitHub REST client. The base URL is a setting: github.com, Enterprise Server or a fake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+API_VERSION = "2022-11-28"
+
+
+class GitHubError(Exception):
+    """GitHub could not be reached or answered with an error we cannot act on."""
+
+
+class GitHubNotFound(GitHubError):
+    """The repository or issue does not exist, or is not visible to our credentials."""
+
+
+class GitHubClient:
+    def __init__(self, api_url: str, token: str = "", *, timeout: float = 10.0) -> None:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
+                   "User-Agent": "dev-exchange"}  # fmt: skip
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _get(self, path: str) -> dict[str, Any]:
+        try:
+            response = self._http.get(path)
+        except httpx.HTTPError as exc:
+            raise GitHubError(type(exc).__name__) from exc
+        if response.status_code == 404:
+            raise GitHubNotFound(path)
+        if response.status_code >= 400:
+            raise GitHubError(f"GitHub answered {response.status_code}")
+        body = response.json()
+        if not isinstance(body, dict):
+            raise GitHubError("unexpected response shape")
+        return body
+
+    def get_repository(self, full_name: str) -> dict[str, Any]:
+        return self._get(f"/repos/{full_name}")
+
+    def get_issue(self, full_name: str, number: int) -> dict[str, Any]:
+        return self._get(f"/repos/{full_name}/issues/{number}")

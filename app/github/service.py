@@ -1,0 +1,61 @@
+"""Linking an opportunity to a GitHub issue, verified against the API (never trusted as typed)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.github.client import GitHubClient, GitHubError, GitHubNotFound
+from app.i18n import gettext as _
+
+_ISSUE_URL = re.compile(
+    r"^https?://[^/\s]+/(?P<owner>[A-Za-z0-9-]{1,39})/(?P<repo>[A-Za-z0-9._-]{1,100})"
+    r"/issues/(?P<number>[1-9][0-9]{0,9})/?$"
+)
+
+
+class IssueLinkError(ValueError):
+    """Why an issue link could not be verified, in words for the person who typed it."""
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    full_name: str
+    number: int
+
+
+@dataclass(frozen=True)
+class VerifiedIssue:
+    repository_id: int
+    full_name: str
+    number: int
+    default_branch: str
+
+
+def parse_issue_url(url: str) -> IssueRef:
+    match = _ISSUE_URL.match(url.strip())
+    if match is None:
+        raise IssueLinkError(
+            _("Enter the address of a GitHub issue, like https://github.com/owner/repo/issues/12.")
+        )
+    return IssueRef(f"{match['owner']}/{match['repo']}", int(match["number"]))
+
+
+def verify_issue(client: GitHubClient, ref: IssueRef) -> VerifiedIssue:
+    try:
+        issue = client.get_issue(ref.full_name, ref.number)
+        if "pull_request" in issue:
+            raise IssueLinkError(_("This address is a pull request; link the issue it resolves."))
+        repository = client.get_repository(ref.full_name)
+    except GitHubNotFound as exc:
+        raise IssueLinkError(_("We could not find this issue on GitHub. Is the repository public?")) from exc
+    except GitHubError as exc:
+        raise IssueLinkError(
+            _("GitHub could not be reached to verify the issue. Save again later to retry.")
+        ) from exc
+    return VerifiedIssue(
+        repository_id=int(repository["id"]),
+        full_name=str(repository["full_name"]),
+        number=ref.number,
+        default_branch=str(repository.get("default_branch", "main")),
+    )

@@ -1,0 +1,132 @@
+"""create_app(): middleware, routers and error handlers, assembled in one place."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app import jobs
+from app.accounts import pages as accounts_pages
+from app.config import Settings, get_settings
+from app.db import make_engine, make_session_factory
+from app.errors import Forbidden, install_error_handlers, render_app_error
+from app.github.client import GitHubClient
+from app.i18n import gettext as _
+from app.logging import RequestLogMiddleware, configure_logging
+from app.opportunities import api as opportunities_api
+from app.opportunities import pages as opportunities_pages
+from app.security import LocaleMiddleware, SecurityHeadersMiddleware
+from app.site import pages as site_pages
+from app.teams import api as teams_api
+from app.teams import pages as teams_pages
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# Webhooks authenticate by signature, not by cookie; they are the only CSRF exemptions.
+CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
+
+
+def _csrf_exempt(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith(CSRF_EXEMPT_PREFIXES)
+
+
+async def _csrf_failed(scope: Scope, send: Send, _reason: Any) -> None:
+    """A refused form gets a page that says what happened and what to do, not a bare 403."""
+    error = Forbidden(
+        _("This form has expired or was sent from another site. Go back, reload the page "
+          "and send it again.")  # fmt: skip
+    )
+    response = await render_app_error(Request(scope), error)
+    await response(scope, _noop_receive, send)
+
+
+async def _noop_receive() -> dict[str, Any]:
+    return {"type": "http.disconnect"}
+
+
+class CSRFMiddleware:
+    def __init__(self, app: ASGIApp, *, secret: str, secure: bool) -> None:
+        self.app = asgi_csrf(
+            app,
+            signing_secret=secret,
+            skip_if_scope=_csrf_exempt,
+            cookie_secure=secure,
+            send_csrf_failed=_csrf_failed,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    stop = threading.Event()
+    worker = None
+    if settings.run_jobs_in_process:
+        worker = threading.Thread(
+            target=jobs.run_forever,
+            args=(app.state.session_factory, settings.job_interval_seconds, stop),
+            name="devex-jobs",
+            daemon=True,
+        )
+        worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+        app.state.github.close()
+        app.state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(json=settings.json_logs)
+    app = FastAPI(
+        title="Dev Exchange API",
+        version="1",
+        description="Public opportunities and team drafting. Amounts are integer cents.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.github = GitHubClient(settings.github_api_url, settings.github_token)
+
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (
+        site_pages.router,
+        opportunities_pages.router,
+        teams_pages.router,
+        accounts_pages.router,
+        opportunities_api.router,
+        teams_api.router,
+    ):
+        app.include_router(router)
+    if settings.demo_sign_in_enabled:
+        app.include_router(accounts_pages.demo_router)
+
+    secure_cookies = settings.is_production or settings.base_url.startswith("https://")
+    # Added innermost first: the request id wraps everything, so every log line carries it.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
+                       session_cookie="devex_session", same_site="lax",
+                       https_only=secure_cookies, max_age=14 * 24 * 3600)  # fmt: skip
+    app.add_middleware(CSRFMiddleware, secret=settings.secret_key, secure=secure_cookies)
+    app.add_middleware(LocaleMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    app.add_middleware(RequestLogMiddleware)
+    return app

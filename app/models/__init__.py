@@ -1,0 +1,20 @@
+"""All models, imported here so Alembic and the app see one complete metadata."""
+
+from app.models.audit import AuditEvent
+from app.models.base import Base
+from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
+from app.models.team import Project, Team, TeamMembership, TeamRole
+from app.models.user import User
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Opportunity",
+    "OpportunitySkill",
+    "OpportunityState",
+    "Project",
+    "Team",
+    "TeamMembership",
+    "TeamRole",
+    "User",
+]

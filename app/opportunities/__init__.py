@@ -1,0 +1,1 @@
+"""Opportunities: drafting, publishing, the lifecycle, and public listing and search."""

@@ -1,0 +1,131 @@
+"""JSON routes for opportunities under /api/v1. Same rules as the pages: service.py decides."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from app.deps import AppSettings, CurrentUser, DbSession, OptionalUser
+from app.errors import ValidationFailed
+from app.github.client import GitHubClient
+from app.i18n import gettext as _
+from app.models import Opportunity
+from app.opportunities import repository, service
+from app.opportunities.schemas import (
+    CancelIn,
+    ListFilters,
+    OpportunityIn,
+    OpportunityOut,
+    OpportunityPage,
+)
+
+router = APIRouter(prefix="/api/v1/opportunities", tags=["opportunities"])
+
+
+def to_out(listed: repository.Listed, request: Request) -> OpportunityOut:
+    opportunity = listed.opportunity
+    return OpportunityOut.model_validate(
+        {
+            **{column: getattr(opportunity, column) for column in OpportunityOut.model_fields
+               if hasattr(opportunity, column)},  # fmt: skip
+            "context_links": [line for line in opportunity.context_links.splitlines() if line],
+            "skills": listed.skills,
+            "team_slug": listed.team_slug,
+            "project_slug": listed.project_slug,
+            "url": str(request.url_for("opportunity_detail", opportunity_id=opportunity.id)),
+        }
+    )
+
+
+def list_page(db: DbSession, filters: ListFilters) -> repository.ListPage:
+    try:
+        return repository.list_public(db, filters)
+    except repository.BadCursor as exc:
+        raise ValidationFailed(
+            field_errors={"cursor": _("This page link has expired; start from the first page.")}
+        ) from exc
+
+
+@router.get("", response_model=OpportunityPage, summary="List and search public opportunities")
+def list_opportunities(
+    request: Request, db: DbSession, filters: Annotated[ListFilters, Query()]
+) -> OpportunityPage:
+    page = list_page(db, filters)
+    return OpportunityPage(
+        items=[to_out(item, request) for item in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/{opportunity_id}", response_model=OpportunityOut)
+def get_opportunity(
+    opportunity_id: int, request: Request, db: DbSession, user: OptionalUser
+) -> OpportunityOut:
+    return to_out(service.get_visible(db, opportunity_id, user), request)
+
+
+def _draft_from_api(body: OpportunityIn) -> service.DraftInput:
+    return service.DraftInput(
+        team_slug=body.team,
+        project_slug=body.project,
+        title=body.title,
+        title_fr=body.title_fr,
+        problem_statement=body.problem_statement,
+        problem_statement_fr=body.problem_statement_fr,
+        context_links=[str(link) for link in body.context_links],
+        acceptance_criteria=body.acceptance_criteria,
+        acceptance_criteria_fr=body.acceptance_criteria_fr,
+        skills=body.skills,
+        remote=body.remote,
+        location=body.location,
+        amount_cents=body.amount_cents,
+        proposal_deadline=body.proposal_deadline,
+        delivery_date=body.delivery_date,
+        github_issue_url=body.github_issue_url,
+        license_spdx=body.license_spdx,
+    )
+
+
+def _github(request: Request) -> GitHubClient:
+    client: GitHubClient = request.app.state.github
+    return client
+
+
+@router.post("", response_model=OpportunityOut, status_code=status.HTTP_201_CREATED,
+             summary="Create a draft (team owners and editors)")  # fmt: skip
+def create_opportunity(
+    body: OpportunityIn, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
+) -> OpportunityOut:
+    opportunity, _link_problem = service.create_draft(
+        db, _draft_from_api(body), actor=user, settings=settings, github=_github(request)
+    )
+    db.commit()
+    return to_out(service.get_visible(db, opportunity.id, user), request)
+
+
+def _author_target(db: DbSession, opportunity_id: int, user: CurrentUser) -> Opportunity:
+    return service.get_visible(db, opportunity_id, user).opportunity
+
+
+@router.post("/{opportunity_id}/publish", response_model=OpportunityOut,
+             summary="Publish a draft (team owners)")  # fmt: skip
+def publish_opportunity(
+    opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
+) -> OpportunityOut:
+    service.publish(db, _author_target(db, opportunity_id, user), actor=user, settings=settings)
+    db.commit()
+    return to_out(service.get_visible(db, opportunity_id, user), request)
+
+
+@router.post("/{opportunity_id}/cancel", response_model=OpportunityOut,
+             summary="Cancel an opportunity (team owners)")  # fmt: skip
+def cancel_opportunity(
+    opportunity_id: int,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    body: CancelIn,
+) -> OpportunityOut:
+    service.cancel(db, _author_target(db, opportunity_id, user), actor=user, reason=body.reason)
+    db.commit()
+    return to_out(service.get_visible(db, opportunity_id, user), request)

@@ -1,0 +1,304 @@
+"""HTML pages for opportunities: the public list and detail, and the team's draft forms."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, QueryParams
+
+from app.config import Settings
+from app.deps import AppSettings, CurrentUser, DbSession, FormBody, OptionalUser
+from app.errors import AppError, ValidationFailed
+from app.github.client import GitHubClient
+from app.i18n import gettext as _
+from app.models import Opportunity, OpportunityState, User
+from app.models.base import utcnow
+from app.opportunities import repository, service
+from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
+from app.teams import repository as teams_repository
+from app.teams import service as teams_service
+from app.templating import render
+from app.text import parse_money_to_cents
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+NOTICES = {
+    "created": lambda: _("Draft saved."),
+    "saved": lambda: _("Changes saved."),
+    "published": lambda: _("The opportunity is published and open for proposals."),
+    "cancelled": lambda: _("The opportunity is cancelled."),
+}
+
+
+def _filters_from_query(params: QueryParams) -> tuple[ListFilters, list[str]]:
+    """The list page's query string, forgiving: a bad value is reported and ignored."""
+    problems: list[str] = []
+    amounts: dict[str, int | None] = {}
+    for name in ("amount_min", "amount_max"):
+        raw = params.get(name, "").strip()
+        amounts[name] = parse_money_to_cents(raw) if raw else None
+        if raw and amounts[name] is None:
+            problems.append(_("“%(value)s” is not an amount; it was ignored.", value=raw))
+    sort = params.get("sort", Sort.NEWEST.value)
+    filters = ListFilters(
+        q=params.get("q", "")[:200],
+        state=[s for s in params.getlist("state") if s in PUBLIC_STATES],
+        skill=params.get("skill", "")[:50],
+        team=params.get("team", "")[:80],
+        amount_min_cents=amounts["amount_min"],
+        amount_max_cents=amounts["amount_max"],
+        sort=Sort(sort) if sort in {s.value for s in Sort} else Sort.NEWEST,
+        cursor=params.get("cursor", "")[:200],
+    )
+    return filters, problems
+
+
+@router.get("/opportunities", response_class=HTMLResponse, name="opportunity_list")
+def opportunity_list(request: Request, db: DbSession, user: OptionalUser) -> Response:
+    filters, problems = _filters_from_query(request.query_params)
+    try:
+        page = repository.list_public(db, filters)
+    except repository.BadCursor:
+        problems.append(_("This page link has expired; showing the first page."))
+        page = repository.list_public(db, filters.model_copy(update={"cursor": ""}))
+    return render(request, "opportunities/list.html", {
+        "page": page, "filters": filters, "problems": problems,
+        "states": [(s, service.state_label(s)) for s in PUBLIC_STATES],
+        "sorts": _sort_labels(), "teams": teams_repository.list_teams(db),
+        "skills": repository.popular_skills(db),
+    })  # fmt: skip
+
+
+def _sort_labels() -> list[tuple[str, str]]:
+    return [
+        (Sort.NEWEST.value, _("Newest first")),
+        (Sort.DEADLINE.value, _("Deadline soonest")),
+        (Sort.AMOUNT_HIGH.value, _("Amount, highest first")),
+        (Sort.AMOUNT_LOW.value, _("Amount, lowest first")),
+    ]
+
+
+def _detail(
+    request: Request,
+    db: DbSession,
+    settings: Settings,
+    user: User | None,
+    opportunity_id: int,
+    *,
+    error: AppError | None = None,
+) -> Response:
+    listed = service.get_visible(db, opportunity_id, user)
+    opportunity = listed.opportunity
+    roles = teams_repository.roles_of(db, user.id, opportunity.team_id) if user else set()
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    return render(request, "opportunities/detail.html", {
+        "item": listed, "o": opportunity, "state_label": service.state_label(opportunity.state),
+        "can_edit": bool(roles & set(teams_service.AUTHOR_ROLES))
+        and opportunity.state in service.EDITABLE_STATES,
+        "can_approve": bool(roles & set(teams_service.APPROVER_ROLES)),
+        "can_publish": OpportunityState.PUBLISHED
+        in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
+        "can_cancel": OpportunityState.CANCELLED
+        in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
+        "publication_problems": service.publication_problems(opportunity, settings, utcnow())
+        if opportunity.state == OpportunityState.DRAFT else [],
+        "context_links": [line for line in opportunity.context_links.splitlines() if line],
+        "notice": notice() if notice else None, "error": error,
+        "open_for_proposals": opportunity.state == OpportunityState.PUBLISHED,
+    }, status_code=error.status_code if error else 200)  # fmt: skip
+
+
+@router.get("/opportunities/{opportunity_id}", response_class=HTMLResponse,
+            name="opportunity_detail")  # fmt: skip
+def opportunity_detail(
+    opportunity_id: int, request: Request, db: DbSession, settings: AppSettings, user: OptionalUser
+) -> Response:
+    return _detail(request, db, settings, user, opportunity_id)
+
+
+# --- Team side: drafts -------------------------------------------------------------------------
+
+
+def _parse_deadline(raw: str, settings: Settings) -> datetime | None:
+    try:
+        return datetime.fromisoformat(raw.strip()).replace(tzinfo=settings.zone)
+    except ValueError:
+        return None
+
+
+def _parse_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw.strip()) if raw.strip() else None
+    except ValueError:
+        return None
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> service.DraftInput:
+    return service.DraftInput(
+        team_slug=team_slug,
+        project_slug=_text(form, "project"),
+        title=_text(form, "title"),
+        title_fr=_text(form, "title_fr"),
+        problem_statement=_text(form, "problem_statement"),
+        problem_statement_fr=_text(form, "problem_statement_fr"),
+        context_links=_text(form, "context_links").splitlines(),
+        acceptance_criteria=_text(form, "acceptance_criteria"),
+        acceptance_criteria_fr=_text(form, "acceptance_criteria_fr"),
+        skills=_text(form, "skills").split(","),
+        remote=_text(form, "remote") == "on",
+        location=_text(form, "location"),
+        amount_cents=parse_money_to_cents(_text(form, "amount")),
+        proposal_deadline=_parse_deadline(_text(form, "proposal_deadline"), settings),
+        delivery_date=_parse_date(_text(form, "delivery_date")),
+        github_issue_url=_text(form, "github_issue_url"),
+        license_spdx=_text(form, "license_spdx"),
+    )
+
+
+def _form_values(opportunity: Opportunity, skills: list[str], settings: Settings) -> dict[str, Any]:
+    deadline = opportunity.proposal_deadline.astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
+    return {
+        "title": opportunity.title, "title_fr": opportunity.title_fr,
+        "problem_statement": opportunity.problem_statement,
+        "problem_statement_fr": opportunity.problem_statement_fr,
+        "context_links": opportunity.context_links,
+        "acceptance_criteria": opportunity.acceptance_criteria,
+        "acceptance_criteria_fr": opportunity.acceptance_criteria_fr,
+        "skills": ", ".join(skills), "remote": "on" if opportunity.remote else "",
+        "location": opportunity.location, "amount": f"{opportunity.amount_cents / 100:.2f}",
+        "proposal_deadline": deadline,
+        "delivery_date": opportunity.delivery_date.isoformat() if opportunity.delivery_date else "",
+        "github_issue_url": opportunity.github_issue_url, "license_spdx": opportunity.license_spdx,
+        "project": "",
+    }  # fmt: skip
+
+
+def _render_form(
+    request: Request,
+    db: DbSession,
+    team_id: int,
+    values: dict[str, Any],
+    *,
+    action: str,
+    heading: str,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(request, "opportunities/form.html", {
+        "values": values, "errors": errors or {}, "action": action, "heading": heading,
+        "projects": teams_repository.projects_of(db, team_id),
+    }, status_code=422 if errors else 200)  # fmt: skip
+
+
+def _github(request: Request) -> GitHubClient:
+    client: GitHubClient = request.app.state.github
+    return client
+
+
+@router.get("/teams/{slug}/opportunities/new", response_class=HTMLResponse,
+            name="opportunity_new")  # fmt: skip
+def new_draft_form(slug: str, request: Request, db: DbSession, user: CurrentUser) -> Response:
+    team = teams_service.get_team(db, slug)
+    teams_service.require_role(db, user, team.id, teams_service.AUTHOR_ROLES)
+    values = {"remote": "on", "license_spdx": "MIT"}
+    return _render_form(request, db, team.id, values, action=request.url.path,
+                        heading=_("New opportunity for %(team)s", team=team.name))  # fmt: skip
+
+
+@router.post("/teams/{slug}/opportunities/new", response_class=HTMLResponse)
+def create_draft(
+    slug: str,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+    form: FormBody,
+) -> Response:
+    team = teams_service.get_team(db, slug)
+    data = draft_from_form(form, slug, settings)
+    try:
+        opportunity, _problem = service.create_draft(
+            db, data, actor=user, settings=settings, github=_github(request)
+        )
+    except ValidationFailed as exc:
+        db.rollback()
+        return _render_form(request, db, team.id, dict(form), action=request.url.path,
+                            heading=_("New opportunity for %(team)s", team=team.name),
+                            errors=exc.field_errors)  # fmt: skip
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity.id}?notice=created", status_code=303)
+
+
+@router.get("/opportunities/{opportunity_id}/edit", response_class=HTMLResponse)
+def edit_draft_form(
+    opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
+) -> Response:
+    listed = service.get_visible(db, opportunity_id, user)
+    service.require_author(db, listed.opportunity, user)
+    values = _form_values(listed.opportunity, listed.skills, settings)
+    values["project"] = listed.project_slug or ""
+    return _render_form(request, db, listed.opportunity.team_id, values,
+                        action=request.url.path, heading=_("Edit draft"))  # fmt: skip
+
+
+@router.post("/opportunities/{opportunity_id}/edit", response_class=HTMLResponse)
+def update_draft(
+    opportunity_id: int,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+    form: FormBody,
+) -> Response:
+    listed = service.get_visible(db, opportunity_id, user)
+    data = draft_from_form(form, listed.team_slug, settings)
+    try:
+        service.update_draft(db, listed.opportunity, data, actor=user, settings=settings,
+                             github=_github(request))  # fmt: skip
+    except ValidationFailed as exc:
+        db.rollback()
+        return _render_form(request, db, listed.opportunity.team_id, dict(form),
+                            action=request.url.path, heading=_("Edit draft"),
+                            errors=exc.field_errors)  # fmt: skip
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=saved", status_code=303)
+
+
+@router.post("/opportunities/{opportunity_id}/publish", response_class=HTMLResponse)
+def publish(
+    opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
+) -> Response:
+    opportunity = service.get_visible(db, opportunity_id, user).opportunity
+    try:
+        service.publish(db, opportunity, actor=user, settings=settings)
+    except AppError as exc:
+        db.rollback()
+        return _detail(request, db, settings, user, opportunity_id, error=exc)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=published", status_code=303)
+
+
+@router.post("/opportunities/{opportunity_id}/cancel", response_class=HTMLResponse)
+def cancel(
+    opportunity_id: int,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+    form: FormBody,
+) -> Response:
+    opportunity = service.get_visible(db, opportunity_id, user).opportunity
+    try:
+        service.cancel(db, opportunity, actor=user, reason=_text(form, "reason"))
+    except AppError as exc:
+        db.rollback()
+        return _detail(request, db, settings, user, opportunity_id, error=exc)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=cancelled", status_code=303)

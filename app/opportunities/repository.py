@@ -1,0 +1,227 @@
+"""Opportunity queries. Listings use keyset pagination so any page costs the same at any size."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, literal_column, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.models import Opportunity, OpportunitySkill, Project, Team
+from app.models.opportunity import SEARCH_CONFIG
+from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_SEARCH_WORDS = 8
+
+
+class BadCursor(ValueError):
+    """A pagination cursor that this service did not write (or wrote for another sort)."""
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An opportunity with what a list row shows beside it, loaded in the same query."""
+
+    opportunity: Opportunity
+    team_slug: str
+    team_name: str
+    project_slug: str | None
+    skills: list[str]
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[Listed]
+    next_cursor: str | None
+
+
+_SORTS: dict[Sort, tuple[InstrumentedAttribute[Any], bool]] = {
+    # sort → (key column, descending); ties break on id in the same direction
+    Sort.NEWEST: (Opportunity.published_at, True),
+    Sort.DEADLINE: (Opportunity.proposal_deadline, False),
+    Sort.AMOUNT_HIGH: (Opportunity.amount_cents, True),
+    Sort.AMOUNT_LOW: (Opportunity.amount_cents, False),
+}
+
+
+def search_words(query: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(query)][:MAX_SEARCH_WORDS]
+
+
+def _matches_search(session: Session, words: list[str]) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        # The config is a literal so the planner matches the expression index.
+        config = literal_column(f"'{SEARCH_CONFIG}'::regconfig")
+        tsquery = " & ".join(f"{word}:*" for word in words)
+        document = func.to_tsvector(config, Opportunity.search_document)
+        return document.op("@@")(func.to_tsquery(config, tsquery))
+    # SQLite: every word must appear (prefix semantics approximated by substring).
+    return and_(*(Opportunity.search_document.contains(word, autoescape=True) for word in words))
+
+
+def _encode_cursor(sort: Sort, opportunity: Opportunity) -> str:
+    column, _desc = _SORTS[sort]
+    value = getattr(opportunity, column.key)
+    raw = json.dumps([sort.value, value.isoformat() if isinstance(value, datetime) else value,
+                      opportunity.id])  # fmt: skip
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        if cursor_sort != sort.value or not isinstance(last_id, int):
+            raise BadCursor(cursor)
+        if sort in (Sort.NEWEST, Sort.DEADLINE):
+            return datetime.fromisoformat(value), last_id
+        if not isinstance(value, int):
+            raise BadCursor(cursor)
+        return value, last_id
+    except (ValueError, TypeError) as exc:
+        raise BadCursor(cursor) from exc
+
+
+def _after_cursor(sort: Sort, cursor: str) -> ColumnElement[bool]:
+    column, descending = _SORTS[sort]
+    value, last_id = _decode_cursor(sort, cursor)
+    if descending:
+        return or_(column < value, and_(column == value, Opportunity.id < last_id))
+    return or_(column > value, and_(column == value, Opportunity.id > last_id))
+
+
+def _public_listing(session: Session, filters: ListFilters) -> Select[Any]:
+    stmt = (
+        select(Opportunity, Team.slug, Team.name, Project.slug)
+        .join(Team, Team.id == Opportunity.team_id)
+        .outerjoin(Project, Project.id == Opportunity.project_id)
+        .where(Opportunity.published_at.is_not(None))
+    )
+    states = [s for s in filters.state if s in PUBLIC_STATES]
+    if states:
+        stmt = stmt.where(Opportunity.state.in_(states))
+    if filters.team:
+        stmt = stmt.where(Team.slug == filters.team)
+    if filters.project_id is not None:
+        stmt = stmt.where(Opportunity.project_id == filters.project_id)
+    if filters.amount_min_cents is not None:
+        stmt = stmt.where(Opportunity.amount_cents >= filters.amount_min_cents)
+    if filters.amount_max_cents is not None:
+        stmt = stmt.where(Opportunity.amount_cents <= filters.amount_max_cents)
+    if filters.skill:
+        stmt = stmt.where(
+            select(OpportunitySkill.opportunity_id)
+            .where(
+                OpportunitySkill.opportunity_id == Opportunity.id,
+                OpportunitySkill.skill == filters.skill.strip().lower(),
+            )
+            .exists()
+        )
+    words = search_words(filters.q)
+    if words:
+        stmt = stmt.where(_matches_search(session, words))
+    return stmt
+
+
+def list_public(session: Session, filters: ListFilters) -> ListPage:
+    column, descending = _SORTS[filters.sort]
+    stmt = _public_listing(session, filters)
+    if filters.cursor:
+        stmt = stmt.where(_after_cursor(filters.sort, filters.cursor))
+    order = (column.desc(), Opportunity.id.desc()) if descending else (column, Opportunity.id)
+    rows = session.execute(stmt.order_by(*order).limit(filters.limit + 1)).all()
+    has_more = len(rows) > filters.limit
+    rows = rows[: filters.limit]
+    skills = skills_for(session, [row[0].id for row in rows])
+    items = [
+        Listed(opportunity, team_slug, team_name, project_slug, skills.get(opportunity.id, []))
+        for opportunity, team_slug, team_name, project_slug in rows
+    ]
+    next_cursor = _encode_cursor(filters.sort, rows[-1][0]) if has_more and rows else None
+    return ListPage(items=items, next_cursor=next_cursor)
+
+
+def get_listed(session: Session, opportunity_id: int) -> Listed | None:
+    row = session.execute(
+        select(Opportunity, Team.slug, Team.name, Project.slug)
+        .join(Team, Team.id == Opportunity.team_id)
+        .outerjoin(Project, Project.id == Opportunity.project_id)
+        .where(Opportunity.id == opportunity_id)
+    ).first()
+    if row is None:
+        return None
+    opportunity, team_slug, team_name, project_slug = row
+    skills = skills_for(session, [opportunity.id]).get(opportunity.id, [])
+    return Listed(opportunity, team_slug, team_name, project_slug, skills)
+
+
+def skills_for(session: Session, opportunity_ids: Sequence[int]) -> dict[int, list[str]]:
+    if not opportunity_ids:
+        return {}
+    found: dict[int, list[str]] = defaultdict(list)
+    for opportunity_id, skill in session.execute(
+        select(OpportunitySkill.opportunity_id, OpportunitySkill.skill)
+        .where(OpportunitySkill.opportunity_id.in_(opportunity_ids))
+        .order_by(OpportunitySkill.skill)
+    ):
+        found[opportunity_id].append(skill)
+    return found
+
+
+def replace_skills(session: Session, opportunity_id: int, skills: Sequence[str]) -> None:
+    session.execute(delete(OpportunitySkill).where(OpportunitySkill.opportunity_id == opportunity_id))
+    session.add_all(OpportunitySkill(opportunity_id=opportunity_id, skill=s) for s in skills)
+
+
+def popular_skills(session: Session, limit: int = 30) -> list[str]:
+    return list(
+        session.scalars(
+            select(OpportunitySkill.skill)
+            .group_by(OpportunitySkill.skill)
+            .order_by(func.count().desc(), OpportunitySkill.skill)
+            .limit(limit)
+        )
+    )
+
+
+def drafts_of_teams(session: Session, team_ids: Sequence[int]) -> Sequence[Opportunity]:
+    return session.scalars(
+        select(Opportunity)
+        .where(Opportunity.team_id.in_(team_ids), Opportunity.published_at.is_(None))
+        .order_by(Opportunity.updated_at.desc())
+    ).all()
+
+
+def public_counts_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Opportunity.state, func.count())
+        .where(Opportunity.published_at.is_not(None))
+        .group_by(Opportunity.state)
+    ).all()
+    return {state: count for state, count in rows}
+
+
+def total_paid_cents(session: Session, currency: str) -> int:
+    """Computed from the data alone: no offsets, no configuration."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Opportunity.amount_cents), 0)).where(
+            Opportunity.state == "paid", Opportunity.currency == currency
+        )
+    )
+    return int(total or 0)
+
+
+def past_deadline_ids(session: Session, now: datetime) -> Sequence[int]:
+    return session.scalars(
+        select(Opportunity.id).where(
+            Opportunity.state == "published", Opportunity.proposal_deadline <= now
+        )
+    ).all()

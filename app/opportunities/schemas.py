@@ -1,0 +1,105 @@
+"""Opportunity shapes: list filters, API input and output."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from app.models import OpportunityState
+
+PUBLIC_STATES = tuple(
+    s.value for s in OpportunityState if s not in (OpportunityState.DRAFT, OpportunityState.IN_PEER_REVIEW)
+)
+
+
+class Sort(StrEnum):
+    NEWEST = "newest"
+    DEADLINE = "deadline"
+    AMOUNT_HIGH = "amount_high"
+    AMOUNT_LOW = "amount_low"
+
+
+class ListFilters(BaseModel):
+    """What a listing asks for; the same for the HTML list and the API."""
+
+    q: str = Field(default="", max_length=200)
+    state: list[str] = Field(default_factory=list)
+    skill: str = Field(default="", max_length=50)
+    team: str = Field(default="", max_length=80)
+    amount_min_cents: int | None = Field(default=None, ge=0)
+    amount_max_cents: int | None = Field(default=None, ge=0)
+    sort: Sort = Sort.NEWEST
+    cursor: str = Field(default="", max_length=200)
+    limit: int = Field(default=20, ge=1, le=100)
+    project_id: int | None = None
+
+
+class OpportunityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    state: str
+    title: str
+    title_fr: str
+    problem_statement: str
+    problem_statement_fr: str
+    context_links: list[str]
+    acceptance_criteria: str
+    acceptance_criteria_fr: str
+    skills: list[str]
+    remote: bool
+    location: str
+    amount_cents: int
+    currency: str
+    proposal_deadline: datetime
+    delivery_date: date | None
+    team_slug: str
+    project_slug: str | None
+    github_repository_id: int | None
+    github_repository_full_name: str
+    github_issue_number: int | None
+    github_issue_url: str
+    license_spdx: str
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    url: str
+
+
+class OpportunityPage(BaseModel):
+    items: list[OpportunityOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class OpportunityIn(BaseModel):
+    """A draft as a team writes it. Amounts are integer cents in the platform currency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(description="Slug of the team that posts the opportunity.")
+    project: str = Field(default="", description="Slug of the team's project, if any.")
+    title: str = Field(min_length=1, max_length=200)
+    title_fr: str = Field(default="", max_length=200)
+    problem_statement: str = Field(default="", max_length=20_000)
+    problem_statement_fr: str = Field(default="", max_length=20_000)
+    context_links: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    acceptance_criteria: str = Field(default="", max_length=20_000)
+    acceptance_criteria_fr: str = Field(default="", max_length=20_000)
+    skills: list[str] = Field(default_factory=list, max_length=15)
+    remote: bool = True
+    location: str = Field(default="", max_length=200)
+    amount_cents: int = Field(gt=0)
+    proposal_deadline: datetime
+    delivery_date: date | None = None
+    github_issue_url: str = Field(default="", max_length=300)
+    license_spdx: str = Field(default="", max_length=60)
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)

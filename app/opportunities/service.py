@@ -1,0 +1,363 @@
+"""Opportunity rules: the lifecycle, what a draft needs, who may see and change it.
+
+Every state change goes through ``transition``: a compare-and-set UPDATE guarded by the
+lifecycle table, plus exactly one audit event. Nothing here commits; the caller does, once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.config import Settings
+from app.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from app.github.client import GitHubClient
+from app.github.service import IssueLinkError, parse_issue_url, verify_issue
+from app.i18n import gettext as _
+from app.models import Opportunity, OpportunityState, Project, Team, User
+from app.models.base import utcnow
+from app.opportunities import repository
+from app.teams import repository as teams_repository
+from app.teams.service import APPROVER_ROLES, AUTHOR_ROLES, require_role
+from app.text import format_money
+
+S = OpportunityState
+ALLOWED_TRANSITIONS: Mapping[S, frozenset[S]] = {
+    S.DRAFT: frozenset({S.IN_PEER_REVIEW, S.PUBLISHED, S.CANCELLED}),
+    S.IN_PEER_REVIEW: frozenset({S.DRAFT, S.CANCELLED}),
+    # evaluating → published re-opens with a new deadline when nobody proposed.
+    S.PUBLISHED: frozenset({S.EVALUATING, S.CANCELLED}),
+    S.EVALUATING: frozenset({S.AWARDED, S.PUBLISHED, S.UNSUCCESSFUL, S.CANCELLED}),
+    S.AWARDED: frozenset({S.IN_PROGRESS, S.CANCELLED, S.ON_HOLD}),
+    S.IN_PROGRESS: frozenset({S.MERGED, S.CANCELLED, S.ON_HOLD}),
+    S.MERGED: frozenset({S.PAID, S.ON_HOLD}),
+    S.ON_HOLD: frozenset({S.IN_PROGRESS, S.MERGED, S.CANCELLED}),
+    S.PAID: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.UNSUCCESSFUL: frozenset(),
+}
+EDITABLE_STATES = frozenset({S.DRAFT})
+MAX_SKILLS = 15
+_SKILL = re.compile(r"^[\w+#.\- ]{1,50}$", re.UNICODE)
+
+
+def transition(
+    session: Session,
+    opportunity: Opportunity,
+    to_state: S,
+    *,
+    actor: User | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    from_state = S(opportunity.state)
+    if to_state not in ALLOWED_TRANSITIONS[from_state]:
+        raise InvalidTransition(
+            _("An opportunity that is %(current)s cannot become %(target)s.",
+              current=state_label(from_state), target=state_label(to_state))  # fmt: skip
+        )
+    now = utcnow()
+    values: dict[str, Any] = {"state": to_state.value, "updated_at": now}
+    if to_state is S.PUBLISHED and opportunity.published_at is None:
+        values["published_at"] = now
+    result = session.execute(
+        update(Opportunity)
+        .where(Opportunity.id == opportunity.id, Opportunity.state == from_state.value)
+        .values(**values)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        # Someone else moved it first; their change stands and ours is refused.
+        raise InvalidTransition(_("This opportunity was changed by someone else. Reload the page."))
+    for key, value in values.items():
+        setattr(opportunity, key, value)
+    audit.record(
+        session,
+        actor_user_id=actor.id if actor else None,
+        action="opportunity.transition",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        from_state=from_state.value,
+        to_state=to_state.value,
+        details=details,
+    )
+
+
+def state_label(state: S | str) -> str:
+    labels = {
+        S.DRAFT: _("draft"),
+        S.IN_PEER_REVIEW: _("in peer review"),
+        S.PUBLISHED: _("open for proposals"),
+        S.EVALUATING: _("evaluating"),
+        S.AWARDED: _("awarded"),
+        S.IN_PROGRESS: _("in progress"),
+        S.MERGED: _("merged"),
+        S.PAID: _("paid"),
+        S.CANCELLED: _("cancelled"),
+        S.UNSUCCESSFUL: _("closed without award"),
+        S.ON_HOLD: _("on hold"),
+    }
+    return labels[S(state)]
+
+
+@dataclass
+class DraftInput:
+    """A draft as typed, already parsed into values; the same for form and API."""
+
+    team_slug: str
+    title: str
+    amount_cents: int | None
+    proposal_deadline: datetime | None
+    project_slug: str = ""
+    title_fr: str = ""
+    problem_statement: str = ""
+    problem_statement_fr: str = ""
+    context_links: list[str] = field(default_factory=list)
+    acceptance_criteria: str = ""
+    acceptance_criteria_fr: str = ""
+    skills: list[str] = field(default_factory=list)
+    remote: bool = True
+    location: str = ""
+    delivery_date: date | None = None
+    github_issue_url: str = ""
+    license_spdx: str = ""
+
+
+def normalise_skills(raw: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for skill in raw:
+        cleaned = " ".join(skill.split()).lower()
+        if cleaned:
+            seen.setdefault(cleaned, None)
+    return list(seen)
+
+
+def validate_draft(data: DraftInput, settings: Settings, *, now: datetime) -> dict[str, str]:
+    """Field errors, keyed by field name; empty when the draft can be saved."""
+    errors: dict[str, str] = {}
+    if not data.title.strip():
+        errors["title"] = _("Enter a title.")
+    if data.amount_cents is None:
+        errors.setdefault("amount", _("Enter the amount in dollars, for example 4500 or 4500.00."))
+    elif data.amount_cents <= 0:
+        errors["amount"] = _("The amount must be more than zero.")
+    elif data.amount_cents > settings.max_contract_cents:
+        errors["amount"] = _(
+            "The amount cannot be more than %(cap)s, taxes included.",
+            cap=format_money(settings.max_contract_cents, settings.currency),
+        )
+    if data.proposal_deadline is None:
+        errors.setdefault("proposal_deadline", _("Enter the date and time proposals are due."))
+    elif data.proposal_deadline <= now:
+        errors["proposal_deadline"] = _("The proposal deadline must be in the future.")
+    if data.delivery_date and data.proposal_deadline and (
+        data.delivery_date < data.proposal_deadline.date()
+    ):
+        errors["delivery_date"] = _("The delivery date must be after the proposal deadline.")
+    skills = normalise_skills(data.skills)
+    if len(skills) > MAX_SKILLS:
+        errors["skills"] = _("List at most %(max)s skills.", max=MAX_SKILLS)
+    elif any(not _SKILL.match(skill) for skill in skills):
+        errors["skills"] = _("Skills are short words separated by commas, like python, accessibility.")
+    if data.github_issue_url:
+        try:
+            parse_issue_url(data.github_issue_url)
+        except IssueLinkError as exc:
+            errors["github_issue_url"] = str(exc)
+    return errors
+
+
+def _search_document(data: DraftInput, skills: list[str]) -> str:
+    parts = [data.title, data.title_fr, data.problem_statement, data.problem_statement_fr,
+             data.acceptance_criteria, data.acceptance_criteria_fr, " ".join(skills)]  # fmt: skip
+    return " ".join(" ".join(parts).lower().split())
+
+
+def _resolve_team(session: Session, slug: str, actor: User) -> Team:
+    team = teams_repository.team_by_slug(session, slug)
+    if team is None:
+        raise ValidationFailed(field_errors={"team": _("Choose one of your teams.")})
+    require_role(session, actor, team.id, AUTHOR_ROLES)
+    return team
+
+
+def _resolve_project(session: Session, team_id: int, slug: str) -> Project | None:
+    if not slug:
+        return None
+    project = teams_repository.project_by_slug(session, team_id, slug)
+    if project is None:
+        raise ValidationFailed(field_errors={"project": _("Choose one of the team's projects.")})
+    return project
+
+
+def _apply(
+    session: Session,
+    opportunity: Opportunity,
+    data: DraftInput,
+    github: GitHubClient,
+) -> str | None:
+    """Copy the draft onto the row; returns why the issue link is unverified, if it is."""
+    assert data.amount_cents is not None and data.proposal_deadline is not None
+    skills = normalise_skills(data.skills)
+    opportunity.title = data.title.strip()
+    opportunity.title_fr = data.title_fr.strip()
+    opportunity.problem_statement = data.problem_statement
+    opportunity.problem_statement_fr = data.problem_statement_fr
+    opportunity.context_links = "\n".join(link.strip() for link in data.context_links if link.strip())
+    opportunity.acceptance_criteria = data.acceptance_criteria
+    opportunity.acceptance_criteria_fr = data.acceptance_criteria_fr
+    opportunity.remote = data.remote
+    opportunity.location = data.location.strip()
+    opportunity.amount_cents = data.amount_cents
+    opportunity.proposal_deadline = data.proposal_deadline
+    opportunity.delivery_date = data.delivery_date
+    opportunity.license_spdx = data.license_spdx.strip()
+    opportunity.search_document = _search_document(data, skills)
+    link_problem = _link_issue(opportunity, data.github_issue_url, github)
+    session.flush()
+    repository.replace_skills(session, opportunity.id, skills)
+    return link_problem
+
+
+def _link_issue(opportunity: Opportunity, url: str, github: GitHubClient) -> str | None:
+    if not url:
+        opportunity.github_repository_id = None
+        opportunity.github_repository_full_name = ""
+        opportunity.github_issue_number = None
+        return None
+    ref = parse_issue_url(url)
+    already = (
+        opportunity.issue_link_verified
+        and opportunity.github_repository_full_name.lower() == ref.full_name.lower()
+        and opportunity.github_issue_number == ref.number
+    )
+    if already:
+        return None
+    opportunity.github_repository_full_name = ref.full_name
+    opportunity.github_issue_number = ref.number
+    opportunity.github_repository_id = None
+    try:
+        verified = verify_issue(github, ref)
+    except IssueLinkError as exc:
+        return str(exc)
+    opportunity.github_repository_id = verified.repository_id
+    opportunity.github_repository_full_name = verified.full_name
+    return None
+
+
+def create_draft(
+    session: Session, data: DraftInput, *, actor: User, settings: Settings, github: GitHubClient
+) -> tuple[Opportunity, str | None]:
+    errors = validate_draft(data, settings, now=utcnow())
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    team = _resolve_team(session, data.team_slug, actor)
+    project = _resolve_project(session, team.id, data.project_slug)
+    opportunity = Opportunity(
+        team_id=team.id,
+        project_id=project.id if project else None,
+        state=S.DRAFT.value,
+        currency=settings.currency,
+        created_by_user_id=actor.id,
+    )
+    session.add(opportunity)
+    link_problem = _apply(session, opportunity, data, github)
+    audit.record(session, actor_user_id=actor.id, action="opportunity.create",
+                 subject_type="opportunity", subject_id=opportunity.id, to_state=S.DRAFT.value)  # fmt: skip
+    return opportunity, link_problem
+
+
+def update_draft(
+    session: Session,
+    opportunity: Opportunity,
+    data: DraftInput,
+    *,
+    actor: User,
+    settings: Settings,
+    github: GitHubClient,
+) -> str | None:
+    require_role(session, actor, opportunity.team_id, AUTHOR_ROLES)
+    if S(opportunity.state) not in EDITABLE_STATES:
+        raise InvalidTransition(_("Only drafts can be edited here."))
+    errors = validate_draft(data, settings, now=utcnow())
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    project = _resolve_project(session, opportunity.team_id, data.project_slug)
+    opportunity.project_id = project.id if project else None
+    link_problem = _apply(session, opportunity, data, github)
+    audit.record(session, actor_user_id=actor.id, action="opportunity.update",
+                 subject_type="opportunity", subject_id=opportunity.id)  # fmt: skip
+    return link_problem
+
+
+def publication_problems(opportunity: Opportunity, settings: Settings, now: datetime) -> list[str]:
+    """What still stops a draft from being published, in words for its team."""
+    problems = []
+    if not opportunity.issue_link_verified:
+        problems.append(_("Link a GitHub issue and let us verify it (save the draft again)."))
+    if not opportunity.problem_statement.strip():
+        problems.append(_("Describe the problem to be solved."))
+    if not opportunity.acceptance_criteria.strip():
+        problems.append(_("State the acceptance criteria."))
+    if opportunity.amount_cents > settings.max_contract_cents:
+        problems.append(_("The amount is over the platform's limit."))
+    if opportunity.proposal_deadline <= now:
+        problems.append(_("Set a proposal deadline in the future."))
+    return problems
+
+
+def publish(session: Session, opportunity: Opportunity, *, actor: User, settings: Settings) -> None:
+    require_role(session, actor, opportunity.team_id, APPROVER_ROLES)
+    if S(opportunity.state) is S.DRAFT:
+        problems = publication_problems(opportunity, settings, utcnow())
+        if problems:
+            raise ValidationFailed(" ".join(problems))
+    transition(session, opportunity, S.PUBLISHED, actor=actor)
+
+
+def cancel(session: Session, opportunity: Opportunity, *, actor: User, reason: str) -> None:
+    require_role(session, actor, opportunity.team_id, APPROVER_ROLES)
+    if not reason.strip():
+        raise ValidationFailed(field_errors={"reason": _("Say why the opportunity is cancelled.")})
+    transition(session, opportunity, S.CANCELLED, actor=actor, details={"reason": reason.strip()})
+
+
+def visible_to(session: Session, opportunity: Opportunity, user: User | None) -> bool:
+    if opportunity.published_at is not None:
+        return True
+    return user is not None and bool(
+        teams_repository.roles_of(session, user.id, opportunity.team_id)
+    )
+
+
+def get_visible(session: Session, opportunity_id: int, user: User | None) -> repository.Listed:
+    listed = repository.get_listed(session, opportunity_id)
+    if listed is None or not visible_to(session, listed.opportunity, user):
+        raise NotFound()  # a private draft is indistinguishable from a missing page
+    return listed
+
+
+def require_author(session: Session, opportunity: Opportunity, user: User) -> None:
+    if not teams_repository.roles_of(session, user.id, opportunity.team_id) & set(AUTHOR_ROLES):
+        raise Forbidden()
+
+
+def close_past_deadlines(session: Session, now: datetime) -> int:
+    """Deadlines are acted on by this job, not by whichever request happens to come next."""
+    closed = 0
+    for opportunity_id in repository.past_deadline_ids(session, now):
+        opportunity = session.get(Opportunity, opportunity_id)
+        if opportunity is None or opportunity.state != S.PUBLISHED.value:
+            continue
+        try:
+            transition(session, opportunity, S.EVALUATING, actor=None,
+                       details={"reason": "proposal deadline passed"})  # fmt: skip
+        except InvalidTransition:
+            continue  # another worker or a person moved it first
+        closed += 1
+    return closed

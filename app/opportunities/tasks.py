@@ -1,0 +1,15 @@
+"""Scheduled opportunity jobs. Each is idempotent: running it twice changes nothing more."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models.base import utcnow
+from app.opportunities import service
+
+
+def close_past_deadlines(session_factory: sessionmaker[Session]) -> int:
+    with session_factory() as session:
+        closed = service.close_past_deadlines(session, utcnow())
+        session.commit()
+    return closed

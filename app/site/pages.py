@@ -1,0 +1,50 @@
+"""Home page, health and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import text
+
+from app.deps import AppSettings, DbSession, OptionalUser
+from app.migrations import current_revision, head_revision
+from app.opportunities import repository as opportunities
+from app.opportunities.schemas import ListFilters, Sort
+from app.site.repository import site_figures
+from app.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse, name="home")
+def home(request: Request, db: DbSession, settings: AppSettings, user: OptionalUser) -> Response:
+    closing_soon = opportunities.list_public(
+        db, ListFilters(state=["published"], sort=Sort.DEADLINE, limit=5)
+    )
+    return render(request, "site/home.html", {
+        "figures": site_figures(db, settings.currency), "closing_soon": closing_soon,
+    })  # fmt: skip
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up. Says nothing about the database on purpose."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(db: DbSession) -> Response:
+    """Ready for traffic: the database answers and its schema is at the latest migration."""
+    try:
+        db.execute(text("SELECT 1"))
+        current = current_revision(db.connection())
+    except Exception:  # any failure to reach the database means "not ready"
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    head = head_revision()
+    if current != head:
+        return JSONResponse(
+            {"status": "unavailable", "database": "migrations pending",
+             "current": current, "head": head},  # fmt: skip
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "migration": current})

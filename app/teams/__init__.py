@@ -1,0 +1,1 @@
+"""Teams, their projects and who holds which role in them."""

@@ -1,0 +1,28 @@
+"""Team and project shapes for the JSON API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    name: str
+    description: str
+    github_repository_full_name: str
+
+
+class TeamOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    name: str
+    name_fr: str
+    organization: str
+    description: str
+
+
+class TeamDetailOut(TeamOut):
+    projects: list[ProjectOut]

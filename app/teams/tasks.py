@@ -1,0 +1,1 @@
+"""Background jobs for teams: none yet (invitations arrive with the accounts work)."""

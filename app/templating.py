@@ -1,0 +1,74 @@
+"""The one Jinja2 environment: autoescaping, gettext, and the filters templates use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app import i18n
+from app.config import Settings
+from app.models.base import utcnow
+from app.opportunities.service import state_label
+from app.text import format_local_datetime, format_money, format_time_left, render_markdown
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+environment.filters["markdown"] = render_markdown
+environment.filters["money"] = format_money
+environment.globals["state_label_for"] = state_label
+
+
+def _url_with(request: Request, **changes: Any) -> str:
+    """The current URL with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params)
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    zone = settings.zone
+    csrf = request.scope.get("csrftoken")
+    base_context: dict[str, Any] = {
+        "request": request,
+        "settings": settings,
+        "locale": i18n.get_locale(),
+        "other_locale": "fr" if i18n.get_locale() == "en" else "en",
+        "current_user": getattr(request.state, "user", None),
+        "csrf_token": csrf() if callable(csrf) else "",
+        "url_with": lambda **changes: _url_with(request, **changes),
+        "local_datetime": lambda value: format_local_datetime(value, zone),
+        "time_left": lambda value: format_time_left(value, utcnow()),
+        "now": utcnow(),
+        "timezone_name": settings.timezone,
+        "iso": datetime.isoformat,
+    }
+    html = environment.get_template(template).render({**base_context, **context})
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,64 @@
+"""Formatting of user content and figures: Markdown (sanitised), money, dates, time left."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+import nh3
+from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_currency
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from app.i18n import babel_locale
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+_ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+    "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "hr",
+}  # fmt: skip
+
+
+def render_markdown(source: str) -> Markup:
+    """Markdown to HTML, then sanitised: user text can never carry script or styles."""
+    html = _markdown.render(source or "")
+    clean = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow noopener noreferrer",
+    )
+    return Markup(clean)  # noqa: S704 - sanitised by nh3 on the line above
+
+
+def format_money(cents: int, currency: str) -> str:
+    return format_currency(Decimal(cents) / 100, currency, locale=babel_locale())
+
+
+def parse_money_to_cents(raw: str) -> int | None:
+    """'1,234.50', '1234,50 $', '$1 234.50' → 123450; None when it is not an amount."""
+    cleaned = raw.strip().replace("$", "").replace("\u00a0", "").replace(" ", "")
+    if "," in cleaned and "." not in cleaned and len(cleaned.rsplit(",", 1)[1]) <= 2:
+        cleaned = cleaned.replace(",", ".")  # French decimal comma
+    cleaned = cleaned.replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        return None
+    return int(amount * 100)
+
+
+def format_local_datetime(value: datetime, zone: ZoneInfo) -> str:
+    return format_datetime(value.astimezone(zone), "long", tzinfo=zone, locale=babel_locale())
+
+
+def format_time_left(deadline: datetime, now: datetime) -> str:
+    return format_timedelta(
+        deadline - now, granularity="minute", threshold=1.0, add_direction=True,
+        locale=babel_locale(),
+    )  # fmt: skip

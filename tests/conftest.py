@@ -1,0 +1,103 @@
+"""Fixtures: a throwaway PostgreSQL server, migrated databases, the app, a fake GitHub."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from app import migrations
+from app.config import Environment, Settings
+from app.db import make_engine
+from app.main import create_app
+from app.models import Base
+from tests.support.fake_github import FakeGitHub
+from tests.support.postgres import PostgresServer
+from tests.support.server import ThreadedServer
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()  # raises with a clear message when PostgreSQL cannot start: never skipped
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(postgres: PostgresServer) -> str:
+    url = postgres.create_database("devex_test")
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'devex.sqlite3'}"
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_db_url(request: pytest.FixtureRequest) -> str:
+    """For behaviour that could differ between the two databases: the test runs on both."""
+    return str(request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url"))
+
+
+@pytest.fixture
+def database_url(pg_url: str) -> str:
+    return pg_url
+
+
+@pytest.fixture(scope="session")
+def fake_github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    server = ThreadedServer(fake.asgi()).start()
+    fake.url = server.url
+    yield fake
+    server.stop()
+
+
+def _empty_all_tables(engine: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our table names
+
+
+@pytest.fixture
+def settings(database_url: str, fake_github: FakeGitHub) -> Settings:
+    return Settings(
+        env=Environment.TEST,
+        database_url=database_url,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        demo_sign_in=True,
+        github_api_url=fake_github.url,
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    _empty_all_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine, fake_github: FakeGitHub) -> Iterator[TestClient]:
+    fake_github.reset()
+    with TestClient(create_app(settings), base_url="http://testserver") as test_client:
+        yield test_client

@@ -1,0 +1,64 @@
+"""Build rows directly for tests. They set up state; behaviour is always exercised through the app."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.models import Opportunity, OpportunitySkill, Team, TeamMembership, User
+from app.models.base import utcnow
+
+_ids = itertools.count(1)
+
+
+def make_user(session: Session, *, roles: dict[Team, list[str]] | None = None, **fields: Any) -> User:
+    n = next(_ids)
+    user = User(github_id=fields.pop("github_id", 100_000 + n), login=fields.pop("login", f"user{n}"),
+                name=fields.pop("name", f"User {n}"), **fields)  # fmt: skip
+    session.add(user)
+    session.flush()
+    for team, team_roles in (roles or {}).items():
+        for role in team_roles:
+            session.add(TeamMembership(team_id=team.id, user_id=user.id, role=role))
+    session.flush()
+    return user
+
+
+def make_team(session: Session, **fields: Any) -> Team:
+    n = next(_ids)
+    team = Team(slug=fields.pop("slug", f"team-{n}"), name=fields.pop("name", f"Team {n}"), **fields)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def make_opportunity(
+    session: Session, team: Team, *, skills: tuple[str, ...] = (), **fields: Any
+) -> Opportunity:
+    n = next(_ids)
+    state = fields.pop("state", "draft")
+    now = utcnow()
+    defaults: dict[str, Any] = {
+        "title": f"Opportunity {n}",
+        "problem_statement": "A problem worth solving.",
+        "acceptance_criteria": "- It works.",
+        "amount_cents": 100_000,
+        "currency": "CAD",
+        "proposal_deadline": now + timedelta(days=7),
+        "github_repository_id": 42,
+        "github_repository_full_name": "gc-demo/repo",
+        "github_issue_number": n,
+        "published_at": None if state in ("draft", "in_peer_review") else now,
+    }
+    defaults.update(fields)
+    if "search_document" not in fields:
+        defaults["search_document"] = f"{defaults['title']} {defaults['problem_statement']}".lower()
+    opportunity = Opportunity(team_id=team.id, state=state, **defaults)
+    session.add(opportunity)
+    session.flush()
+    session.add_all(OpportunitySkill(opportunity_id=opportunity.id, skill=s) for s in skills)
+    session.flush()
+    return opportunity
