@@ -17,7 +17,9 @@ from app.db import make_engine, make_session_factory
 from app.logging import configure_logging
 from app.models.opportunity import AMOUNT_CAP_CONSTRAINT, amount_cap_sql
 
-cli = typer.Typer(help="Dev Exchange: micro-procurement for open-source work.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Dev Exchange: micro-procurement for open-source work.", no_args_is_help=True
+)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 
@@ -29,8 +31,15 @@ def serve(
     workers: int = typer.Option(1, help="Worker processes."),
 ) -> None:
     """Serve the site and the API."""
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, access_log=False)  # fmt: skip
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+    )
 
 
 @cli.command()
@@ -72,11 +81,15 @@ def db_apply_cap() -> None:
         typer.echo("SQLite keeps the cap it was migrated with; recreate the database to change it.")
         raise typer.Exit(1)
     with engine.begin() as connection:
-        connection.execute(text(f"ALTER TABLE opportunities DROP CONSTRAINT {AMOUNT_CAP_CONSTRAINT}"))
-        connection.execute(text(
-            f"ALTER TABLE opportunities ADD CONSTRAINT {AMOUNT_CAP_CONSTRAINT} "
-            f"CHECK ({amount_cap_sql(settings.max_contract_cents)})"
-        ))  # fmt: skip
+        connection.execute(
+            text(f"ALTER TABLE opportunities DROP CONSTRAINT {AMOUNT_CAP_CONSTRAINT}")
+        )
+        connection.execute(
+            text(
+                f"ALTER TABLE opportunities ADD CONSTRAINT {AMOUNT_CAP_CONSTRAINT} "
+                f"CHECK ({amount_cap_sql(settings.max_contract_cents)})"
+            )
+        )
     typer.echo(f"cap set to {settings.max_contract_cents} cents")
 
 
@@ -96,7 +109,7 @@ def demo_data() -> None:
 def _ensure_sqlite_folder(url: str) -> None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + ":memory:"):
-        folder = os.path.dirname(url[len(prefix):])
+        folder = os.path.dirname(url[len(prefix) :])
         if folder:
             os.makedirs(folder, exist_ok=True)
 

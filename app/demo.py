@@ -12,15 +12,31 @@ from app.audit import service as audit
 from app.config import Settings
 from app.models import Opportunity, OpportunitySkill, Project, Team, TeamMembership, User
 from app.models.base import utcnow
+from app.opportunities.service import build_search_document
 
 TEAMS = [
-    ("forms", "Digital Forms Service", "Service des formulaires numériques", "Service Canada",
-     "We build the accessible form builder that departments use to replace PDF forms."),
-    ("open-data", "Open Data Platform", "Plateforme de données ouvertes", "Treasury Board",
-     "We publish the government's open data catalogue and its public APIs."),
-    ("notify", "Notification Service", "Service de notification", "Canadian Digital Service",
-     "We send email and text messages for federal, provincial and municipal services."),
-]  # fmt: skip
+    (
+        "forms",
+        "Digital Forms Service",
+        "Service des formulaires numériques",
+        "Service Canada",
+        "We build the accessible form builder that departments use to replace PDF forms.",
+    ),
+    (
+        "open-data",
+        "Open Data Platform",
+        "Plateforme de données ouvertes",
+        "Treasury Board",
+        "We publish the government's open data catalogue and its public APIs.",
+    ),
+    (
+        "notify",
+        "Notification Service",
+        "Service de notification",
+        "Canadian Digital Service",
+        "We send email and text messages for federal, provincial and municipal services.",
+    ),
+]
 
 PROJECTS = [
     ("forms", "form-builder", "Form builder", "gc-demo/form-builder", 910001),
@@ -32,16 +48,25 @@ PROJECTS = [
 
 USERS = [
     # github_id, login, name, email, [(team, role)]
-    (5001, "amelie-forms", "Amélie Tremblay", "amelie@forms.example.gc.ca",
-     [("forms", "owner")]),
-    (5002, "raj-forms", "Raj Singh", "raj@forms.example.gc.ca",
-     [("forms", "editor"), ("forms", "evaluator")]),
+    (5001, "amelie-forms", "Amélie Tremblay", "amelie@forms.example.gc.ca", [("forms", "owner")]),
+    (
+        5002,
+        "raj-forms",
+        "Raj Singh",
+        "raj@forms.example.gc.ca",
+        [("forms", "editor"), ("forms", "evaluator")],
+    ),
     (5003, "li-data", "Li Wei", "li@data.example.gc.ca", [("open-data", "owner")]),
-    (5004, "marc-notify", "Marc Gagnon", "marc@notify.example.gc.ca",
-     [("notify", "owner"), ("notify", "finance")]),
+    (
+        5004,
+        "marc-notify",
+        "Marc Gagnon",
+        "marc@notify.example.gc.ca",
+        [("notify", "owner"), ("notify", "finance")],
+    ),
     (6001, "sam-dev", "Sam Developer", "sam@example.com", []),
     (6002, "noor-codes", "Noor Haddad", "noor@example.com", []),
-]  # fmt: skip
+]
 
 
 @dataclass(frozen=True)
@@ -72,83 +97,293 @@ _CRITERIA = (
 )
 
 OPPORTUNITIES = [
-    DemoOpportunity("forms", "form-builder", "Announce validation errors to screen readers",
-                    "Annoncer les erreurs de validation aux lecteurs d'écran",
-                    "validation errors are not announced when a form is submitted", _CRITERIA,
-                    ("accessibility", "javascript", "react"), 4500, "published", 14, 101),
-    DemoOpportunity("forms", "form-builder", "Keyboard support for reordering questions",
-                    "Réordonner les questions au clavier",
-                    "questions can only be reordered by dragging with a mouse", _CRITERIA,
-                    ("accessibility", "react"), 6000, "published", 21, 102),
-    DemoOpportunity("forms", "form-viewer", "Save a partly completed form and resume later",
-                    "", "a long form cannot be saved and resumed later", _CRITERIA,
-                    ("typescript", "postgresql"), 8500, "published", 9, 103),
-    DemoOpportunity("open-data", "catalogue", "Export search results as CSV",
-                    "Exporter les résultats de recherche en CSV",
-                    "search results cannot be downloaded for use in a spreadsheet", _CRITERIA,
-                    ("python", "django"), 3000, "published", 30, 201),
-    DemoOpportunity("open-data", "api-gateway", "Rate-limit headers on every API response",
-                    "", "clients cannot tell how close they are to the rate limit", _CRITERIA,
-                    ("go", "api"), 2500, "published", 5, 202),
-    DemoOpportunity("notify", "notify-api", "Retry failed SMS deliveries with backoff",
-                    "Réessayer les SMS échoués avec un délai croissant",
-                    "text messages that fail once are never retried", _CRITERIA,
-                    ("python", "flask", "celery"), 7000, "published", 12, 301),
-    DemoOpportunity("notify", "notify-api", "French templates for delivery receipts",
-                    "Gabarits français pour les accusés de réception",
-                    "delivery receipts are only available in English", _CRITERIA,
-                    ("python", "i18n"), 1500, "evaluating", -3, 302),
-    DemoOpportunity("open-data", "catalogue", "Show dataset update frequency",
-                    "", "the catalogue does not say how often a dataset is updated", _CRITERIA,
-                    ("python", "django"), 2000, "evaluating", -1, 203),
-    DemoOpportunity("forms", "form-builder", "Fix focus loss after adding a question",
-                    "", "focus jumps to the top of the page after a question is added",
-                    _CRITERIA, ("accessibility", "react"), 1800, "awarded", -10, 104),
-    DemoOpportunity("open-data", "api-gateway", "OpenAPI description for the datasets API",
-                    "Description OpenAPI de l'API des jeux de données",
-                    "the datasets API has no machine-readable description", _CRITERIA,
-                    ("openapi", "python"), 4000, "awarded", -7, 204),
-    DemoOpportunity("notify", "notify-api", "Bounce handling for government email domains",
-                    "", "bounced emails to some government domains are not detected",
-                    _CRITERIA, ("python", "email"), 5500, "in_progress", -20, 303),
-    DemoOpportunity("forms", "form-viewer", "High-contrast mode for the form viewer",
-                    "Mode contraste élevé pour le lecteur de formulaires",
-                    "the form viewer ignores the system's high-contrast setting", _CRITERIA,
-                    ("css", "accessibility"), 3200, "in_progress", -15, 105),
-    DemoOpportunity("open-data", "catalogue", "Fix broken pagination in the catalogue API",
-                    "", "the last page of catalogue results repeats the previous page",
-                    _CRITERIA, ("python", "api"), 1200, "merged", -30, 205),
-    DemoOpportunity("notify", "notify-api", "Document the callback signature format",
-                    "", "service teams cannot verify our delivery callbacks", _CRITERIA,
-                    ("documentation", "security"), 900, "merged", -25, 304),
-    DemoOpportunity("forms", "form-builder", "Labels for icon-only buttons",
-                    "Étiquettes pour les boutons à icône seule",
-                    "icon-only buttons in the toolbar have no accessible name", _CRITERIA,
-                    ("accessibility", "html"), 800, "paid", -60, 106),
-    DemoOpportunity("open-data", "api-gateway", "Health check endpoint for the gateway",
-                    "", "our monitoring cannot tell whether the gateway is healthy", _CRITERIA,
-                    ("go", "operations"), 1500, "paid", -45, 206),
-    DemoOpportunity("notify", "notify-api", "Remove unused dependencies",
-                    "", "unused dependencies slow down security reviews", _CRITERIA,
-                    ("python", "security"), 600, "cancelled", -40, 305),
-    DemoOpportunity("forms", "form-viewer", "Print stylesheet for completed forms",
-                    "", "printed forms cut off long answers", _CRITERIA,
-                    ("css",), 1000, "unsuccessful", -35, 107),
-    DemoOpportunity("open-data", "catalogue", "Restore dataset download counts",
-                    "", "download counts stopped updating after the last release", _CRITERIA,
-                    ("python", "postgresql"), 2200, "on_hold", -28, 207),
-    DemoOpportunity("notify", "notify-api", "Plain-language error messages for the API",
-                    "Messages d'erreur en langage clair pour l'API",
-                    "API error messages use internal jargon", _CRITERIA,
-                    ("python", "writing"), 2800, "draft", 25, 306),
-    DemoOpportunity("forms", "form-builder", "Autosave drafts of forms being built",
-                    "", "form authors lose work when their session expires", _CRITERIA,
-                    ("react", "typescript"), 6500, "in_peer_review", 30, 108),
-    DemoOpportunity("open-data", "catalogue", "Bilingual search synonyms",
-                    "Synonymes de recherche bilingues",
-                    "searching in French misses datasets described only in English", _CRITERIA,
-                    ("search", "i18n"), 5000, "draft", 40, 208),
-]  # fmt: skip
+    DemoOpportunity(
+        "forms",
+        "form-builder",
+        "Announce validation errors to screen readers",
+        "Annoncer les erreurs de validation aux lecteurs d'écran",
+        "validation errors are not announced when a form is submitted",
+        _CRITERIA,
+        ("accessibility", "javascript", "react"),
+        4500,
+        "published",
+        14,
+        101,
+    ),
+    DemoOpportunity(
+        "forms",
+        "form-builder",
+        "Keyboard support for reordering questions",
+        "Réordonner les questions au clavier",
+        "questions can only be reordered by dragging with a mouse",
+        _CRITERIA,
+        ("accessibility", "react"),
+        6000,
+        "published",
+        21,
+        102,
+    ),
+    DemoOpportunity(
+        "forms",
+        "form-viewer",
+        "Save a partly completed form and resume later",
+        "",
+        "a long form cannot be saved and resumed later",
+        _CRITERIA,
+        ("typescript", "postgresql"),
+        8500,
+        "published",
+        9,
+        103,
+    ),
+    DemoOpportunity(
+        "open-data",
+        "catalogue",
+        "Export search results as CSV",
+        "Exporter les résultats de recherche en CSV",
+        "search results cannot be downloaded for use in a spreadsheet",
+        _CRITERIA,
+        ("python", "django"),
+        3000,
+        "published",
+        30,
+        201,
+    ),
+    DemoOpportunity(
+        "open-data",
+        "api-gateway",
+        "Rate-limit headers on every API response",
+        "",
+        "clients cannot tell how close they are to the rate limit",
+        _CRITERIA,
+        ("go", "api"),
+        2500,
+        "published",
+        5,
+        202,
+    ),
+    DemoOpportunity(
+        "notify",
+        "notify-api",
+        "Retry failed SMS deliveries with backoff",
+        "Réessayer les SMS échoués avec un délai croissant",
+        "text messages that fail once are never retried",
+        _CRITERIA,
+        ("python", "flask", "celery"),
+        7000,
+        "published",
+        12,
+        301,
+    ),
+    DemoOpportunity(
+        "notify",
+        "notify-api",
+        "French templates for delivery receipts",
+        "Gabarits français pour les accusés de réception",
+        "delivery receipts are only available in English",
+        _CRITERIA,
+        ("python", "i18n"),
+        1500,
+        "evaluating",
+        -3,
+        302,
+    ),
+    DemoOpportunity(
+        "open-data",
+        "catalogue",
+        "Show dataset update frequency",
+        "",
+        "the catalogue does not say how often a dataset is updated",
+        _CRITERIA,
+        ("python", "django"),
+        2000,
+        "evaluating",
+        -1,
+        203,
+    ),
+    DemoOpportunity(
+        "forms",
+        "form-builder",
+        "Fix focus loss after adding a question",
+        "",
+        "focus jumps to the top of the page after a question is added",
+        _CRITERIA,
+        ("accessibility", "react"),
+        1800,
+        "awarded",
+        -10,
+        104,
+    ),
+    DemoOpportunity(
+        "open-data",
+        "api-gateway",
+        "OpenAPI description for the datasets API",
+        "Description OpenAPI de l'API des jeux de données",
+        "the datasets API has no machine-readable description",
+        _CRITERIA,
+        ("openapi", "python"),
+        4000,
+        "awarded",
+        -7,
+        204,
+    ),
+    DemoOpportunity(
+        "notify",
+        "notify-api",
+        "Bounce handling for government email domains",
+        "",
+        "bounced emails to some government domains are not detected",
+        _CRITERIA,
+        ("python", "email"),
+        5500,
+        "in_progress",
+        -20,
+        303,
+    ),
+    DemoOpportunity(
+        "forms",
+        "form-viewer",
+        "High-contrast mode for the form viewer",
+        "Mode contraste élevé pour le lecteur de formulaires",
+        "the form viewer ignores the system's high-contrast setting",
+        _CRITERIA,
+        ("css", "accessibility"),
+        3200,
+        "in_progress",
+        -15,
+        105,
+    ),
+    DemoOpportunity(
+        "open-data",
+        "catalogue",
+        "Fix broken pagination in the catalogue API",
+        "",
+        "the last page of catalogue results repeats the previous page",
+        _CRITERIA,
+        ("python", "api"),
+        1200,
+        "merged",
+        -30,
+        205,
+    ),
+    DemoOpportunity(
+        "notify",
+        "notify-api",
+        "Document the callback signature format",
+        "",
+        "service teams cannot verify our delivery callbacks",
+        _CRITERIA,
+        ("documentation", "security"),
+        900,
+        "merged",
+        -25,
+        304,
+    ),
+    DemoOpportunity(
+        "forms",
+        "form-builder",
+        "Labels for icon-only buttons",
+        "Étiquettes pour les boutons à icône seule",
+        "icon-only buttons in the toolbar have no accessible name",
+        _CRITERIA,
+        ("accessibility", "html"),
+        800,
+        "paid",
+        -60,
+        106,
+    ),
+    DemoOpportunity(
+        "open-data",
+        "api-gateway",
+        "Health check endpoint for the gateway",
+        "",
+        "our monitoring cannot tell whether the gateway is healthy",
+        _CRITERIA,
+        ("go", "operations"),
+        1500,
+        "paid",
+        -45,
+        206,
+    ),
+    DemoOpportunity(
+        "notify",
+        "notify-api",
+        "Remove unused dependencies",
+        "",
+        "unused dependencies slow down security reviews",
+        _CRITERIA,
+        ("python", "security"),
+        600,
+        "cancelled",
+        -40,
+        305,
+    ),
+    DemoOpportunity(
+        "forms",
+        "form-viewer",
+        "Print stylesheet for completed forms",
+        "",
+        "printed forms cut off long answers",
+        _CRITERIA,
+        ("css",),
+        1000,
+        "unsuccessful",
+        -35,
+        107,
+    ),
+    DemoOpportunity(
+        "open-data",
+        "catalogue",
+        "Restore dataset download counts",
+        "",
+        "download counts stopped updating after the last release",
+        _CRITERIA,
+        ("python", "postgresql"),
+        2200,
+        "on_hold",
+        -28,
+        207,
+    ),
+    DemoOpportunity(
+        "notify",
+        "notify-api",
+        "Plain-language error messages for the API",
+        "Messages d'erreur en langage clair pour l'API",
+        "API error messages use internal jargon",
+        _CRITERIA,
+        ("python", "writing"),
+        2800,
+        "draft",
+        25,
+        306,
+    ),
+    DemoOpportunity(
+        "forms",
+        "form-builder",
+        "Autosave drafts of forms being built",
+        "",
+        "form authors lose work when their session expires",
+        _CRITERIA,
+        ("react", "typescript"),
+        6500,
+        "in_peer_review",
+        30,
+        108,
+    ),
+    DemoOpportunity(
+        "open-data",
+        "catalogue",
+        "Bilingual search synonyms",
+        "Synonymes de recherche bilingues",
+        "searching in French misses datasets described only in English",
+        _CRITERIA,
+        ("search", "i18n"),
+        5000,
+        "draft",
+        40,
+        208,
+    ),
+]
 
 PRIVATE_STATES = {"draft", "in_peer_review"}
 
@@ -158,8 +393,9 @@ def _get_or_create_team(session: Session, spec: tuple[str, str, str, str, str]) 
     team = session.scalars(select(Team).where(Team.slug == slug)).first()
     if team is not None:
         return team, 0
-    team = Team(slug=slug, name=name, name_fr=name_fr, organization=organization,
-                description=description)  # fmt: skip
+    team = Team(
+        slug=slug, name=name, name_fr=name_fr, organization=organization, description=description
+    )
     session.add(team)
     session.flush()
     return team, 1
@@ -180,9 +416,14 @@ def load_demo_data(session: Session, settings: Settings, now: datetime | None = 
             select(Project).where(Project.team_id == team.id, Project.slug == slug)
         ).first()
         if project is None:
-            project = Project(team_id=team.id, slug=slug, name=name,
-                              description=f"{name} for {team.name}.",
-                              github_repository_id=repo_id, github_repository_full_name=repo)  # fmt: skip
+            project = Project(
+                team_id=team.id,
+                slug=slug,
+                name=name,
+                description=f"{name} for {team.name}.",
+                github_repository_id=repo_id,
+                github_repository_full_name=repo,
+            )
             session.add(project)
             created += 1
         projects[slug] = project
@@ -197,8 +438,8 @@ def load_demo_data(session: Session, settings: Settings, now: datetime | None = 
                 session.add(TeamMembership(team_id=teams[team_slug].id, user_id=user.id, role=role))
                 created += 1
     session.flush()
-    for spec in OPPORTUNITIES:
-        created += _create_opportunity(session, settings, teams, projects, spec, now)
+    for opportunity in OPPORTUNITIES:
+        created += _create_opportunity(session, settings, teams, projects, opportunity, now)
     return created
 
 
@@ -212,7 +453,9 @@ def _create_opportunity(
 ) -> int:
     team = teams[spec.team]
     exists = session.scalars(
-        select(Opportunity.id).where(Opportunity.team_id == team.id, Opportunity.title == spec.title)
+        select(Opportunity.id).where(
+            Opportunity.team_id == team.id, Opportunity.title == spec.title
+        )
     ).first()
     if exists is not None:
         return 0
@@ -220,26 +463,39 @@ def _create_opportunity(
     deadline = now + timedelta(days=spec.deadline_days)
     problem = _PROBLEM.format(what=spec.problem)
     opportunity = Opportunity(
-        team_id=team.id, project_id=project.id, state=spec.state, title=spec.title,
-        title_fr=spec.title_fr, problem_statement=problem,
+        team_id=team.id,
+        project_id=project.id,
+        state=spec.state,
+        title=spec.title,
+        title_fr=spec.title_fr,
+        problem_statement=problem,
         context_links=f"https://github.com/{project.github_repository_full_name}#readme",
-        acceptance_criteria=spec.criteria, remote=True, amount_cents=spec.dollars * 100,
-        currency=settings.currency, proposal_deadline=deadline,
+        acceptance_criteria=spec.criteria,
+        remote=True,
+        amount_cents=spec.dollars * 100,
+        currency=settings.currency,
+        proposal_deadline=deadline,
         delivery_date=(deadline + timedelta(days=21)).date(),
         github_repository_id=project.github_repository_id,
         github_repository_full_name=project.github_repository_full_name,
-        github_issue_number=spec.issue, license_spdx="MIT",
-        search_document=" ".join(
-            f"{spec.title} {spec.title_fr} {problem} {spec.criteria} {' '.join(spec.skills)}"
-            .lower().split()
+        github_issue_number=spec.issue,
+        license_spdx="MIT",
+        search_document=build_search_document(
+            spec.title, spec.title_fr, problem, spec.criteria, *spec.skills
         ),
         published_at=None if spec.state in PRIVATE_STATES else deadline - timedelta(days=21),
         created_at=deadline - timedelta(days=28),
-    )  # fmt: skip
+    )
     session.add(opportunity)
     session.flush()
     session.add_all(OpportunitySkill(opportunity_id=opportunity.id, skill=s) for s in spec.skills)
     # Seeded straight into their state; the audit trail says so rather than inventing a history.
-    audit.record(session, actor_user_id=None, action="opportunity.seeded",
-                 subject_type="opportunity", subject_id=opportunity.id, to_state=spec.state)  # fmt: skip
+    audit.record(
+        session,
+        actor_user_id=None,
+        action="opportunity.seeded",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        to_state=spec.state,
+    )
     return 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.datastructures import FormData
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from app.config import Settings
 from app.db import get_db
@@ -44,3 +44,6 @@ AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
 FormBody = Annotated[FormData, Depends(read_form)]
+# Page routers load the signed-in user (if any) for the page header, even where the route
+# itself does not need it; FastAPI caches it, so routes that do need it pay nothing more.
+PAGE_DEPENDENCIES = [Depends(optional_user)]

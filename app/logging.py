@@ -59,12 +59,15 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
     root.setLevel(level)
     # Our middleware writes one access line per request, with the request id.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs full URLs at INFO; a URL can carry an OAuth code or a token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate = bytes(value).decode("latin-1")
             if _SAFE_REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex

@@ -41,8 +41,10 @@ def _csrf_exempt(scope: Scope) -> bool:
 async def _csrf_failed(scope: Scope, send: Send, _reason: Any) -> None:
     """A refused form gets a page that says what happened and what to do, not a bare 403."""
     error = Forbidden(
-        _("This form has expired or was sent from another site. Go back, reload the page "
-          "and send it again.")  # fmt: skip
+        _(
+            "This form has expired or was sent from another site. Go back, reload the page "
+            "and send it again."
+        )
     )
     response = await render_app_error(Request(scope), error)
     await response(scope, _noop_receive, send)
@@ -122,9 +124,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     secure_cookies = settings.is_production or settings.base_url.startswith("https://")
     # Added innermost first: the request id wraps everything, so every log line carries it.
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
-                       session_cookie="devex_session", same_site="lax",
-                       https_only=secure_cookies, max_age=14 * 24 * 3600)  # fmt: skip
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="devex_session",
+        same_site="lax",
+        https_only=secure_cookies,
+        max_age=14 * 24 * 3600,
+    )
     app.add_middleware(CSRFMiddleware, secret=settings.secret_key, secure=secure_cookies)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)

@@ -11,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
+from app.models.opportunity import SEARCH_INDEX
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,3 +38,8 @@ def head_revision() -> str | None:
 
 def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def include_object(_obj: object, name: str | None, type_: str, *_args: object) -> bool:
+    """What autogenerate compares: everything but the PostgreSQL-only full-text index."""
+    return not (type_ == "index" and name == SEARCH_INDEX)

@@ -16,9 +16,28 @@ from app.i18n import babel_locale
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a",
-    "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "hr",
-}  # fmt: skip
+    "p",
+    "br",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h2",
+    "h3",
+    "h4",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+}
 
 
 def render_markdown(source: str) -> Markup:
@@ -59,6 +78,9 @@ def format_local_datetime(value: datetime, zone: ZoneInfo) -> str:
 
 def format_time_left(deadline: datetime, now: datetime) -> str:
     return format_timedelta(
-        deadline - now, granularity="minute", threshold=1.0, add_direction=True,
+        deadline - now,
+        granularity="minute",
+        threshold=1.0,
+        add_direction=True,
         locale=babel_locale(),
-    )  # fmt: skip
+    )

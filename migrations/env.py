@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlalchemy import create_engine, pool
 
 from app.config import get_settings
+from app.migrations import include_object
 from app.models import Base
-from app.models.opportunity import SEARCH_INDEX
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    # The PostgreSQL full-text index is defined only in the migrations (it is dialect-specific).
-    return not (type_ == "index" and name == SEARCH_INDEX)
 
 
 def _url() -> str:

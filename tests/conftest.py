@@ -44,7 +44,11 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(params=["postgresql", "sqlite"])
 def any_db_url(request: pytest.FixtureRequest) -> str:
     """For behaviour that could differ between the two databases: the test runs on both."""
-    return str(request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url"))
+    url = str(request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url"))
+    engine = make_engine(url)
+    _empty_all_tables(engine)
+    engine.dispose()
+    return url
 
 
 @pytest.fixture

@@ -7,30 +7,34 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.accounts import repository
 from app.audit import service as audit
-from app.deps import SESSION_USER_KEY, DbSession, FormBody, OptionalUser
+from app.deps import PAGE_DEPENDENCIES, SESSION_USER_KEY, DbSession, FormBody, OptionalUser
 from app.errors import ValidationFailed
 from app.i18n import gettext as _
 from app.models import User
 from app.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
-demo_router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
+demo_router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
 
 @router.post("/sign-out", name="sign_out")
 def sign_out(request: Request, db: DbSession, user: OptionalUser) -> Response:
     if user is not None:
-        audit.record(db, actor_user_id=user.id, action="account.sign_out",
-                     subject_type="user", subject_id=user.id)  # fmt: skip
+        audit.record(
+            db,
+            actor_user_id=user.id,
+            action="account.sign_out",
+            subject_type="user",
+            subject_id=user.id,
+        )
         db.commit()
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 
 
 @demo_router.get("/demo-sign-in", response_class=HTMLResponse, name="demo_sign_in")
-def demo_sign_in_form(request: Request, db: DbSession, user: OptionalUser) -> Response:
-    return render(request, "accounts/demo_sign_in.html",
-                  {"users": repository.users_with_roles(db)})  # fmt: skip
+def demo_sign_in_form(request: Request, db: DbSession) -> Response:
+    return render(request, "accounts/demo_sign_in.html", {"users": repository.users_with_roles(db)})
 
 
 @demo_router.post("/demo-sign-in")
@@ -41,7 +45,13 @@ def demo_sign_in(request: Request, db: DbSession, form: FormBody) -> Response:
         raise ValidationFailed(_("Choose one of the demo users."))
     request.session.clear()
     request.session[SESSION_USER_KEY] = user.id
-    audit.record(db, actor_user_id=user.id, action="account.sign_in",
-                 subject_type="user", subject_id=user.id, details={"method": "demo"})  # fmt: skip
+    audit.record(
+        db,
+        actor_user_id=user.id,
+        action="account.sign_in",
+        subject_type="user",
+        subject_id=user.id,
+        details={"method": "demo"},
+    )
     db.commit()
     return RedirectResponse("/", status_code=303)

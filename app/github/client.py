@@ -1,4 +1,4 @@
-"""A small GitHub REST client. The base URL is a setting: github.com, Enterprise Server or a fake."""
+"""A small GitHub REST client. The base URL is a setting: github.com, GHES or a local fake."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ class GitHubNotFound(GitHubError):
 
 class GitHubClient:
     def __init__(self, api_url: str, token: str = "", *, timeout: float = 10.0) -> None:
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
-                   "User-Agent": "dev-exchange"}  # fmt: skip
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": "dev-exchange",
+        }
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=timeout)

@@ -48,7 +48,9 @@ def verify_issue(client: GitHubClient, ref: IssueRef) -> VerifiedIssue:
             raise IssueLinkError(_("This address is a pull request; link the issue it resolves."))
         repository = client.get_repository(ref.full_name)
     except GitHubNotFound as exc:
-        raise IssueLinkError(_("We could not find this issue on GitHub. Is the repository public?")) from exc
+        raise IssueLinkError(
+            _("We could not find this issue on GitHub. Is the repository public?")
+        ) from exc
     except GitHubError as exc:
         raise IssueLinkError(
             _("GitHub could not be reached to verify the issue. Save again later to retry.")

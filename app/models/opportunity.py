@@ -14,7 +14,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,7 +35,7 @@ class OpportunityState(StrEnum):
 
 
 # The CHECK constraint that holds amounts under the cap is created by the migrations from the
-# DEVEX_MAX_CONTRACT_CENTS setting (see ``amount_cap_sql``); raising the cap is `devex db apply-cap`.
+# DEVEX_MAX_CONTRACT_CENTS setting (see ``amount_cap_sql``); to raise it, `devex db apply-cap`.
 AMOUNT_CAP_CONSTRAINT = "ck_opportunities_amount_within_cap"
 # PostgreSQL-only full-text index; created by the migrations, invisible to autogenerate.
 SEARCH_INDEX = "ix_opportunities_search_fts"

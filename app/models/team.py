@@ -50,9 +50,7 @@ class TeamMembership(Base):
     __tablename__ = "team_memberships"
     __table_args__ = (
         UniqueConstraint("team_id", "user_id", "role", name="uq_team_memberships_team_user_role"),
-        CheckConstraint(
-            "role IN ('owner', 'editor', 'evaluator', 'finance')", name="role_known"
-        ),
+        CheckConstraint("role IN ('owner', 'editor', 'evaluator', 'finance')", name="role_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,8 +27,11 @@ def to_out(listed: repository.Listed, request: Request) -> OpportunityOut:
     opportunity = listed.opportunity
     return OpportunityOut.model_validate(
         {
-            **{column: getattr(opportunity, column) for column in OpportunityOut.model_fields
-               if hasattr(opportunity, column)},  # fmt: skip
+            **{
+                column: getattr(opportunity, column)
+                for column in OpportunityOut.model_fields
+                if hasattr(opportunity, column)
+            },
             "context_links": [line for line in opportunity.context_links.splitlines() if line],
             "skills": listed.skills,
             "team_slug": listed.team_slug,
@@ -91,8 +94,12 @@ def _github(request: Request) -> GitHubClient:
     return client
 
 
-@router.post("", response_model=OpportunityOut, status_code=status.HTTP_201_CREATED,
-             summary="Create a draft (team owners and editors)")  # fmt: skip
+@router.post(
+    "",
+    response_model=OpportunityOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a draft (team owners and editors)",
+)
 def create_opportunity(
     body: OpportunityIn, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> OpportunityOut:
@@ -107,8 +114,11 @@ def _author_target(db: DbSession, opportunity_id: int, user: CurrentUser) -> Opp
     return service.get_visible(db, opportunity_id, user).opportunity
 
 
-@router.post("/{opportunity_id}/publish", response_model=OpportunityOut,
-             summary="Publish a draft (team owners)")  # fmt: skip
+@router.post(
+    "/{opportunity_id}/publish",
+    response_model=OpportunityOut,
+    summary="Publish a draft (team owners)",
+)
 def publish_opportunity(
     opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> OpportunityOut:
@@ -117,8 +127,11 @@ def publish_opportunity(
     return to_out(service.get_visible(db, opportunity_id, user), request)
 
 
-@router.post("/{opportunity_id}/cancel", response_model=OpportunityOut,
-             summary="Cancel an opportunity (team owners)")  # fmt: skip
+@router.post(
+    "/{opportunity_id}/cancel",
+    response_model=OpportunityOut,
+    summary="Cancel an opportunity (team owners)",
+)
 def cancel_opportunity(
     opportunity_id: int,
     request: Request,

@@ -10,7 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
 
 from app.config import Settings
-from app.deps import AppSettings, CurrentUser, DbSession, FormBody, OptionalUser
+from app.deps import (
+    PAGE_DEPENDENCIES,
+    AppSettings,
+    CurrentUser,
+    DbSession,
+    FormBody,
+    OptionalUser,
+)
 from app.errors import AppError, ValidationFailed
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
@@ -23,7 +30,7 @@ from app.teams import service as teams_service
 from app.templating import render
 from app.text import parse_money_to_cents
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
 NOTICES = {
     "created": lambda: _("Draft saved."),
@@ -57,19 +64,26 @@ def _filters_from_query(params: QueryParams) -> tuple[ListFilters, list[str]]:
 
 
 @router.get("/opportunities", response_class=HTMLResponse, name="opportunity_list")
-def opportunity_list(request: Request, db: DbSession, user: OptionalUser) -> Response:
+def opportunity_list(request: Request, db: DbSession) -> Response:
     filters, problems = _filters_from_query(request.query_params)
     try:
         page = repository.list_public(db, filters)
     except repository.BadCursor:
         problems.append(_("This page link has expired; showing the first page."))
         page = repository.list_public(db, filters.model_copy(update={"cursor": ""}))
-    return render(request, "opportunities/list.html", {
-        "page": page, "filters": filters, "problems": problems,
-        "states": [(s, service.state_label(s)) for s in PUBLIC_STATES],
-        "sorts": _sort_labels(), "teams": teams_repository.list_teams(db),
-        "skills": repository.popular_skills(db),
-    })  # fmt: skip
+    return render(
+        request,
+        "opportunities/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "problems": problems,
+            "states": [(s, service.state_label(s)) for s in PUBLIC_STATES],
+            "sorts": _sort_labels(),
+            "teams": teams_repository.list_teams(db),
+            "skills": repository.popular_skills(db),
+        },
+    )
 
 
 def _sort_labels() -> list[tuple[str, str]]:
@@ -94,25 +108,35 @@ def _detail(
     opportunity = listed.opportunity
     roles = teams_repository.roles_of(db, user.id, opportunity.team_id) if user else set()
     notice = NOTICES.get(request.query_params.get("notice", ""))
-    return render(request, "opportunities/detail.html", {
-        "item": listed, "o": opportunity, "state_label": service.state_label(opportunity.state),
-        "can_edit": bool(roles & set(teams_service.AUTHOR_ROLES))
-        and opportunity.state in service.EDITABLE_STATES,
-        "can_approve": bool(roles & set(teams_service.APPROVER_ROLES)),
-        "can_publish": OpportunityState.PUBLISHED
-        in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
-        "can_cancel": OpportunityState.CANCELLED
-        in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
-        "publication_problems": service.publication_problems(opportunity, settings, utcnow())
-        if opportunity.state == OpportunityState.DRAFT else [],
-        "context_links": [line for line in opportunity.context_links.splitlines() if line],
-        "notice": notice() if notice else None, "error": error,
-        "open_for_proposals": opportunity.state == OpportunityState.PUBLISHED,
-    }, status_code=error.status_code if error else 200)  # fmt: skip
+    return render(
+        request,
+        "opportunities/detail.html",
+        {
+            "item": listed,
+            "o": opportunity,
+            "state_label": service.state_label(opportunity.state),
+            "can_edit": bool(roles & set(teams_service.AUTHOR_ROLES))
+            and opportunity.state in service.EDITABLE_STATES,
+            "can_approve": bool(roles & set(teams_service.APPROVER_ROLES)),
+            "can_publish": OpportunityState.PUBLISHED
+            in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
+            "can_cancel": OpportunityState.CANCELLED
+            in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
+            "publication_problems": service.publication_problems(opportunity, settings, utcnow())
+            if opportunity.state == OpportunityState.DRAFT
+            else [],
+            "context_links": [line for line in opportunity.context_links.splitlines() if line],
+            "notice": notice() if notice else None,
+            "error": error,
+            "open_for_proposals": opportunity.state == OpportunityState.PUBLISHED,
+        },
+        status_code=error.status_code if error else 200,
+    )
 
 
-@router.get("/opportunities/{opportunity_id}", response_class=HTMLResponse,
-            name="opportunity_detail")  # fmt: skip
+@router.get(
+    "/opportunities/{opportunity_id}", response_class=HTMLResponse, name="opportunity_detail"
+)
 def opportunity_detail(
     opportunity_id: int, request: Request, db: DbSession, settings: AppSettings, user: OptionalUser
 ) -> Response:
@@ -166,19 +190,23 @@ def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> servi
 def _form_values(opportunity: Opportunity, skills: list[str], settings: Settings) -> dict[str, Any]:
     deadline = opportunity.proposal_deadline.astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
     return {
-        "title": opportunity.title, "title_fr": opportunity.title_fr,
+        "title": opportunity.title,
+        "title_fr": opportunity.title_fr,
         "problem_statement": opportunity.problem_statement,
         "problem_statement_fr": opportunity.problem_statement_fr,
         "context_links": opportunity.context_links,
         "acceptance_criteria": opportunity.acceptance_criteria,
         "acceptance_criteria_fr": opportunity.acceptance_criteria_fr,
-        "skills": ", ".join(skills), "remote": "on" if opportunity.remote else "",
-        "location": opportunity.location, "amount": f"{opportunity.amount_cents / 100:.2f}",
+        "skills": ", ".join(skills),
+        "remote": "on" if opportunity.remote else "",
+        "location": opportunity.location,
+        "amount": f"{opportunity.amount_cents / 100:.2f}",
         "proposal_deadline": deadline,
         "delivery_date": opportunity.delivery_date.isoformat() if opportunity.delivery_date else "",
-        "github_issue_url": opportunity.github_issue_url, "license_spdx": opportunity.license_spdx,
+        "github_issue_url": opportunity.github_issue_url,
+        "license_spdx": opportunity.license_spdx,
         "project": "",
-    }  # fmt: skip
+    }
 
 
 def _render_form(
@@ -191,10 +219,18 @@ def _render_form(
     heading: str,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    return render(request, "opportunities/form.html", {
-        "values": values, "errors": errors or {}, "action": action, "heading": heading,
-        "projects": teams_repository.projects_of(db, team_id),
-    }, status_code=422 if errors else 200)  # fmt: skip
+    return render(
+        request,
+        "opportunities/form.html",
+        {
+            "values": values,
+            "errors": errors or {},
+            "action": action,
+            "heading": heading,
+            "projects": teams_repository.projects_of(db, team_id),
+        },
+        status_code=422 if errors else 200,
+    )
 
 
 def _github(request: Request) -> GitHubClient:
@@ -202,14 +238,19 @@ def _github(request: Request) -> GitHubClient:
     return client
 
 
-@router.get("/teams/{slug}/opportunities/new", response_class=HTMLResponse,
-            name="opportunity_new")  # fmt: skip
+@router.get("/teams/{slug}/opportunities/new", response_class=HTMLResponse, name="opportunity_new")
 def new_draft_form(slug: str, request: Request, db: DbSession, user: CurrentUser) -> Response:
     team = teams_service.get_team(db, slug)
     teams_service.require_role(db, user, team.id, teams_service.AUTHOR_ROLES)
     values = {"remote": "on", "license_spdx": "MIT"}
-    return _render_form(request, db, team.id, values, action=request.url.path,
-                        heading=_("New opportunity for %(team)s", team=team.name))  # fmt: skip
+    return _render_form(
+        request,
+        db,
+        team.id,
+        values,
+        action=request.url.path,
+        heading=_("New opportunity for %(team)s", team=team.name),
+    )
 
 
 @router.post("/teams/{slug}/opportunities/new", response_class=HTMLResponse)
@@ -229,9 +270,15 @@ def create_draft(
         )
     except ValidationFailed as exc:
         db.rollback()
-        return _render_form(request, db, team.id, dict(form), action=request.url.path,
-                            heading=_("New opportunity for %(team)s", team=team.name),
-                            errors=exc.field_errors)  # fmt: skip
+        return _render_form(
+            request,
+            db,
+            team.id,
+            dict(form),
+            action=request.url.path,
+            heading=_("New opportunity for %(team)s", team=team.name),
+            errors=exc.field_errors,
+        )
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity.id}?notice=created", status_code=303)
 
@@ -244,8 +291,14 @@ def edit_draft_form(
     service.require_author(db, listed.opportunity, user)
     values = _form_values(listed.opportunity, listed.skills, settings)
     values["project"] = listed.project_slug or ""
-    return _render_form(request, db, listed.opportunity.team_id, values,
-                        action=request.url.path, heading=_("Edit draft"))  # fmt: skip
+    return _render_form(
+        request,
+        db,
+        listed.opportunity.team_id,
+        values,
+        action=request.url.path,
+        heading=_("Edit draft"),
+    )
 
 
 @router.post("/opportunities/{opportunity_id}/edit", response_class=HTMLResponse)
@@ -260,13 +313,20 @@ def update_draft(
     listed = service.get_visible(db, opportunity_id, user)
     data = draft_from_form(form, listed.team_slug, settings)
     try:
-        service.update_draft(db, listed.opportunity, data, actor=user, settings=settings,
-                             github=_github(request))  # fmt: skip
+        service.update_draft(
+            db, listed.opportunity, data, actor=user, settings=settings, github=_github(request)
+        )
     except ValidationFailed as exc:
         db.rollback()
-        return _render_form(request, db, listed.opportunity.team_id, dict(form),
-                            action=request.url.path, heading=_("Edit draft"),
-                            errors=exc.field_errors)  # fmt: skip
+        return _render_form(
+            request,
+            db,
+            listed.opportunity.team_id,
+            dict(form),
+            action=request.url.path,
+            heading=_("Edit draft"),
+            errors=exc.field_errors,
+        )
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}?notice=saved", status_code=303)
 

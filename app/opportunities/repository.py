@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.models import Opportunity, OpportunitySkill, Project, Team
@@ -59,7 +69,7 @@ def search_words(query: str) -> list[str]:
 def _matches_search(session: Session, words: list[str]) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         # The config is a literal so the planner matches the expression index.
-        config = literal_column(f"'{SEARCH_CONFIG}'::regconfig")
+        config: ColumnClause[Any] = literal_column(f"'{SEARCH_CONFIG}'::regconfig")
         tsquery = " & ".join(f"{word}:*" for word in words)
         document = func.to_tsvector(config, Opportunity.search_document)
         return document.op("@@")(func.to_tsquery(config, tsquery))
@@ -70,8 +80,9 @@ def _matches_search(session: Session, words: list[str]) -> ColumnElement[bool]:
 def _encode_cursor(sort: Sort, opportunity: Opportunity) -> str:
     column, _desc = _SORTS[sort]
     value = getattr(opportunity, column.key)
-    raw = json.dumps([sort.value, value.isoformat() if isinstance(value, datetime) else value,
-                      opportunity.id])  # fmt: skip
+    raw = json.dumps(
+        [sort.value, value.isoformat() if isinstance(value, datetime) else value, opportunity.id]
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -98,7 +109,7 @@ def _after_cursor(sort: Sort, cursor: str) -> ColumnElement[bool]:
     return or_(column > value, and_(column == value, Opportunity.id > last_id))
 
 
-def _public_listing(session: Session, filters: ListFilters) -> Select[Any]:
+def _public_listing(session: Session, filters: ListFilters) -> Select[Opportunity, str, str, str]:
     stmt = (
         select(Opportunity, Team.slug, Team.name, Project.slug)
         .join(Team, Team.id == Opportunity.team_id)
@@ -177,7 +188,9 @@ def skills_for(session: Session, opportunity_ids: Sequence[int]) -> dict[int, li
 
 
 def replace_skills(session: Session, opportunity_id: int, skills: Sequence[str]) -> None:
-    session.execute(delete(OpportunitySkill).where(OpportunitySkill.opportunity_id == opportunity_id))
+    session.execute(
+        delete(OpportunitySkill).where(OpportunitySkill.opportunity_id == opportunity_id)
+    )
     session.add_all(OpportunitySkill(opportunity_id=opportunity_id, skill=s) for s in skills)
 
 
@@ -206,7 +219,7 @@ def public_counts_by_state(session: Session) -> dict[str, int]:
         .where(Opportunity.published_at.is_not(None))
         .group_by(Opportunity.state)
     ).all()
-    return {state: count for state, count in rows}
+    return dict(rows)
 
 
 def total_paid_cents(session: Session, currency: str) -> int:

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from app.models import OpportunityState
 
 PUBLIC_STATES = tuple(
-    s.value for s in OpportunityState if s not in (OpportunityState.DRAFT, OpportunityState.IN_PEER_REVIEW)
+    s.value
+    for s in OpportunityState
+    if s not in (OpportunityState.DRAFT, OpportunityState.IN_PEER_REVIEW)
 )
 
 

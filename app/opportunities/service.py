@@ -59,8 +59,11 @@ def transition(
     from_state = S(opportunity.state)
     if to_state not in ALLOWED_TRANSITIONS[from_state]:
         raise InvalidTransition(
-            _("An opportunity that is %(current)s cannot become %(target)s.",
-              current=state_label(from_state), target=state_label(to_state))  # fmt: skip
+            _(
+                "An opportunity that is %(current)s cannot become %(target)s.",
+                current=state_label(from_state),
+                target=state_label(to_state),
+            )
         )
     now = utcnow()
     values: dict[str, Any] = {"state": to_state.value, "updated_at": now}
@@ -155,15 +158,19 @@ def validate_draft(data: DraftInput, settings: Settings, *, now: datetime) -> di
         errors.setdefault("proposal_deadline", _("Enter the date and time proposals are due."))
     elif data.proposal_deadline <= now:
         errors["proposal_deadline"] = _("The proposal deadline must be in the future.")
-    if data.delivery_date and data.proposal_deadline and (
-        data.delivery_date < data.proposal_deadline.date()
+    if (
+        data.delivery_date
+        and data.proposal_deadline
+        and (data.delivery_date < data.proposal_deadline.date())
     ):
         errors["delivery_date"] = _("The delivery date must be after the proposal deadline.")
     skills = normalise_skills(data.skills)
     if len(skills) > MAX_SKILLS:
         errors["skills"] = _("List at most %(max)s skills.", max=MAX_SKILLS)
     elif any(not _SKILL.match(skill) for skill in skills):
-        errors["skills"] = _("Skills are short words separated by commas, like python, accessibility.")
+        errors["skills"] = _(
+            "Skills are short words separated by commas, like python, accessibility."
+        )
     if data.github_issue_url:
         try:
             parse_issue_url(data.github_issue_url)
@@ -172,10 +179,9 @@ def validate_draft(data: DraftInput, settings: Settings, *, now: datetime) -> di
     return errors
 
 
-def _search_document(data: DraftInput, skills: list[str]) -> str:
-    parts = [data.title, data.title_fr, data.problem_statement, data.problem_statement_fr,
-             data.acceptance_criteria, data.acceptance_criteria_fr, " ".join(skills)]  # fmt: skip
-    return " ".join(" ".join(parts).lower().split())
+def build_search_document(*texts: str) -> str:
+    """What search looks in: every language's text and the skills, lower-cased, one line."""
+    return " ".join(" ".join(texts).lower().split())
 
 
 def _resolve_team(session: Session, slug: str, actor: User) -> Team:
@@ -202,13 +208,16 @@ def _apply(
     github: GitHubClient,
 ) -> str | None:
     """Copy the draft onto the row; returns why the issue link is unverified, if it is."""
-    assert data.amount_cents is not None and data.proposal_deadline is not None
+    assert data.amount_cents is not None
+    assert data.proposal_deadline is not None
     skills = normalise_skills(data.skills)
     opportunity.title = data.title.strip()
     opportunity.title_fr = data.title_fr.strip()
     opportunity.problem_statement = data.problem_statement
     opportunity.problem_statement_fr = data.problem_statement_fr
-    opportunity.context_links = "\n".join(link.strip() for link in data.context_links if link.strip())
+    opportunity.context_links = "\n".join(
+        link.strip() for link in data.context_links if link.strip()
+    )
     opportunity.acceptance_criteria = data.acceptance_criteria
     opportunity.acceptance_criteria_fr = data.acceptance_criteria_fr
     opportunity.remote = data.remote
@@ -217,7 +226,15 @@ def _apply(
     opportunity.proposal_deadline = data.proposal_deadline
     opportunity.delivery_date = data.delivery_date
     opportunity.license_spdx = data.license_spdx.strip()
-    opportunity.search_document = _search_document(data, skills)
+    opportunity.search_document = build_search_document(
+        data.title,
+        data.title_fr,
+        data.problem_statement,
+        data.problem_statement_fr,
+        data.acceptance_criteria,
+        data.acceptance_criteria_fr,
+        *skills,
+    )
     link_problem = _link_issue(opportunity, data.github_issue_url, github)
     session.flush()
     repository.replace_skills(session, opportunity.id, skills)
@@ -267,8 +284,14 @@ def create_draft(
     )
     session.add(opportunity)
     link_problem = _apply(session, opportunity, data, github)
-    audit.record(session, actor_user_id=actor.id, action="opportunity.create",
-                 subject_type="opportunity", subject_id=opportunity.id, to_state=S.DRAFT.value)  # fmt: skip
+    audit.record(
+        session,
+        actor_user_id=actor.id,
+        action="opportunity.create",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        to_state=S.DRAFT.value,
+    )
     return opportunity, link_problem
 
 
@@ -290,8 +313,13 @@ def update_draft(
     project = _resolve_project(session, opportunity.team_id, data.project_slug)
     opportunity.project_id = project.id if project else None
     link_problem = _apply(session, opportunity, data, github)
-    audit.record(session, actor_user_id=actor.id, action="opportunity.update",
-                 subject_type="opportunity", subject_id=opportunity.id)  # fmt: skip
+    audit.record(
+        session,
+        actor_user_id=actor.id,
+        action="opportunity.update",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+    )
     return link_problem
 
 
@@ -355,8 +383,13 @@ def close_past_deadlines(session: Session, now: datetime) -> int:
         if opportunity is None or opportunity.state != S.PUBLISHED.value:
             continue
         try:
-            transition(session, opportunity, S.EVALUATING, actor=None,
-                       details={"reason": "proposal deadline passed"})  # fmt: skip
+            transition(
+                session,
+                opportunity,
+                S.EVALUATING,
+                actor=None,
+                details={"reason": "proposal deadline passed"},
+            )
         except InvalidTransition:
             continue  # another worker or a person moved it first
         closed += 1

@@ -6,24 +6,29 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
-from app.deps import AppSettings, DbSession, OptionalUser
+from app.deps import PAGE_DEPENDENCIES, AppSettings, DbSession
 from app.migrations import current_revision, head_revision
 from app.opportunities import repository as opportunities
 from app.opportunities.schemas import ListFilters, Sort
 from app.site.repository import site_figures
 from app.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
 
 @router.get("/", response_class=HTMLResponse, name="home")
-def home(request: Request, db: DbSession, settings: AppSettings, user: OptionalUser) -> Response:
+def home(request: Request, db: DbSession, settings: AppSettings) -> Response:
     closing_soon = opportunities.list_public(
         db, ListFilters(state=["published"], sort=Sort.DEADLINE, limit=5)
     )
-    return render(request, "site/home.html", {
-        "figures": site_figures(db, settings.currency), "closing_soon": closing_soon,
-    })  # fmt: skip
+    return render(
+        request,
+        "site/home.html",
+        {
+            "figures": site_figures(db, settings.currency),
+            "closing_soon": closing_soon,
+        },
+    )
 
 
 @router.get("/healthz")
@@ -43,8 +48,12 @@ def readyz(db: DbSession) -> Response:
     head = head_revision()
     if current != head:
         return JSONResponse(
-            {"status": "unavailable", "database": "migrations pending",
-             "current": current, "head": head},  # fmt: skip
+            {
+                "status": "unavailable",
+                "database": "migrations pending",
+                "current": current,
+                "head": head,
+            },
             status_code=503,
         )
     return JSONResponse({"status": "ok", "migration": current})

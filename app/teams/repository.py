@@ -20,7 +20,7 @@ def public_opportunity_counts(session: Session) -> dict[int, int]:
         .where(Opportunity.published_at.is_not(None))
         .group_by(Opportunity.team_id)
     ).all()
-    return {team_id: count for team_id, count in rows}
+    return dict(rows)
 
 
 def team_by_slug(session: Session, slug: str) -> Team | None:

@@ -1,4 +1,4 @@
-"""Build rows directly for tests. They set up state; behaviour is always exercised through the app."""
+"""Rows built directly, to set up state; the behaviour under test always runs through the app."""
 
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ from app.models.base import utcnow
 _ids = itertools.count(1)
 
 
-def make_user(session: Session, *, roles: dict[Team, list[str]] | None = None, **fields: Any) -> User:
+def make_user(
+    session: Session, *, roles: dict[Team, list[str]] | None = None, **fields: Any
+) -> User:
     n = next(_ids)
-    user = User(github_id=fields.pop("github_id", 100_000 + n), login=fields.pop("login", f"user{n}"),
-                name=fields.pop("name", f"User {n}"), **fields)  # fmt: skip
+    user = User(
+        github_id=fields.pop("github_id", 100_000 + n),
+        login=fields.pop("login", f"user{n}"),
+        name=fields.pop("name", f"User {n}"),
+        **fields,
+    )
     session.add(user)
     session.flush()
     for team, team_roles in (roles or {}).items():
@@ -29,7 +35,9 @@ def make_user(session: Session, *, roles: dict[Team, list[str]] | None = None, *
 
 def make_team(session: Session, **fields: Any) -> Team:
     n = next(_ids)
-    team = Team(slug=fields.pop("slug", f"team-{n}"), name=fields.pop("name", f"Team {n}"), **fields)
+    team = Team(
+        slug=fields.pop("slug", f"team-{n}"), name=fields.pop("name", f"Team {n}"), **fields
+    )
     session.add(team)
     session.flush()
     return team

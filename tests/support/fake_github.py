@@ -16,12 +16,17 @@ class FakeGitHub:
     requests: list[str] = field(default_factory=list)
     url: str = ""
 
-    def add_repository(self, full_name: str, repository_id: int, default_branch: str = "main") -> None:
+    def add_repository(
+        self, full_name: str, repository_id: int, default_branch: str = "main"
+    ) -> None:
         owner = full_name.split("/")[0]
         self.repositories[full_name.lower()] = {
-            "id": repository_id, "full_name": full_name, "default_branch": default_branch,
-            "owner": {"login": owner}, "private": False,
-        }  # fmt: skip
+            "id": repository_id,
+            "full_name": full_name,
+            "default_branch": default_branch,
+            "owner": {"login": owner},
+            "private": False,
+        }
 
     def add_issue(self, full_name: str, number: int, *, pull_request: bool = False) -> None:
         issue: dict[str, Any] = {"number": number, "state": "open", "title": f"Issue {number}"}

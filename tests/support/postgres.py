@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 
 class PostgresUnavailable(RuntimeError):
@@ -65,16 +66,36 @@ class PostgresServer:
 
     def start(self) -> str:
         if self.as_root:
-            os.chmod(self.root, 0o755)
+            os.chmod(self.root, 0o755)  # noqa: S103 - the postgres user must reach its data folder
             shutil.chown(self.root, user="postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "--encoding=UTF8", "--no-locale", "--no-sync")  # fmt: skip
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
-                  "-o", options, "-w", "-t", "60", "start")  # fmt: skip
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self.url("postgres")
 
     def url(self, database: str) -> str:
@@ -84,8 +105,9 @@ class PostgresServer:
         with psycopg.connect(
             f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
         ) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[arg-type]
-            connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            database = sql.Identifier(name)
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(database))
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(database))
         return self.url(name)
 
     def stop(self) -> None:

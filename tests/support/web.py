@@ -20,17 +20,19 @@ def csrf_token(client: TestClient, page: str = "/") -> str:
         return match.group(1)
     token = client.cookies.get("csrftoken")
     assert token, "no CSRF token offered"
-    return token
+    return str(token)
 
 
 def sign_in(client: TestClient, user: User) -> None:
     token = csrf_token(client, "/demo-sign-in")
-    response = client.post("/demo-sign-in", data={"user_id": str(user.id), "csrftoken": token},
-                           follow_redirects=False)  # fmt: skip
+    response = client.post(
+        "/demo-sign-in", data={"user_id": str(user.id), "csrftoken": token}, follow_redirects=False
+    )
     assert response.status_code == 303, response.text
 
 
 def post_form(client: TestClient, url: str, data: dict[str, str], page: str = "/") -> Response:
-    return client.post(url, data={**data, "csrftoken": csrf_token(client, page)},
-                       follow_redirects=False)  # fmt: skip
-
+    response: Response = client.post(
+        url, data={**data, "csrftoken": csrf_token(client, page)}, follow_redirects=False
+    )
+    return response

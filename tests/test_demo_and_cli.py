@@ -1,0 +1,121 @@
+"""The local run: the `devex` commands on a fresh SQLite file, served over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.demo import load_demo_data
+from app.models import Opportunity, OpportunityState, Team
+from tests.support.server import free_port
+
+DEVEX = [sys.executable, "-m", "app"]
+
+
+def test_demo_data_covers_every_state_and_is_idempotent(db: Session, settings: Settings) -> None:
+    assert load_demo_data(db, settings) > 0
+    db.commit()
+    assert load_demo_data(db, settings) == 0  # running it again creates nothing
+    db.commit()
+    assert int(db.scalar(select(func.count()).select_from(Team)) or 0) >= 3
+    states = db.scalars(select(Opportunity.state)).all()
+    assert len(states) >= 20
+    assert set(states) == {s.value for s in OpportunityState}
+
+
+@pytest.fixture
+def local_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVEX_")}
+    env.update(
+        {
+            "DEVEX_ENV": "local",
+            "DEVEX_DEMO_SIGN_IN": "true",
+            "DEVEX_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'devex.sqlite3'}",
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def served(local_env: dict[str, str]) -> Iterator[str]:
+    for command in (["db", "upgrade"], ["demo-data"], ["demo-data"]):
+        result = subprocess.run(
+            [*DEVEX, *command],
+            env=local_env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+    assert "0 new records" in result.stdout
+    port = free_port()
+    process = subprocess.Popen(
+        [*DEVEX, "serve", "--port", str(port)],
+        env=local_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def test_local_run_serves_every_entry_point_over_http(served: str) -> None:
+    listing = httpx.get(f"{served}/api/v1/opportunities").json()
+    first_id = listing["items"][0]["id"]
+    for path in (
+        "/",
+        "/opportunities",
+        f"/opportunities/{first_id}",
+        "/api/v1/opportunities",
+        "/api/v1/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/demo-sign-in",
+    ):
+        response = httpx.get(f"{served}{path}")
+        assert response.status_code == 200, path
+    assert httpx.get(f"{served}/readyz").json()["status"] == "ok"
+
+
+def test_readyz_reports_pending_migrations(local_env: dict[str, str]) -> None:
+    subprocess.run([*DEVEX, "db", "upgrade"], env=local_env, check=True, timeout=120)
+    subprocess.run([*DEVEX, "db", "downgrade", "base"], env=local_env, check=True, timeout=120)
+    code = (
+        "from fastapi.testclient import TestClient\n"
+        "from app.main import create_app\n"
+        "with TestClient(create_app()) as c:\n"
+        "    r = c.get('/readyz'); print(r.status_code, r.json()['database'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=local_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().endswith("503 migrations pending")

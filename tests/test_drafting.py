@@ -1,0 +1,182 @@
+"""Teams write drafts; the GitHub issue link is verified against the (fake) GitHub API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent, Opportunity, OpportunitySkill
+from app.models.base import utcnow
+from tests.support.factories import make_opportunity, make_team, make_user
+from tests.support.fake_github import FakeGitHub
+from tests.support.web import post_form, sign_in
+
+
+def _form(**overrides: str) -> dict[str, str]:
+    deadline = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
+    form = {
+        "title": "Announce errors to screen readers",
+        "problem_statement": "Errors are **silent**.",
+        "acceptance_criteria": "- Announced",
+        "skills": "Accessibility, react, accessibility",
+        "amount": "4 500,50",
+        "proposal_deadline": deadline,
+        "github_issue_url": "https://github.com/gc-demo/forms/issues/7",
+        "context_links": "https://example.org/a\nhttps://example.org/b",
+        "license_spdx": "MIT",
+        "remote": "on",
+    }
+    form.update(overrides)
+    return form
+
+
+def test_an_editor_writes_a_draft_and_the_issue_is_verified(
+    client: TestClient, db: Session, fake_github: FakeGitHub
+) -> None:
+    fake_github.add_repository("gc-demo/forms", 123456)
+    fake_github.add_issue("gc-demo/forms", 7)
+    team = make_team(db)
+    editor = make_user(db, roles={team: ["editor"]})
+    db.commit()
+    sign_in(client, editor)
+
+    response = post_form(client, f"/teams/{team.slug}/opportunities/new", _form())
+    assert response.status_code == 303
+    opportunity = db.scalars(select(Opportunity)).one()
+    assert (opportunity.state, opportunity.amount_cents) == ("draft", 450_050)
+    assert opportunity.github_repository_id == 123456  # the numeric id, from the API
+    assert opportunity.github_issue_number == 7
+    skills = db.scalars(select(OpportunitySkill.skill).order_by(OpportunitySkill.skill)).all()
+    assert skills == ["accessibility", "react"]
+    actions = select(AuditEvent.action).where(AuditEvent.subject_type == "opportunity")
+    assert db.scalars(actions).all() == ["opportunity.create"]
+    page = client.get(response.headers["location"])
+    assert "Draft saved." in page.text
+    assert "<strong>silent</strong>" in page.text
+    assert "not verified" not in page.text
+
+
+def test_a_pull_request_or_a_missing_issue_is_not_a_verified_link(
+    client: TestClient, db: Session, fake_github: FakeGitHub
+) -> None:
+    fake_github.add_repository("gc-demo/forms", 1)
+    fake_github.add_issue("gc-demo/forms", 8, pull_request=True)
+    team = make_team(db)
+    owner = make_user(db, roles={team: ["owner"]})
+    db.commit()
+    sign_in(client, owner)
+    for url in (
+        "https://github.com/gc-demo/forms/issues/8",
+        "https://github.com/gc-demo/forms/issues/404",
+    ):
+        response = post_form(
+            client, f"/teams/{team.slug}/opportunities/new", _form(github_issue_url=url, title=url)
+        )
+        assert response.status_code == 303  # the draft is kept, the link is not trusted
+    drafts = db.scalars(select(Opportunity)).all()
+    assert [d.github_repository_id for d in drafts] == [None, None]
+    page = client.get(f"/opportunities/{drafts[0].id}")
+    assert "not verified yet" in page.text
+    publish = post_form(client, f"/opportunities/{drafts[0].id}/publish", {})
+    assert publish.status_code == 422
+    assert "verify" in publish.text
+
+
+def test_an_unreachable_github_keeps_the_draft_unverified(
+    client: TestClient, db: Session, settings: object
+) -> None:
+    team = make_team(db)
+    editor = make_user(db, roles={team: ["editor"]})
+    db.commit()
+    sign_in(client, editor)
+    client.app.state.github._http.base_url = "http://127.0.0.1:9"  # type: ignore[attr-defined]
+    response = post_form(client, f"/teams/{team.slug}/opportunities/new", _form())
+    assert response.status_code == 303
+    assert db.scalars(select(Opportunity.github_repository_id)).one() is None
+
+
+def test_field_errors_are_listed_and_linked_and_input_is_kept(
+    client: TestClient, db: Session
+) -> None:
+    team = make_team(db)
+    editor = make_user(db, roles={team: ["editor"]})
+    db.commit()
+    sign_in(client, editor)
+    response = post_form(
+        client,
+        f"/teams/{team.slug}/opportunities/new",
+        _form(
+            title="",
+            amount="a lot",
+            proposal_deadline="2001-01-01T10:00",
+            github_issue_url="https://example.org/nope",
+            skills="<b>",
+        ),
+    )
+    assert response.status_code == 422
+    for field in ("title", "amount", "proposal_deadline", "github_issue_url", "skills"):
+        assert f'href="#field-{field}"' in response.text
+        assert f'id="field-{field}"' in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert "a lot" in response.text
+    assert db.scalars(select(Opportunity)).first() is None
+
+
+def test_editing_a_draft_and_refusing_to_edit_a_published_one(
+    client: TestClient, db: Session, fake_github: FakeGitHub
+) -> None:
+    team = make_team(db)
+    editor = make_user(db, roles={team: ["editor"]})
+    draft = make_opportunity(
+        db,
+        team,
+        state="draft",
+        github_repository_id=None,
+        github_repository_full_name="",
+        github_issue_number=None,
+    )
+    published = make_opportunity(db, team, state="published")
+    db.commit()
+    sign_in(client, editor)
+    assert client.get(f"/opportunities/{draft.id}/edit").status_code == 200
+    response = post_form(
+        client, f"/opportunities/{draft.id}/edit", _form(title="New title", github_issue_url="")
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    assert db.get(Opportunity, draft.id).title == "New title"  # type: ignore[union-attr]
+    refused = post_form(client, f"/opportunities/{published.id}/edit", _form())
+    assert refused.status_code == 409
+
+
+def test_the_api_creates_a_draft_for_a_team_member_only(
+    client: TestClient, db: Session, fake_github: FakeGitHub
+) -> None:
+    team = make_team(db)
+    other = make_team(db)
+    editor = make_user(db, roles={team: ["editor"]})
+    db.commit()
+    body = {
+        "team": team.slug,
+        "title": "Via API",
+        "amount_cents": 120_000,
+        "proposal_deadline": (utcnow() + timedelta(days=3)).isoformat(),
+        "skills": ["python"],
+        "context_links": ["https://example.org/data"],
+    }
+    assert client.post("/api/v1/opportunities", json=body).status_code == 401
+    sign_in(client, editor)
+    headers = {"x-csrftoken": client.cookies["csrftoken"]}
+    created = client.post("/api/v1/opportunities", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["state"] == "draft"
+    assert created.json()["skills"] == ["python"]
+    forbidden = client.post(
+        "/api/v1/opportunities", json={**body, "team": other.slug}, headers=headers
+    )
+    assert forbidden.status_code == 403
+    no_token = client.post("/api/v1/opportunities", json=body)
+    assert no_token.status_code == 403  # a cookie-authenticated write needs the CSRF header

@@ -1,0 +1,50 @@
+"""Production refuses unsafe settings, and the demo sign-in cannot exist there."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from app.config import Environment, Settings
+from app.main import create_app
+
+GOOD_SECRET = "a-production-secret-of-more-than-32-characters!"
+
+
+@pytest.mark.parametrize("secret", ["", "change-me", "local-dev-secret", "short"])
+def test_production_refuses_a_missing_or_placeholder_secret(secret: str) -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(env=Environment.PRODUCTION, secret_key=secret)
+
+
+def test_production_refuses_the_demo_sign_in() -> None:
+    with pytest.raises(ValidationError, match="DEMO_SIGN_IN"):
+        Settings(env=Environment.PRODUCTION, secret_key=GOOD_SECRET, demo_sign_in=True)
+
+
+def test_environment_variables_are_read_with_the_devex_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEVEX_ENV", "production")
+    monkeypatch.setenv("DEVEX_SECRET_KEY", "change-me")
+    with pytest.raises(ValidationError):
+        Settings()
+    monkeypatch.setenv("DEVEX_DEMO_SIGN_IN", "true")
+    monkeypatch.setenv("DEVEX_SECRET_KEY", GOOD_SECRET)
+    with pytest.raises(ValidationError, match="DEMO_SIGN_IN"):
+        Settings()
+
+
+def test_a_production_app_has_no_demo_sign_in_route(sqlite_url: str) -> None:
+    settings = Settings(env=Environment.PRODUCTION, secret_key=GOOD_SECRET, database_url=sqlite_url)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/demo-sign-in").status_code == 404
+        assert client.post("/demo-sign-in", data={"user_id": "1"}).status_code in (403, 404)
+        response = client.get("/healthz")
+        assert "max-age" in response.headers["strict-transport-security"]
+
+
+def test_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(ValidationError, match="time zone"):
+        Settings(timezone="Mars/Olympus")
