@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from app.models.opportunity import SEARCH_INDEX
+from app.models.opportunity import SEARCH_INDEX, SEARCH_VECTOR
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,5 +41,7 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def include_object(_obj: object, name: str | None, type_: str, *_args: object) -> bool:
-    """What autogenerate compares: everything but the PostgreSQL-only full-text index."""
-    return not (type_ == "index" and name == SEARCH_INDEX)
+    """What autogenerate compares: everything but the PostgreSQL-only full-text search parts."""
+    return not (
+        (type_ == "index" and name == SEARCH_INDEX) or (type_ == "column" and name == SEARCH_VECTOR)
+    )

@@ -172,3 +172,12 @@ def test_api_pagination_and_bad_cursor(client: TestClient, db: Session) -> None:
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert client.get("/api/v1/opportunities", params={"limit": 1000}).status_code == 422
+
+
+def test_skill_choices_are_the_public_skills_only(any_db: Session) -> None:
+    team = make_team(any_db)
+    make_opportunity(any_db, team, state="published", skills=("python", "css"))
+    make_opportunity(any_db, team, state="paid", skills=("go", "python"))
+    make_opportunity(any_db, team, state="draft", skills=("secret-skill", "aaa"))
+    any_db.commit()
+    assert repository.public_skills(any_db) == ["css", "go", "python"]

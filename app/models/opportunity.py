@@ -37,7 +37,10 @@ class OpportunityState(StrEnum):
 # The CHECK constraint that holds amounts under the cap is created by the migrations from the
 # DEVEX_MAX_CONTRACT_CENTS setting (see ``amount_cap_sql``); to raise it, `devex db apply-cap`.
 AMOUNT_CAP_CONSTRAINT = "ck_opportunities_amount_within_cap"
-# PostgreSQL-only full-text index; created by the migrations, invisible to autogenerate.
+# PostgreSQL only: a stored tsvector column generated from search_document, and its GIN index.
+# The migrations create both; they are not in the model (SQLite has neither), and autogenerate
+# is told to look past them (app.migrations.include_object).
+SEARCH_VECTOR = "search_vector"
 SEARCH_INDEX = "ix_opportunities_search_fts"
 SEARCH_CONFIG = "simple"  # content is English and French: no single-language stemming
 

@@ -81,7 +81,7 @@ def opportunity_list(request: Request, db: DbSession) -> Response:
             "states": [(s, service.state_label(s)) for s in PUBLIC_STATES],
             "sorts": _sort_labels(),
             "teams": teams_repository.list_teams(db),
-            "skills": repository.popular_skills(db),
+            "skills": repository.public_skills(db),
         },
     )
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.models import Opportunity, OpportunitySkill, Project, Team
-from app.models.opportunity import SEARCH_CONFIG
+from app.models.opportunity import SEARCH_CONFIG, SEARCH_VECTOR
 from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -68,11 +68,10 @@ def search_words(query: str) -> list[str]:
 
 def _matches_search(session: Session, words: list[str]) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
-        # The config is a literal so the planner matches the expression index.
         config: ColumnClause[Any] = literal_column(f"'{SEARCH_CONFIG}'::regconfig")
         tsquery = " & ".join(f"{word}:*" for word in words)
-        document = func.to_tsvector(config, Opportunity.search_document)
-        return document.op("@@")(func.to_tsquery(config, tsquery))
+        vector: ColumnClause[Any] = literal_column(f"{Opportunity.__tablename__}.{SEARCH_VECTOR}")
+        return vector.op("@@")(func.to_tsquery(config, tsquery))
     # SQLite: every word must appear (prefix semantics approximated by substring).
     return and_(*(Opportunity.search_document.contains(word, autoescape=True) for word in words))
 
@@ -194,15 +193,32 @@ def replace_skills(session: Session, opportunity_id: int, skills: Sequence[str])
     session.add_all(OpportunitySkill(opportunity_id=opportunity_id, skill=s) for s in skills)
 
 
-def popular_skills(session: Session, limit: int = 30) -> list[str]:
-    return list(
-        session.scalars(
-            select(OpportunitySkill.skill)
-            .group_by(OpportunitySkill.skill)
-            .order_by(func.count().desc(), OpportunitySkill.skill)
-            .limit(limit)
-        )
+def public_skills(session: Session, limit: int = 200) -> list[str]:
+    """Skills of public opportunities, alphabetically.
+
+    A recursive "loose index scan": each step jumps to the next skill in the skill index that
+    belongs to a public opportunity, so the cost grows with the number of distinct skills, not
+    with the number of opportunities. Skills used only by drafts never appear.
+    """
+    skills = select(_next_public_skill(None).label("skill")).cte("skills", recursive=True)
+    skills = skills.union_all(
+        select(_next_public_skill(skills.c.skill)).where(skills.c.skill.is_not(None))
     )
+    rows = session.scalars(select(skills.c.skill).where(skills.c.skill.is_not(None)).limit(limit))
+    return list(rows)
+
+
+def _next_public_skill(after: Any) -> Any:
+    inner = (
+        select(OpportunitySkill.skill)
+        .join(Opportunity, Opportunity.id == OpportunitySkill.opportunity_id)
+        .where(Opportunity.published_at.is_not(None))
+        .order_by(OpportunitySkill.skill)
+        .limit(1)
+    )
+    if after is not None:
+        inner = inner.where(OpportunitySkill.skill > after)
+    return inner.scalar_subquery()
 
 
 def drafts_of_teams(session: Session, team_ids: Sequence[int]) -> Sequence[Opportunity]:

@@ -17,6 +17,7 @@ from app.models.opportunity import (
     AMOUNT_CAP_CONSTRAINT,
     SEARCH_CONFIG,
     SEARCH_INDEX,
+    SEARCH_VECTOR,
     amount_cap_sql,
 )
 from app.models.base import UTCDateTime
@@ -156,12 +157,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_opportunity_skills_skill', ['skill', 'opportunity_id'], unique=False)
 
     if op.get_bind().dialect.name == "postgresql":
-        op.create_index(
-            SEARCH_INDEX,
-            "opportunities",
-            [sa.text(f"to_tsvector('{SEARCH_CONFIG}'::regconfig, search_document)")],
-            postgresql_using="gin",
+        # Stored, so a search never recomputes to_tsvector row by row.
+        op.execute(
+            f"ALTER TABLE opportunities ADD COLUMN {SEARCH_VECTOR} tsvector GENERATED ALWAYS AS "
+            f"(to_tsvector('{SEARCH_CONFIG}'::regconfig, search_document)) STORED"
         )
+        op.create_index(SEARCH_INDEX, "opportunities", [SEARCH_VECTOR], postgresql_using="gin")
 
 
 def downgrade() -> None:
