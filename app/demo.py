@@ -460,7 +460,8 @@ def _create_opportunity(
     if exists is not None:
         return 0
     project = projects[spec.project]
-    deadline = now + timedelta(days=spec.deadline_days)
+    # Deadlines fall on the hour, as a team would set them.
+    deadline = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=spec.deadline_days)
     problem = _PROBLEM.format(what=spec.problem)
     opportunity = Opportunity(
         team_id=team.id,

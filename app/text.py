@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import nh3
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.numbers import format_currency
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -73,7 +73,14 @@ def parse_money_to_cents(raw: str) -> int | None:
 
 
 def format_local_datetime(value: datetime, zone: ZoneInfo) -> str:
-    return format_datetime(value.astimezone(zone), "long", tzinfo=zone, locale=babel_locale())
+    """'December 9, 2026 at 5:00 PM EST' / '9 décembre 2026 à 17 h 00 HNE': no seconds."""
+    locale = babel_locale()
+    local = value.astimezone(zone)
+    date_part = format_date(local, "long", locale=locale)
+    time_part = format_time(local, "short", tzinfo=zone, locale=locale)
+    zone_name = format_datetime(local, "zzz", tzinfo=zone, locale=locale)
+    combined = str(locale.datetime_formats["long"]).format(time_part, date_part)
+    return f"{combined} {zone_name}"
 
 
 def format_time_left(deadline: datetime, now: datetime) -> str:

@@ -54,9 +54,15 @@ def test_every_interface_string_has_a_current_french_translation(tmp_path: Path)
     assert not stale, f"translations for strings no longer in the code: {stale}"
 
 
-def _translated(string: str | tuple[str, ...], flags: set[str]) -> bool:
-    strings = string if isinstance(string, tuple) else (string,)
-    return "fuzzy" not in flags and all(strings)
+def _forms(value: object) -> list[str]:
+    """A catalogue string or id as a list: one item, or singular and plural forms."""
+    if isinstance(value, tuple | list):
+        return [str(item or "") for item in value]
+    return [str(value or "")]
+
+
+def _translated(string: object, flags: set[str]) -> bool:
+    return "fuzzy" not in flags and all(_forms(string))
 
 
 def test_translations_keep_every_placeholder() -> None:
@@ -64,8 +70,6 @@ def test_translations_keep_every_placeholder() -> None:
     for message in french:
         if not message.id:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        wanted = set(PLACEHOLDER.findall(ids[-1]))
-        for string in strings:
+        wanted = set(PLACEHOLDER.findall(_forms(message.id)[-1]))
+        for string in _forms(message.string):
             assert set(PLACEHOLDER.findall(string)) == wanted, message.id
