@@ -62,6 +62,8 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
     # httpx logs full URLs at INFO; a URL can carry an OAuth code or a token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # /readyz reads the migration version on every probe; Alembic would log each one.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def request_id_from(scope: Scope) -> str:
