@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "America/Toronto"
 
+    github_oauth_url: str = "https://github.com"
     github_client_id: str = ""
     github_client_secret: str = ""
     github_webhook_secret: str = ""
@@ -41,6 +42,24 @@ class Settings(BaseSettings):
     stripe_api_base: str = ""
 
     smtp_url: str = ""
+    email_from: str = "Dev Exchange <no-reply@devex.example>"
+
+    # Sessions: an absolute lifetime from sign-in and an idle lifetime from the last request.
+    session_absolute_hours: float = Field(default=24 * 7, gt=0)
+    session_idle_minutes: float = Field(default=120, gt=0)
+    oauth_state_minutes: float = Field(default=10, gt=0)
+    # Verified emails in these domains may create a team without an admin's approval.
+    government_email_domains: list[str] = Field(
+        default_factory=lambda: ["gc.ca", "canada.ca", "gov.bc.ca", "gouv.qc.ca", "ontario.ca"]
+    )
+    invitation_days: int = Field(default=7, gt=0)
+    terms_version: str = "2026-11"
+    eligibility_text: str = "I am legally entitled to work in Canada."
+    api_token_max_days: int = Field(default=365, gt=0)
+    # Rate limits, in the `limits` library's notation ("N/minute", "N per hour").
+    rate_limit_sign_in: str = "10/minute"
+    rate_limit_form_posts: str = "30/minute"
+    rate_limit_api_writes: str = "60/minute"
 
     max_contract_cents: int = Field(default=999_900, gt=0)
     currency: str = Field(default="CAD", min_length=3, max_length=3)
@@ -56,6 +75,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_currency(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("government_email_domains")
+    @classmethod
+    def _lower_domains(cls, value: list[str]) -> list[str]:
+        return [domain.strip().lower().lstrip("@.") for domain in value if domain.strip()]
 
     @field_validator("timezone")
     @classmethod
@@ -89,6 +113,11 @@ class Settings(BaseSettings):
     @property
     def json_logs(self) -> bool:
         return self.is_production if self.log_json is None else self.log_json
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure cookies (and the __Host- prefix, which requires them) outside plain-http local."""
+        return self.is_production or self.base_url.startswith("https://")
 
     @property
     def zone(self) -> ZoneInfo:

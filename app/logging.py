@@ -59,9 +59,9 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
     root.setLevel(level)
     # Our middleware writes one access line per request, with the request id.
     logging.getLogger("uvicorn.access").disabled = True
-    # httpx logs full URLs at INFO; a URL can carry an OAuth code or a token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # The HTTP client logs full URLs at INFO; a URL can carry an OAuth code or a token.
+    for name in ("httpx", "httpx2", "httpcore", "httpcore2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # /readyz reads the migration version on every probe; Alembic would log each one.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 

@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.demo_sign_in_enabled:
         app.include_router(accounts_pages.demo_router)
 
-    secure_cookies = settings.is_production or settings.base_url.startswith("https://")
+    secure_cookies = settings.secure_cookies
     # Added innermost first: the request id wraps everything, so every log line carries it.
     app.add_middleware(
         SessionMiddleware,

@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import psutil
 from sqlalchemy import insert, text
 
@@ -125,7 +125,7 @@ def _load_to(url: str, target: int, rng: random.Random) -> None:
     engine.dispose()
 
 
-def _measure(client: httpx.Client, paths: list[str]) -> dict[str, float]:
+def _measure(client: httpx2.Client, paths: list[str]) -> dict[str, float]:
     timings = []
     items = []
     for path in paths:
@@ -175,9 +175,9 @@ def _start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"{base}/healthz", timeout=1)
+            httpx2.get(f"{base}/healthz", timeout=1)
             return process, base
-        except httpx.TransportError:
+        except httpx2.TransportError:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("server did not start")
@@ -197,7 +197,7 @@ def main() -> None:
         process, base = _start_server(url)
         results: dict[str, Any] = {"sizes": {}}
         try:
-            with httpx.Client(base_url=base, timeout=30) as client:
+            with httpx2.Client(base_url=base, timeout=30) as client:
                 for size in sorted(args.sizes):
                     _load_to(url, size, rng)
                     _measure(client, _list_paths(rng, 30) + _search_paths(rng, 30))  # warm-up

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -71,9 +71,9 @@ def served(local_env: dict[str, str]) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{base}/healthz", timeout=1)
+                httpx2.get(f"{base}/healthz", timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 assert process.poll() is None, process.stdout.read() if process.stdout else ""
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
@@ -84,7 +84,7 @@ def served(local_env: dict[str, str]) -> Iterator[str]:
 
 
 def test_local_run_serves_every_entry_point_over_http(served: str) -> None:
-    listing = httpx.get(f"{served}/api/v1/opportunities").json()
+    listing = httpx2.get(f"{served}/api/v1/opportunities").json()
     first_id = listing["items"][0]["id"]
     for path in (
         "/",
@@ -96,9 +96,9 @@ def test_local_run_serves_every_entry_point_over_http(served: str) -> None:
         "/readyz",
         "/demo-sign-in",
     ):
-        response = httpx.get(f"{served}{path}")
+        response = httpx2.get(f"{served}{path}")
         assert response.status_code == 200, path
-    assert httpx.get(f"{served}/readyz").json()["status"] == "ok"
+    assert httpx2.get(f"{served}/readyz").json()["status"] == "ok"
 
 
 def test_readyz_reports_pending_migrations(local_env: dict[str, str]) -> None:

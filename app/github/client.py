@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 
 API_VERSION = "2022-11-28"
 
@@ -26,7 +26,7 @@ class GitHubClient:
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=timeout)
+        self._http = httpx2.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -34,7 +34,7 @@ class GitHubClient:
     def _get(self, path: str) -> dict[str, Any]:
         try:
             response = self._http.get(path)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise GitHubError(type(exc).__name__) from exc
         if response.status_code == 404:
             raise GitHubNotFound(path)

@@ -28,6 +28,12 @@ class Team(Base):
     organization: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     description_fr: Mapped[str] = mapped_column(Text, default="")
+    # A team is public and may publish once approved: at once when its creator's verified email
+    # is in a government domain, otherwise by a platform admin.
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
