@@ -9,19 +9,27 @@ from types import FrameType
 
 import typer
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app import jobs, migrations
+from app.accounts import service as accounts
+from app.audit import service as audit
 from app.config import get_settings
 from app.db import make_engine, make_session_factory
+from app.errors import ValidationFailed
 from app.logging import configure_logging
+from app.models import User
 from app.models.opportunity import AMOUNT_CAP_CONSTRAINT, amount_cap_sql
 
 cli = typer.Typer(
     help="Dev Exchange: micro-procurement for open-source work.", no_args_is_help=True
 )
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_cli = typer.Typer(help="People.", no_args_is_help=True)
+tokens_cli = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(tokens_cli, name="tokens")
 
 
 @cli.command()
@@ -104,6 +112,65 @@ def demo_data() -> None:
         created = load_demo_data(session, settings)
         session.commit()
     typer.echo(f"demo data: {created} new records")
+
+
+@users_cli.command("create-admin")
+def create_admin(
+    github_id: int = typer.Option(..., help="The person's numeric GitHub id (not the login)."),
+    login: str = typer.Option(..., help="Their current GitHub login, for display."),
+) -> None:
+    """Make a person a platform administrator (creating their account if needed)."""
+    settings = get_settings()
+    session_factory = make_session_factory(make_engine(settings.database_url))
+    with session_factory() as session:
+        user = session.scalars(select(User).where(User.github_id == github_id)).first()
+        if user is None:
+            user = User(github_id=github_id, login=login)
+            session.add(user)
+        user.is_admin = True
+        session.flush()
+        audit.record(
+            session,
+            actor_user_id=None,
+            action="account.made_admin",
+            subject_type="user",
+            subject_id=user.id,
+            details={"via": "cli"},
+        )
+        session.commit()
+    typer.echo(f"@{login} (GitHub id {github_id}) is an administrator")
+
+
+@tokens_cli.command("create")
+def create_token(
+    github_id: int = typer.Option(..., help="Whose token: their numeric GitHub id."),
+    name: str = typer.Option("cli", help="A name to recognise the token by."),
+    scope: str = typer.Option("read", help="read or write."),
+    days: int = typer.Option(90, help="Days until it expires."),
+) -> None:
+    """Create a personal API token and print it once."""
+    settings = get_settings()
+    session_factory = make_session_factory(make_engine(settings.database_url))
+    with session_factory() as session:
+        user = session.scalars(select(User).where(User.github_id == github_id)).first()
+        if user is None:
+            typer.echo("no user with that GitHub id; they must sign in once first", err=True)
+            raise typer.Exit(1)
+        try:
+            _token, raw = accounts.create_api_token(
+                session,
+                user,
+                name=name,
+                scope=scope,
+                days=days,
+                settings=settings,
+                client=accounts.ClientInfo(user_agent="devex cli"),
+            )
+        except ValidationFailed as exc:
+            typer.echo("; ".join(exc.field_errors.values()), err=True)
+            raise typer.Exit(1) from exc
+        session.commit()
+    typer.echo(raw)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     rate_limit_sign_in: str = "10/minute"
     rate_limit_form_posts: str = "30/minute"
     rate_limit_api_writes: str = "60/minute"
+    rate_limit_storage: str = "memory://"
 
     max_contract_cents: int = Field(default=999_900, gt=0)
     currency: str = Field(default="CAD", min_length=3, max_length=3)
@@ -100,6 +101,8 @@ class Settings(BaseSettings):
                 )
             if self.demo_sign_in:
                 raise ValueError("DEVEX_DEMO_SIGN_IN cannot be enabled in production")
+            if not self.smtp_url:
+                raise ValueError("DEVEX_SMTP_URL must be set in production: email is not optional")
         return self
 
     @property

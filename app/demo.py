@@ -66,7 +66,9 @@ USERS = [
     ),
     (6001, "sam-dev", "Sam Developer", "sam@example.com", []),
     (6002, "noor-codes", "Noor Haddad", "noor@example.com", []),
+    (7001, "ada-admin", "Ada Admin", "ada@platform.example.gc.ca", []),
 ]
+ADMIN_LOGINS = {"ada-admin"}
 
 
 @dataclass(frozen=True)
@@ -394,7 +396,12 @@ def _get_or_create_team(session: Session, spec: tuple[str, str, str, str, str]) 
     if team is not None:
         return team, 0
     team = Team(
-        slug=slug, name=name, name_fr=name_fr, organization=organization, description=description
+        slug=slug,
+        name=name,
+        name_fr=name_fr,
+        organization=organization,
+        description=description,
+        approved_at=utcnow(),
     )
     session.add(team)
     session.flush()
@@ -430,7 +437,16 @@ def load_demo_data(session: Session, settings: Settings, now: datetime | None = 
     for github_id, login, name, email, memberships in USERS:
         user = session.scalars(select(User).where(User.github_id == github_id)).first()
         if user is None:
-            user = User(github_id=github_id, login=login, name=name, email=email)
+            user = User(
+                github_id=github_id,
+                login=login,
+                name=name,
+                email=email,
+                email_verified=True,
+                is_admin=login in ADMIN_LOGINS,
+                terms_version=settings.terms_version,
+                terms_accepted_at=now,
+            )
             session.add(user)
             session.flush()
             created += 1

@@ -1,4 +1,4 @@
-"""FastAPI dependencies shared by every domain: settings, the DB session, the signed-in user."""
+"""FastAPI dependencies shared by every domain: settings, the DB session, who is asking."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from app.accounts import service as accounts
 from app.config import Settings
 from app.db import get_db
-from app.errors import NotSignedIn
+from app.errors import Forbidden, NotSignedIn
+from app.i18n import gettext as _
 from app.models import User
 
-SESSION_USER_KEY = "user_id"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_cookie_name(settings: Settings) -> str:
+    # Browsers only accept the __Host- prefix on Secure cookies, which plain-http local runs
+    # cannot set; there the cookie keeps every other protection under a plain name.
+    return "__Host-devex_session" if settings.secure_cookies else "devex_session"
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -21,9 +29,37 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def optional_user(request: Request, db: Annotated[Session, Depends(get_db)]) -> User | None:
-    user_id = request.session.get(SESSION_USER_KEY)
-    user = db.get(User, user_id) if isinstance(user_id, int) else None
+def client_info(request: Request) -> accounts.ClientInfo:
+    return accounts.ClientInfo(
+        ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", "")[:300],
+    )
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def optional_user(
+    request: Request,
+    db: Annotated[Session, Depends(get_db)],
+    settings: Annotated[Settings, Depends(get_settings_dep)],
+) -> User | None:
+    """The person behind the request: an API token (Bearer) or a session cookie, or nobody."""
+    user = None
+    raw_token = _bearer_token(request)
+    if raw_token is not None:
+        found = accounts.user_for_api_token(db, raw_token)
+        if found is None:
+            raise NotSignedIn(_("This API token is unknown, expired or revoked."))
+        user, token = found
+        if token.scope == "read" and request.method not in SAFE_METHODS:
+            raise Forbidden(_("This API token can only read. Create a token with write scope."))
+    else:
+        cookie = request.cookies.get(session_cookie_name(settings))
+        if cookie:
+            user = accounts.user_for_session(db, cookie, settings)
     request.state.user = user
     return user
 
@@ -39,11 +75,20 @@ async def read_form(request: Request) -> FormData:
     return await request.form()
 
 
+def form_text(form: FormData, name: str) -> str:
+    """A text field of a posted form ('' when missing or when it is a file)."""
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def form_values(form: FormData) -> dict[str, str]:
+    """Every text field, to show a form again with what the person typed."""
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
 DbSession = Annotated[Session, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
+Client = Annotated[accounts.ClientInfo, Depends(client_info)]
 FormBody = Annotated[FormData, Depends(read_form)]
-# Page routers load the signed-in user (if any) for the page header, even where the route
-# itself does not need it; FastAPI caches it, so routes that do need it pay nothing more.
-PAGE_DEPENDENCIES = [Depends(optional_user)]

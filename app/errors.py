@@ -68,6 +68,17 @@ class InvalidTransition(Conflict):
         return _("This action is not possible in the current state")
 
 
+class TooManyRequests(AppError):
+    status_code = 429
+    slug = "too-many-requests"
+
+    def title(self) -> str:
+        return _("Too many requests")
+
+    def __init__(self) -> None:
+        super().__init__(_("Please wait a moment before trying again."))
+
+
 class ValidationFailed(AppError):
     status_code = 422
     slug = "validation-failed"

@@ -11,11 +11,12 @@ from typing import Any
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import jobs
+from app.accounts import api as accounts_api
 from app.accounts import pages as accounts_pages
+from app.admin import pages as admin_pages
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.errors import Forbidden, install_error_handlers, render_app_error
@@ -24,6 +25,7 @@ from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
 from app.opportunities import api as opportunities_api
 from app.opportunities import pages as opportunities_pages
+from app.ratelimit import RateLimitMiddleware
 from app.security import LocaleMiddleware, SecurityHeadersMiddleware
 from app.site import pages as site_pages
 from app.teams import api as teams_api
@@ -115,24 +117,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         opportunities_pages.router,
         teams_pages.router,
         accounts_pages.router,
+        admin_pages.router,
         opportunities_api.router,
         teams_api.router,
+        accounts_api.router,
     ):
         app.include_router(router)
     if settings.demo_sign_in_enabled:
         app.include_router(accounts_pages.demo_router)
 
-    secure_cookies = settings.secure_cookies
     # Added innermost first: the request id wraps everything, so every log line carries it.
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.secret_key,
-        session_cookie="devex_session",
-        same_site="lax",
-        https_only=secure_cookies,
-        max_age=14 * 24 * 3600,
-    )
-    app.add_middleware(CSRFMiddleware, secret=settings.secret_key, secure=secure_cookies)
+    app.add_middleware(CSRFMiddleware, secret=settings.secret_key, secure=settings.secure_cookies)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestLogMiddleware)

@@ -83,6 +83,13 @@ def settings(database_url: str, fake_github: FakeGitHub) -> Settings:
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         demo_sign_in=True,
         github_api_url=fake_github.url,
+        github_oauth_url=fake_github.url,
+        github_client_id="test-client-id",
+        github_client_secret="test-client-secret",
+        # Generous limits: tests post many forms; tests/test_rate_limits.py sets tight ones.
+        rate_limit_sign_in="1000/minute",
+        rate_limit_form_posts="1000/minute",
+        rate_limit_api_writes="1000/minute",
     )
 
 

@@ -62,13 +62,14 @@ def test_api_refuses_an_amount_over_the_cap(client: TestClient, db: Session) -> 
     db.commit()
     sign_in(client, editor)
     body = {
-        "team": team.slug,
         "title": "Fix it",
         "amount_cents": 999_901,
         "proposal_deadline": (utcnow() + timedelta(days=3)).isoformat(),
     }
     response = client.post(
-        "/api/v1/opportunities", json=body, headers={"x-csrftoken": client.cookies["csrftoken"]}
+        f"/api/v1/teams/{team.slug}/opportunities",
+        json=body,
+        headers={"x-csrftoken": client.cookies["csrftoken"]},
     )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -159,24 +159,22 @@ def test_the_api_creates_a_draft_for_a_team_member_only(
     other = make_team(db)
     editor = make_user(db, roles={team: ["editor"]})
     db.commit()
+    url = f"/api/v1/teams/{team.slug}/opportunities"
     body = {
-        "team": team.slug,
         "title": "Via API",
         "amount_cents": 120_000,
         "proposal_deadline": (utcnow() + timedelta(days=3)).isoformat(),
         "skills": ["python"],
         "context_links": ["https://example.org/data"],
     }
-    assert client.post("/api/v1/opportunities", json=body).status_code == 401
+    assert client.post(url, json=body).status_code == 401
     sign_in(client, editor)
     headers = {"x-csrftoken": client.cookies["csrftoken"]}
-    created = client.post("/api/v1/opportunities", json=body, headers=headers)
+    created = client.post(url, json=body, headers=headers)
     assert created.status_code == 201, created.text
     assert created.json()["state"] == "draft"
     assert created.json()["skills"] == ["python"]
-    forbidden = client.post(
-        "/api/v1/opportunities", json={**body, "team": other.slug}, headers=headers
-    )
+    forbidden = client.post(f"/api/v1/teams/{other.slug}/opportunities", json=body, headers=headers)
     assert forbidden.status_code == 403
-    no_token = client.post("/api/v1/opportunities", json=body)
+    no_token = client.post(url, json=body)
     assert no_token.status_code == 403  # a cookie-authenticated write needs the CSRF header

@@ -20,7 +20,12 @@ def test_production_refuses_a_missing_or_placeholder_secret(secret: str) -> None
 
 def test_production_refuses_the_demo_sign_in() -> None:
     with pytest.raises(ValidationError, match="DEMO_SIGN_IN"):
-        Settings(env=Environment.PRODUCTION, secret_key=GOOD_SECRET, demo_sign_in=True)
+        Settings(
+            env=Environment.PRODUCTION,
+            secret_key=GOOD_SECRET,
+            demo_sign_in=True,
+            smtp_url="smtp://127.0.0.1:2525",
+        )
 
 
 def test_environment_variables_are_read_with_the_devex_prefix(
@@ -30,6 +35,7 @@ def test_environment_variables_are_read_with_the_devex_prefix(
     monkeypatch.setenv("DEVEX_SECRET_KEY", "change-me")
     with pytest.raises(ValidationError):
         Settings()
+    monkeypatch.setenv("DEVEX_SMTP_URL", "smtp://127.0.0.1:2525")
     monkeypatch.setenv("DEVEX_DEMO_SIGN_IN", "true")
     monkeypatch.setenv("DEVEX_SECRET_KEY", GOOD_SECRET)
     with pytest.raises(ValidationError, match="DEMO_SIGN_IN"):
@@ -37,7 +43,12 @@ def test_environment_variables_are_read_with_the_devex_prefix(
 
 
 def test_a_production_app_has_no_demo_sign_in_route(sqlite_url: str) -> None:
-    settings = Settings(env=Environment.PRODUCTION, secret_key=GOOD_SECRET, database_url=sqlite_url)
+    settings = Settings(
+        env=Environment.PRODUCTION,
+        secret_key=GOOD_SECRET,
+        database_url=sqlite_url,
+        smtp_url="smtp://127.0.0.1:2525",
+    )
     with TestClient(create_app(settings)) as client:
         assert client.get("/demo-sign-in").status_code == 404
         assert client.post("/demo-sign-in", data={"user_id": "1"}).status_code in (403, 404)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -20,7 +20,7 @@ from app.models import ApiToken, AuditEvent, OAuthState, TeamMembership, User, U
 from app.models.base import utcnow
 from app.tokens import hash_secret, new_secret
 
-TOKEN_PREFIX = "dvx_"
+TOKEN_PREFIX = "dvx_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
@@ -45,8 +45,14 @@ class GitHubIdentity:
 def _audit(
     session: Session, user_id: int | None, action: str, client: ClientInfo, **details: Any
 ) -> None:
-    event = audit.record(session, actor_user_id=user_id, action=action, subject_type="user",
-                         subject_id=user_id or 0, details=details)  # fmt: skip
+    event = audit.record(
+        session,
+        actor_user_id=user_id,
+        action=action,
+        subject_type="user",
+        subject_id=user_id or 0,
+        details=details,
+    )
     event.ip = client.ip
     event.user_agent = client.user_agent[:300]
 
@@ -58,8 +64,13 @@ def begin_sign_in(session: Session, return_to: str) -> tuple[str, str]:
     """A new (state, PKCE code verifier) pair; only the state's hash is stored."""
     state = new_secret()
     verifier = new_secret()
-    session.add(OAuthState(state_hash=hash_secret(state), code_verifier=verifier,
-                           return_to=safe_return_path(return_to)))  # fmt: skip
+    session.add(
+        OAuthState(
+            state_hash=hash_secret(state),
+            code_verifier=verifier,
+            return_to=safe_return_path(return_to),
+        )
+    )
     return state, verifier
 
 
@@ -68,10 +79,13 @@ def consume_state(session: Session, state: str, settings: Settings) -> OAuthStat
     oldest = utcnow() - timedelta(minutes=settings.oauth_state_minutes)
     result = session.execute(
         update(OAuthState)
-        .where(OAuthState.state_hash == hash_secret(state), OAuthState.used_at.is_(None),
-               OAuthState.created_at > oldest)
+        .where(
+            OAuthState.state_hash == hash_secret(state),
+            OAuthState.used_at.is_(None),
+            OAuthState.created_at > oldest,
+        )
         .values(used_at=utcnow())
-    )  # fmt: skip
+    )
     if getattr(result, "rowcount", 0) != 1:
         return None
     return session.get(OAuthState, hash_secret(state))
@@ -112,19 +126,30 @@ def record_failed_sign_in(session: Session, reason: str, client: ClientInfo) -> 
 
 
 def start_session(
-    session: Session, user: User, settings: Settings, client: ClientInfo, *, method: str,
+    session: Session,
+    user: User,
+    settings: Settings,
+    client: ClientInfo,
+    *,
+    method: str,
     replacing: str | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """Signs in: a fresh session id every time (the old one, if any, is revoked)."""
     if replacing:
         revoke_session(session, replacing)
     token = new_secret()
     now = utcnow()
-    session.add(UserSession(
-        token_hash=hash_secret(token), user_id=user.id, created_at=now, last_seen_at=now,
-        expires_at=now + timedelta(hours=settings.session_absolute_hours),
-        ip=client.ip, user_agent=client.user_agent[:300],
-    ))  # fmt: skip
+    session.add(
+        UserSession(
+            token_hash=hash_secret(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_absolute_hours),
+            ip=client.ip,
+            user_agent=client.user_agent[:300],
+        )
+    )
     user.last_sign_in_at = now
     _audit(session, user.id, "account.sign_in", client, method=method)
     return token
@@ -145,8 +170,9 @@ def user_for_session(session: Session, token: str, settings: Settings) -> User |
     if now - row.last_seen_at > SESSION_TOUCH_INTERVAL:
         # At most one write a minute per session, in its own statement so a failed request
         # cannot roll it back into a stale idle clock.
-        session.execute(update(UserSession).where(UserSession.id == row.id)
-                        .values(last_seen_at=now))  # fmt: skip
+        session.execute(
+            update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+        )
         session.commit()
     return user
 
@@ -179,9 +205,15 @@ def sign_out_everywhere(session: Session, user: User, client: ClientInfo) -> int
 
 
 def create_api_token(
-    session: Session, user: User, *, name: str, scope: str, days: int, settings: Settings,
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    scope: str,
+    days: int,
+    settings: Settings,
     client: ClientInfo,
-) -> tuple[ApiToken, str]:  # fmt: skip
+) -> tuple[ApiToken, str]:
     errors = {}
     if not name.strip():
         errors["name"] = _("Give the token a name, so you recognise it later.")
@@ -192,9 +224,14 @@ def create_api_token(
     if errors:
         raise ValidationFailed(field_errors=errors)
     raw = new_secret(TOKEN_PREFIX)
-    token = ApiToken(user_id=user.id, name=name.strip()[:100], prefix=raw[:10],
-                     token_hash=hash_secret(raw), scope=scope,
-                     expires_at=utcnow() + timedelta(days=days))  # fmt: skip
+    token = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:100],
+        prefix=raw[:10],
+        token_hash=hash_secret(raw),
+        scope=scope,
+        expires_at=utcnow() + timedelta(days=days),
+    )
     session.add(token)
     session.flush()
     _audit(session, user.id, "account.token_created", client, token_id=token.id, scope=scope)
@@ -225,9 +262,11 @@ def revoke_api_token(session: Session, user: User, token_id: int, client: Client
 
 
 def tokens_of(session: Session, user: User) -> list[ApiToken]:
-    return list(session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
 
 
 # --- Profile and terms -----------------------------------------------------------------------
@@ -282,11 +321,14 @@ def update_profile(session: Session, user: User, data: ProfileInput, client: Cli
 
 
 def security_history(session: Session, user: User, limit: int = 100) -> list[AuditEvent]:
-    return list(session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.subject_type == "user", AuditEvent.subject_id == user.id)
-        .order_by(AuditEvent.id.desc()).limit(limit)
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject_type == "user", AuditEvent.subject_id == user.id)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def export_data(session: Session, user: User) -> dict[str, Any]:
@@ -297,24 +339,47 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
     sessions = session.scalars(select(UserSession).where(UserSession.user_id == user.id)).all()
     return {
         "profile": {
-            "github_id": user.github_id, "login": user.login, "name": user.name,
-            "email": user.email, "display_name": user.display_name, "bio": user.bio,
-            "skills": user.skills, "links": user.links.splitlines(),
+            "github_id": user.github_id,
+            "login": user.login,
+            "name": user.name,
+            "email": user.email,
+            "display_name": user.display_name,
+            "bio": user.bio,
+            "skills": user.skills,
+            "links": user.links.splitlines(),
             "preferred_locale": user.preferred_locale,
             "eligibility_attested_at": _iso(user.eligibility_attested_at),
-            "terms_version": user.terms_version, "terms_accepted_at": _iso(user.terms_accepted_at),
+            "terms_version": user.terms_version,
+            "terms_accepted_at": _iso(user.terms_accepted_at),
             "created_at": _iso(user.created_at),
         },
         "team_roles": [{"team_id": team_id, "role": role} for team_id, role in memberships],
-        "sessions": [{"created_at": _iso(s.created_at), "last_seen_at": _iso(s.last_seen_at),
-                      "ip": s.ip, "user_agent": s.user_agent, "revoked": s.revoked_at is not None}
-                     for s in sessions],
-        "api_tokens": [{"name": t.name, "prefix": t.prefix, "scope": t.scope,
-                        "created_at": _iso(t.created_at), "expires_at": _iso(t.expires_at),
-                        "revoked": t.revoked_at is not None} for t in tokens_of(session, user)],
-        "security_history": [{"at": _iso(e.occurred_at), "action": e.action, "ip": e.ip}
-                             for e in security_history(session, user, limit=1000)],
-    }  # fmt: skip
+        "sessions": [
+            {
+                "created_at": _iso(s.created_at),
+                "last_seen_at": _iso(s.last_seen_at),
+                "ip": s.ip,
+                "user_agent": s.user_agent,
+                "revoked": s.revoked_at is not None,
+            }
+            for s in sessions
+        ],
+        "api_tokens": [
+            {
+                "name": t.name,
+                "prefix": t.prefix,
+                "scope": t.scope,
+                "created_at": _iso(t.created_at),
+                "expires_at": _iso(t.expires_at),
+                "revoked": t.revoked_at is not None,
+            }
+            for t in tokens_of(session, user)
+        ],
+        "security_history": [
+            {"at": _iso(e.occurred_at), "action": e.action, "ip": e.ip}
+            for e in security_history(session, user, limit=1000)
+        ],
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -325,11 +390,17 @@ def delete_account(session: Session, user: User, client: ClientInfo) -> None:
     """Removes what identifies the person; keeps the row (and its numeric id) for payments and
     the audit trail, which must still add up."""
     _audit(session, user.id, "account.deleted", client)
-    session.execute(update(UserSession).where(UserSession.user_id == user.id,
-                    UserSession.revoked_at.is_(None)).values(revoked_at=utcnow()))  # fmt: skip
-    session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
-                    ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))  # fmt: skip
-    session.execute(TeamMembership.__table__.delete().where(TeamMembership.user_id == user.id))
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    session.execute(delete(TeamMembership).where(TeamMembership.user_id == user.id))
     user.login = f"deleted-{user.id}"
     user.name = ""
     user.email = None

@@ -31,19 +31,36 @@ class GitHubClient:
     def close(self) -> None:
         self._http.close()
 
-    def _get(self, path: str) -> dict[str, Any]:
+    def _request(self, path: str, access_token: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {access_token}"} if access_token else None
         try:
-            response = self._http.get(path)
+            response = self._http.get(path, headers=headers)
         except httpx2.HTTPError as exc:
             raise GitHubError(type(exc).__name__) from exc
         if response.status_code == 404:
             raise GitHubNotFound(path)
         if response.status_code >= 400:
             raise GitHubError(f"GitHub answered {response.status_code}")
-        body = response.json()
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise GitHubError("GitHub answered with something that is not JSON") from exc
+
+    def _get(self, path: str, access_token: str | None = None) -> dict[str, Any]:
+        body = self._request(path, access_token)
         if not isinstance(body, dict):
             raise GitHubError("unexpected response shape")
         return body
+
+    def get_as_user(self, path: str, access_token: str) -> dict[str, Any]:
+        """A call made with a person's OAuth token rather than the platform's credentials."""
+        return self._get(path, access_token)
+
+    def get_list_as_user(self, path: str, access_token: str) -> list[dict[str, Any]]:
+        body = self._request(path, access_token)
+        if not isinstance(body, list):
+            raise GitHubError("unexpected response shape")
+        return [item for item in body if isinstance(item, dict)]
 
     def get_repository(self, full_name: str) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}")

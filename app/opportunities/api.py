@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
+from app.access import PUBLIC, allow, team
 from app.deps import AppSettings, CurrentUser, DbSession, OptionalUser
 from app.errors import ValidationFailed
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
-from app.models import Opportunity
+from app.models import Opportunity, TeamRole
 from app.opportunities import repository, service
 from app.opportunities.schemas import (
     CancelIn,
@@ -20,7 +21,8 @@ from app.opportunities.schemas import (
     OpportunityPage,
 )
 
-router = APIRouter(prefix="/api/v1/opportunities", tags=["opportunities"])
+router = APIRouter(prefix="/api/v1", tags=["opportunities"])
+APPROVERS = team(TeamRole.OWNER, via="opportunity_id")
 
 
 def to_out(listed: repository.Listed, request: Request) -> OpportunityOut:
@@ -50,7 +52,12 @@ def list_page(db: DbSession, filters: ListFilters) -> repository.ListPage:
         ) from exc
 
 
-@router.get("", response_model=OpportunityPage, summary="List and search public opportunities")
+@router.get(
+    "/opportunities",
+    response_model=OpportunityPage,
+    summary="List and search public opportunities",
+    dependencies=[allow(PUBLIC)],
+)
 def list_opportunities(
     request: Request, db: DbSession, filters: Annotated[ListFilters, Query()]
 ) -> OpportunityPage:
@@ -60,16 +67,18 @@ def list_opportunities(
     )
 
 
-@router.get("/{opportunity_id}", response_model=OpportunityOut)
+@router.get(
+    "/opportunities/{opportunity_id}", response_model=OpportunityOut, dependencies=[allow(PUBLIC)]
+)
 def get_opportunity(
     opportunity_id: int, request: Request, db: DbSession, user: OptionalUser
 ) -> OpportunityOut:
     return to_out(service.get_visible(db, opportunity_id, user), request)
 
 
-def _draft_from_api(body: OpportunityIn) -> service.DraftInput:
+def _draft_from_api(team_slug: str, body: OpportunityIn) -> service.DraftInput:
     return service.DraftInput(
-        team_slug=body.team,
+        team_slug=team_slug,
         project_slug=body.project,
         title=body.title,
         title_fr=body.title_fr,
@@ -95,16 +104,22 @@ def _github(request: Request) -> GitHubClient:
 
 
 @router.post(
-    "",
+    "/teams/{slug}/opportunities",
     response_model=OpportunityOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create a draft (team owners and editors)",
+    dependencies=[allow(team(TeamRole.OWNER, TeamRole.EDITOR, via="slug"))],
 )
 def create_opportunity(
-    body: OpportunityIn, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
+    slug: str,
+    body: OpportunityIn,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
 ) -> OpportunityOut:
     opportunity, _link_problem = service.create_draft(
-        db, _draft_from_api(body), actor=user, settings=settings, github=_github(request)
+        db, _draft_from_api(slug, body), actor=user, settings=settings, github=_github(request)
     )
     db.commit()
     return to_out(service.get_visible(db, opportunity.id, user), request)
@@ -115,9 +130,10 @@ def _author_target(db: DbSession, opportunity_id: int, user: CurrentUser) -> Opp
 
 
 @router.post(
-    "/{opportunity_id}/publish",
+    "/opportunities/{opportunity_id}/publish",
     response_model=OpportunityOut,
     summary="Publish a draft (team owners)",
+    dependencies=[allow(APPROVERS)],
 )
 def publish_opportunity(
     opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
@@ -128,9 +144,10 @@ def publish_opportunity(
 
 
 @router.post(
-    "/{opportunity_id}/cancel",
+    "/opportunities/{opportunity_id}/cancel",
     response_model=OpportunityOut,
     summary="Cancel an opportunity (team owners)",
+    dependencies=[allow(APPROVERS)],
 )
 def cancel_opportunity(
     opportunity_id: int,

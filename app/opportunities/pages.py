@@ -9,19 +9,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
 
+from app.access import PUBLIC, allow, team
 from app.config import Settings
 from app.deps import (
-    PAGE_DEPENDENCIES,
     AppSettings,
     CurrentUser,
     DbSession,
     FormBody,
     OptionalUser,
+    form_text,
+    form_values,
 )
 from app.errors import AppError, ValidationFailed
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
-from app.models import Opportunity, OpportunityState, User
+from app.models import Opportunity, OpportunityState, TeamRole, User
 from app.models.base import utcnow
 from app.opportunities import repository, service
 from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
@@ -30,7 +32,9 @@ from app.teams import service as teams_service
 from app.templating import render
 from app.text import parse_money_to_cents
 
-router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
+router = APIRouter(tags=["pages"], include_in_schema=False)
+AUTHORS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
+APPROVERS = team(TeamRole.OWNER, via="opportunity_id")
 
 NOTICES = {
     "created": lambda: _("Draft saved."),
@@ -63,7 +67,12 @@ def _filters_from_query(params: QueryParams) -> tuple[ListFilters, list[str]]:
     return filters, problems
 
 
-@router.get("/opportunities", response_class=HTMLResponse, name="opportunity_list")
+@router.get(
+    "/opportunities",
+    response_class=HTMLResponse,
+    name="opportunity_list",
+    dependencies=[allow(PUBLIC)],
+)
 def opportunity_list(request: Request, db: DbSession) -> Response:
     filters, problems = _filters_from_query(request.query_params)
     try:
@@ -122,7 +131,9 @@ def _detail(
             in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
             "can_cancel": OpportunityState.CANCELLED
             in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
-            "publication_problems": service.publication_problems(opportunity, settings, utcnow())
+            "publication_problems": service.publication_problems(
+                db, opportunity, settings, utcnow()
+            )
             if opportunity.state == OpportunityState.DRAFT
             else [],
             "context_links": [line for line in opportunity.context_links.splitlines() if line],
@@ -135,7 +146,10 @@ def _detail(
 
 
 @router.get(
-    "/opportunities/{opportunity_id}", response_class=HTMLResponse, name="opportunity_detail"
+    "/opportunities/{opportunity_id}",
+    response_class=HTMLResponse,
+    name="opportunity_detail",
+    dependencies=[allow(PUBLIC)],
 )
 def opportunity_detail(
     opportunity_id: int, request: Request, db: DbSession, settings: AppSettings, user: OptionalUser
@@ -160,30 +174,25 @@ def _parse_date(raw: str) -> date | None:
         return None
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> service.DraftInput:
     return service.DraftInput(
         team_slug=team_slug,
-        project_slug=_text(form, "project"),
-        title=_text(form, "title"),
-        title_fr=_text(form, "title_fr"),
-        problem_statement=_text(form, "problem_statement"),
-        problem_statement_fr=_text(form, "problem_statement_fr"),
-        context_links=_text(form, "context_links").splitlines(),
-        acceptance_criteria=_text(form, "acceptance_criteria"),
-        acceptance_criteria_fr=_text(form, "acceptance_criteria_fr"),
-        skills=_text(form, "skills").split(","),
-        remote=_text(form, "remote") == "on",
-        location=_text(form, "location"),
-        amount_cents=parse_money_to_cents(_text(form, "amount")),
-        proposal_deadline=_parse_deadline(_text(form, "proposal_deadline"), settings),
-        delivery_date=_parse_date(_text(form, "delivery_date")),
-        github_issue_url=_text(form, "github_issue_url"),
-        license_spdx=_text(form, "license_spdx"),
+        project_slug=form_text(form, "project"),
+        title=form_text(form, "title"),
+        title_fr=form_text(form, "title_fr"),
+        problem_statement=form_text(form, "problem_statement"),
+        problem_statement_fr=form_text(form, "problem_statement_fr"),
+        context_links=form_text(form, "context_links").splitlines(),
+        acceptance_criteria=form_text(form, "acceptance_criteria"),
+        acceptance_criteria_fr=form_text(form, "acceptance_criteria_fr"),
+        skills=form_text(form, "skills").split(","),
+        remote=form_text(form, "remote") == "on",
+        location=form_text(form, "location"),
+        amount_cents=parse_money_to_cents(form_text(form, "amount")),
+        proposal_deadline=_parse_deadline(form_text(form, "proposal_deadline"), settings),
+        delivery_date=_parse_date(form_text(form, "delivery_date")),
+        github_issue_url=form_text(form, "github_issue_url"),
+        license_spdx=form_text(form, "license_spdx"),
     )
 
 
@@ -238,7 +247,12 @@ def _github(request: Request) -> GitHubClient:
     return client
 
 
-@router.get("/teams/{slug}/opportunities/new", response_class=HTMLResponse, name="opportunity_new")
+@router.get(
+    "/teams/{slug}/opportunities/new",
+    response_class=HTMLResponse,
+    name="opportunity_new",
+    dependencies=[allow(team(TeamRole.OWNER, TeamRole.EDITOR, via="slug"))],
+)
 def new_draft_form(slug: str, request: Request, db: DbSession, user: CurrentUser) -> Response:
     team = teams_service.get_team(db, slug)
     teams_service.require_role(db, user, team.id, teams_service.AUTHOR_ROLES)
@@ -253,7 +267,11 @@ def new_draft_form(slug: str, request: Request, db: DbSession, user: CurrentUser
     )
 
 
-@router.post("/teams/{slug}/opportunities/new", response_class=HTMLResponse)
+@router.post(
+    "/teams/{slug}/opportunities/new",
+    response_class=HTMLResponse,
+    dependencies=[allow(team(TeamRole.OWNER, TeamRole.EDITOR, via="slug"))],
+)
 def create_draft(
     slug: str,
     request: Request,
@@ -274,7 +292,7 @@ def create_draft(
             request,
             db,
             team.id,
-            dict(form),
+            form_values(form),
             action=request.url.path,
             heading=_("New opportunity for %(team)s", team=team.name),
             errors=exc.field_errors,
@@ -283,7 +301,11 @@ def create_draft(
     return RedirectResponse(f"/opportunities/{opportunity.id}?notice=created", status_code=303)
 
 
-@router.get("/opportunities/{opportunity_id}/edit", response_class=HTMLResponse)
+@router.get(
+    "/opportunities/{opportunity_id}/edit",
+    response_class=HTMLResponse,
+    dependencies=[allow(AUTHORS)],
+)
 def edit_draft_form(
     opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> Response:
@@ -301,7 +323,11 @@ def edit_draft_form(
     )
 
 
-@router.post("/opportunities/{opportunity_id}/edit", response_class=HTMLResponse)
+@router.post(
+    "/opportunities/{opportunity_id}/edit",
+    response_class=HTMLResponse,
+    dependencies=[allow(AUTHORS)],
+)
 def update_draft(
     opportunity_id: int,
     request: Request,
@@ -322,7 +348,7 @@ def update_draft(
             request,
             db,
             listed.opportunity.team_id,
-            dict(form),
+            form_values(form),
             action=request.url.path,
             heading=_("Edit draft"),
             errors=exc.field_errors,
@@ -331,7 +357,11 @@ def update_draft(
     return RedirectResponse(f"/opportunities/{opportunity_id}?notice=saved", status_code=303)
 
 
-@router.post("/opportunities/{opportunity_id}/publish", response_class=HTMLResponse)
+@router.post(
+    "/opportunities/{opportunity_id}/publish",
+    response_class=HTMLResponse,
+    dependencies=[allow(APPROVERS)],
+)
 def publish(
     opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> Response:
@@ -345,7 +375,11 @@ def publish(
     return RedirectResponse(f"/opportunities/{opportunity_id}?notice=published", status_code=303)
 
 
-@router.post("/opportunities/{opportunity_id}/cancel", response_class=HTMLResponse)
+@router.post(
+    "/opportunities/{opportunity_id}/cancel",
+    response_class=HTMLResponse,
+    dependencies=[allow(APPROVERS)],
+)
 def cancel(
     opportunity_id: int,
     request: Request,
@@ -356,7 +390,7 @@ def cancel(
 ) -> Response:
     opportunity = service.get_visible(db, opportunity_id, user).opportunity
     try:
-        service.cancel(db, opportunity, actor=user, reason=_text(form, "reason"))
+        service.cancel(db, opportunity, actor=user, reason=form_text(form, "reason"))
     except AppError as exc:
         db.rollback()
         return _detail(request, db, settings, user, opportunity_id, error=exc)

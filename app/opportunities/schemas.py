@@ -82,7 +82,6 @@ class OpportunityIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    team: str = Field(description="Slug of the team that posts the opportunity.")
     project: str = Field(default="", description="Slug of the team's project, if any.")
     title: str = Field(min_length=1, max_length=200)
     title_fr: str = Field(default="", max_length=200)

@@ -323,9 +323,14 @@ def update_draft(
     return link_problem
 
 
-def publication_problems(opportunity: Opportunity, settings: Settings, now: datetime) -> list[str]:
+def publication_problems(
+    session: Session, opportunity: Opportunity, settings: Settings, now: datetime
+) -> list[str]:
     """What still stops a draft from being published, in words for its team."""
     problems = []
+    team = session.get(Team, opportunity.team_id)
+    if team is None or team.approved_at is None:
+        problems.append(_("The team must be approved by a platform administrator first."))
     if not opportunity.issue_link_verified:
         problems.append(_("Link a GitHub issue and let us verify it (save the draft again)."))
     if not opportunity.problem_statement.strip():
@@ -342,7 +347,7 @@ def publication_problems(opportunity: Opportunity, settings: Settings, now: date
 def publish(session: Session, opportunity: Opportunity, *, actor: User, settings: Settings) -> None:
     require_role(session, actor, opportunity.team_id, APPROVER_ROLES)
     if S(opportunity.state) is S.DRAFT:
-        problems = publication_problems(opportunity, settings, utcnow())
+        problems = publication_problems(session, opportunity, settings, utcnow())
         if problems:
             raise ValidationFailed(" ".join(problems))
     transition(session, opportunity, S.PUBLISHED, actor=actor)

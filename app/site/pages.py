@@ -6,17 +6,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
-from app.deps import PAGE_DEPENDENCIES, AppSettings, DbSession
+from app.access import PUBLIC, allow
+from app.deps import AppSettings, DbSession
 from app.migrations import current_revision, head_revision
 from app.opportunities import repository as opportunities
 from app.opportunities.schemas import ListFilters, Sort
 from app.site.repository import site_figures
 from app.templating import render
 
-router = APIRouter(include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
+router = APIRouter(include_in_schema=False)
 
 
-@router.get("/", response_class=HTMLResponse, name="home")
+@router.get("/", response_class=HTMLResponse, name="home", dependencies=[allow(PUBLIC)])
 def home(request: Request, db: DbSession, settings: AppSettings) -> Response:
     closing_soon = opportunities.list_public(
         db, ListFilters(state=["published"], sort=Sort.DEADLINE, limit=5)
@@ -31,13 +32,13 @@ def home(request: Request, db: DbSession, settings: AppSettings) -> Response:
     )
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[allow(PUBLIC)])
 def healthz() -> dict[str, str]:
     """The process is up. Says nothing about the database on purpose."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", dependencies=[allow(PUBLIC)])
 def readyz(db: DbSession) -> Response:
     """Ready for traffic: the database answers and its schema is at the latest migration."""
     try:

@@ -1,21 +1,36 @@
-"""Public team and project pages; members also see their team's drafts."""
+"""Team pages: the public team and project pages, creating a team, members and invitations."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.deps import PAGE_DEPENDENCIES, DbSession, OptionalUser
-from app.errors import NotFound
+from app.access import PUBLIC, SIGNED_IN, allow, team
+from app.config import Settings
+from app.deps import (
+    AppSettings,
+    Client,
+    CurrentUser,
+    DbSession,
+    FormBody,
+    OptionalUser,
+    form_text,
+    form_values,
+)
+from app.email import EmailNotSent, send_email
+from app.errors import AppError, NotFound, ValidationFailed
+from app.i18n import gettext as _
+from app.models import Team, TeamInvitation, TeamRole, User
 from app.opportunities import repository as opportunities
 from app.opportunities.schemas import ListFilters
 from app.teams import repository, service
 from app.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
+router = APIRouter(tags=["pages"], include_in_schema=False)
+OWNER = TeamRole.OWNER
 
 
-@router.get("/teams", response_class=HTMLResponse, name="team_list")
+@router.get("/teams", response_class=HTMLResponse, name="team_list", dependencies=[allow(PUBLIC)])
 def team_list(request: Request, db: DbSession) -> Response:
     return render(
         request,
@@ -27,31 +42,92 @@ def team_list(request: Request, db: DbSession) -> Response:
     )
 
 
-@router.get("/teams/{slug}", response_class=HTMLResponse, name="team_detail")
+@router.get("/teams/new", response_class=HTMLResponse, dependencies=[allow(SIGNED_IN)])
+def new_team_form(request: Request, settings: AppSettings, user: CurrentUser) -> Response:
+    return _render_new_team(request, settings, user, {}, {})
+
+
+def _render_new_team(
+    request: Request,
+    settings: Settings,
+    user: User,
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> Response:
+    return render(
+        request,
+        "teams/new.html",
+        {
+            "values": values,
+            "errors": errors,
+            "approved_at_once": service.is_government_email(user, settings),
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.post("/teams/new", response_class=HTMLResponse, dependencies=[allow(SIGNED_IN)])
+def create_team(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
+    client: Client,
+    form: FormBody,
+) -> Response:
+    try:
+        created = service.create_team(
+            db,
+            user,
+            name=form_text(form, "name"),
+            organization=form_text(form, "organization"),
+            description=form_text(form, "description"),
+            settings=settings,
+            client=client,
+        )
+    except ValidationFailed as exc:
+        db.rollback()
+        return _render_new_team(request, settings, user, form_values(form), exc.field_errors)
+    db.commit()
+    return RedirectResponse(f"/teams/{created.slug}?notice=created", status_code=303)
+
+
+@router.get(
+    "/teams/{slug}", response_class=HTMLResponse, name="team_detail", dependencies=[allow(PUBLIC)]
+)
 def team_detail(slug: str, request: Request, db: DbSession, user: OptionalUser) -> Response:
-    team = service.get_team(db, slug)
-    roles = repository.roles_of(db, user.id, team.id) if user else set()
-    drafts = opportunities.drafts_of_teams(db, [team.id]) if roles else []
+    found = service.get_team(db, slug, user)
+    roles = repository.roles_of(db, user.id, found.id) if user else set()
+    drafts = opportunities.drafts_of_teams(db, [found.id]) if roles else []
     return render(
         request,
         "teams/detail.html",
         {
-            "team": team,
-            "projects": repository.projects_of(db, team.id),
+            "team": found,
+            "projects": repository.projects_of(db, found.id),
             "roles": sorted(roles),
             "can_author": bool(roles & set(service.AUTHOR_ROLES)),
             "drafts": drafts,
-            "page": opportunities.list_public(db, ListFilters(team=team.slug, limit=50)),
+            "is_owner": OWNER.value in roles,
+            "page": opportunities.list_public(db, ListFilters(team=found.slug, limit=50)),
+            "notice": _("Team created.")
+            if request.query_params.get("notice") == "created"
+            else None,
         },
     )
 
 
 @router.get(
-    "/teams/{slug}/projects/{project_slug}", response_class=HTMLResponse, name="project_detail"
+    "/teams/{slug}/projects/{project_slug}",
+    response_class=HTMLResponse,
+    name="project_detail",
+    dependencies=[allow(PUBLIC)],
 )
-def project_detail(slug: str, project_slug: str, request: Request, db: DbSession) -> Response:
-    team = service.get_team(db, slug)
-    project = repository.project_by_slug(db, team.id, project_slug)
+def project_detail(
+    slug: str, project_slug: str, request: Request, db: DbSession, user: OptionalUser
+) -> Response:
+    found = service.get_team(db, slug, user)
+    project = repository.project_by_slug(db, found.id, project_slug)
     if project is None:
         raise NotFound()
     page = opportunities.list_public(db, ListFilters(project_id=project.id, limit=50))
@@ -59,8 +135,149 @@ def project_detail(slug: str, project_slug: str, request: Request, db: DbSession
         request,
         "teams/project.html",
         {
-            "team": team,
+            "team": found,
             "project": project,
             "page": page,
         },
     )
+
+
+# --- Members and invitations (owners) --------------------------------------------------------
+
+
+def _render_members(
+    request: Request,
+    db: DbSession,
+    found: Team,
+    *,
+    notice: str | None = None,
+    error: AppError | None = None,
+    invite_link: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "teams/members.html",
+        {
+            "team": found,
+            "members": repository.members_of(db, found.id),
+            "invitations": repository.open_invitations(db, found.id),
+            "roles": service.ROLES,
+            "notice": notice,
+            "error": error,
+            "invite_link": invite_link,
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get(
+    "/teams/{slug}/members",
+    response_class=HTMLResponse,
+    dependencies=[allow(team(OWNER, via="slug"))],
+)
+def members_page(slug: str, request: Request, db: DbSession, user: CurrentUser) -> Response:
+    return _render_members(request, db, service.get_team(db, slug, user))
+
+
+@router.post(
+    "/teams/{slug}/invitations",
+    response_class=HTMLResponse,
+    dependencies=[allow(team(OWNER, via="slug"))],
+)
+def invite(
+    slug: str,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
+    client: Client,
+    form: FormBody,
+) -> Response:
+    found = service.get_team(db, slug, user)
+    try:
+        invitation, raw = service.invite(
+            db,
+            user,
+            found,
+            email=form_text(form, "email"),
+            role=form_text(form, "role"),
+            settings=settings,
+            client=client,
+        )
+    except AppError as exc:
+        db.rollback()
+        return _render_members(request, db, found, error=exc)
+    db.commit()
+    link = f"{settings.base_url.rstrip('/')}/invitations/{raw}"
+    try:
+        _send_invitation(settings, invitation, found, user, link)
+    except EmailNotSent:
+        # The invitation is saved; the owner gets the link to pass on themselves.
+        notice = _("We could not send the email. Send this link yourself:")
+        return _render_members(request, db, found, invite_link=link, notice=notice)
+    notice = _("Invitation sent to %(email)s.", email=invitation.email)
+    return _render_members(request, db, found, notice=notice)
+
+
+def _send_invitation(
+    settings: Settings, invitation: TeamInvitation, found: Team, inviter: User, link: str
+) -> None:
+    body = _(
+        "%(name)s invites you to join %(team)s on Dev Exchange as %(role)s.\n\n"
+        "Accept the invitation (valid %(days)s days, once): %(link)s\n",
+        name=inviter.shown_name,
+        team=found.name,
+        role=invitation.role,
+        days=settings.invitation_days,
+        link=link,
+    )
+    send_email(
+        settings, invitation.email, _("Join %(team)s on Dev Exchange", team=found.name), body
+    )
+
+
+@router.post(
+    "/teams/{slug}/members/{user_id}",
+    response_class=HTMLResponse,
+    dependencies=[allow(team(OWNER, via="slug"))],
+)
+def change_roles(
+    slug: str,
+    user_id: int,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    client: Client,
+    form: FormBody,
+) -> Response:
+    found = service.get_team(db, slug, user)
+    roles = [r for r in form.getlist("roles") if isinstance(r, str)]
+    try:
+        service.set_roles(db, user, found, user_id, roles, client)
+    except AppError as exc:
+        db.rollback()
+        return _render_members(request, db, found, error=exc)
+    db.commit()
+    return _render_members(request, db, found, notice=_("Roles updated."))
+
+
+@router.post("/teams/{slug}/leave", dependencies=[allow(team(via="slug"))])
+def leave_team(slug: str, db: DbSession, user: CurrentUser, client: Client) -> Response:
+    service.leave(db, user, service.get_team(db, slug, user), client)
+    db.commit()
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.get("/invitations/{token}", response_class=HTMLResponse, dependencies=[allow(PUBLIC)])
+def invitation_page(token: str, request: Request, db: DbSession) -> Response:
+    invitation, found = service.open_invitation(db, token)
+    return render(
+        request, "teams/invitation.html", {"invitation": invitation, "team": found, "token": token}
+    )
+
+
+@router.post("/invitations/{token}", dependencies=[allow(SIGNED_IN)])
+def accept_invitation(token: str, db: DbSession, user: CurrentUser, client: Client) -> Response:
+    joined = service.accept_invitation(db, user, token, client)
+    db.commit()
+    return RedirectResponse(f"/teams/{joined.slug}", status_code=303)

@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Opportunity, Project, Team, TeamMembership
+from app.models import Opportunity, Project, Team, TeamInvitation, TeamMembership, User
 
 
 def list_teams(session: Session) -> Sequence[Team]:
-    return session.scalars(select(Team).order_by(Team.name)).all()
+    """Approved teams: the public ones."""
+    return session.scalars(
+        select(Team).where(Team.approved_at.is_not(None)).order_by(Team.name)
+    ).all()
 
 
 def public_opportunity_counts(session: Session) -> dict[int, int]:
@@ -58,4 +61,48 @@ def teams_where_user_has_role(
         .where(TeamMembership.user_id == user_id, TeamMembership.role.in_(roles))
         .distinct()
         .order_by(Team.name)
+    ).all()
+
+
+def teams_with_roles(session: Session, user_id: int) -> list[tuple[Team, list[str]]]:
+    rows = session.execute(
+        select(Team, TeamMembership.role)
+        .join(TeamMembership, TeamMembership.team_id == Team.id)
+        .where(TeamMembership.user_id == user_id)
+        .order_by(Team.name, TeamMembership.role)
+    ).all()
+    grouped: dict[int, tuple[Team, list[str]]] = {}
+    for team, role in rows:
+        grouped.setdefault(team.id, (team, []))[1].append(role)
+    return list(grouped.values())
+
+
+def members_of(session: Session, team_id: int) -> list[tuple[User, list[str]]]:
+    rows = session.execute(
+        select(User, TeamMembership.role)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(TeamMembership.team_id == team_id)
+        .order_by(User.login, TeamMembership.role)
+    ).all()
+    grouped: dict[int, tuple[User, list[str]]] = {}
+    for user, role in rows:
+        grouped.setdefault(user.id, (user, []))[1].append(role)
+    return list(grouped.values())
+
+
+def open_invitations(session: Session, team_id: int) -> Sequence[TeamInvitation]:
+    return session.scalars(
+        select(TeamInvitation)
+        .where(
+            TeamInvitation.team_id == team_id,
+            TeamInvitation.accepted_at.is_(None),
+            TeamInvitation.revoked_at.is_(None),
+        )
+        .order_by(TeamInvitation.id.desc())
+    ).all()
+
+
+def pending_teams(session: Session) -> Sequence[Team]:
+    return session.scalars(
+        select(Team).where(Team.approved_at.is_(None)).order_by(Team.created_at)
     ).all()

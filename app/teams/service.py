@@ -1,19 +1,30 @@
-"""Team rules: who may act for a team."""
+"""Team rules: who may act for a team, creating and approving teams, roles and invitations."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
+from datetime import timedelta
+from typing import Any
 
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden, NotFound
+from app.accounts.service import ClientInfo
+from app.audit import service as audit
+from app.config import Settings
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.i18n import gettext as _
-from app.models import Team, TeamRole, User
+from app.models import Team, TeamInvitation, TeamMembership, TeamRole, User
+from app.models.base import utcnow
 from app.teams import repository
+from app.tokens import hash_secret, new_secret
 
 # Who may write and change a team's drafts, and who may publish or cancel on its behalf.
 AUTHOR_ROLES = (TeamRole.OWNER.value, TeamRole.EDITOR.value)
 APPROVER_ROLES = (TeamRole.OWNER.value,)
+ROLES = tuple(role.value for role in TeamRole)
+_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def require_role(session: Session, user: User, team_id: int, roles: Collection[str]) -> None:
@@ -21,8 +32,255 @@ def require_role(session: Session, user: User, team_id: int, roles: Collection[s
         raise Forbidden(_("Only members of this team with the right role can do this."))
 
 
-def get_team(session: Session, slug: str) -> Team:
+def get_team(session: Session, slug: str, viewer: User | None = None) -> Team:
+    """A team page: public once approved; before that, only its members and admins see it."""
     team = repository.team_by_slug(session, slug)
     if team is None:
         raise NotFound()
+    if team.approved_at is None and not _is_member_or_admin(session, team, viewer):
+        raise NotFound()
+    return team
+
+
+def _is_member_or_admin(session: Session, team: Team, viewer: User | None) -> bool:
+    if viewer is None:
+        return False
+    return viewer.is_admin or bool(repository.roles_of(session, viewer.id, team.id))
+
+
+def teams_of(session: Session, user: User) -> list[tuple[Team, list[str]]]:
+    return repository.teams_with_roles(session, user.id)
+
+
+def _audit(
+    session: Session, actor: User, action: str, team: Team, client: ClientInfo, **details: Any
+) -> None:
+    event = audit.record(
+        session,
+        actor_user_id=actor.id,
+        action=action,
+        subject_type="team",
+        subject_id=team.id,
+        details=details,
+    )
+    event.ip = client.ip
+    event.user_agent = client.user_agent
+
+
+# --- Creating and approving teams ------------------------------------------------------------
+
+
+def is_government_email(user: User, settings: Settings) -> bool:
+    if not user.email or not user.email_verified:
+        return False
+    domain = user.email.rsplit("@", 1)[-1].lower()
+    return any(domain == d or domain.endswith("." + d) for d in settings.government_email_domains)
+
+
+def create_team(
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    organization: str,
+    description: str,
+    settings: Settings,
+    client: ClientInfo,
+) -> Team:
+    errors = {}
+    if not name.strip():
+        errors["name"] = _("Enter the team's name.")
+    if not organization.strip():
+        errors["organization"] = _("Enter the department or organization.")
+    slug = _SLUG.sub("-", name.lower()).strip("-")[:80]
+    if name.strip() and (not slug or repository.team_by_slug(session, slug) is not None):
+        errors["name"] = _("A team with this name already exists.")
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    approved = is_government_email(user, settings)
+    team = Team(
+        slug=slug,
+        name=name.strip()[:200],
+        organization=organization.strip()[:200],
+        description=description.strip(),
+        created_by_user_id=user.id,
+        approved_at=utcnow() if approved else None,
+    )
+    session.add(team)
+    session.flush()
+    session.add(TeamMembership(team_id=team.id, user_id=user.id, role=TeamRole.OWNER.value))
+    _audit(session, user, "team.created", team, client, approved=approved)
+    return team
+
+
+def approve_team(session: Session, admin: User, slug: str, client: ClientInfo) -> Team:
+    team = repository.team_by_slug(session, slug)
+    if team is None:
+        raise NotFound()
+    if team.approved_at is not None:
+        raise Conflict(_("This team is already approved."))
+    team.approved_at = utcnow()
+    _audit(session, admin, "team.approved", team, client)
+    return team
+
+
+# --- Roles -----------------------------------------------------------------------------------
+
+
+def _owner_count(session: Session, team_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(TeamMembership)
+            .where(TeamMembership.team_id == team_id, TeamMembership.role == TeamRole.OWNER.value)
+        )
+        or 0
+    )
+
+
+def set_roles(
+    session: Session,
+    actor: User,
+    team: Team,
+    member_id: int,
+    roles: Collection[str],
+    client: ClientInfo,
+) -> None:
+    """Replaces a member's roles (none removes them from the team). A team keeps an owner."""
+    require_role(session, actor, team.id, APPROVER_ROLES)
+    wanted = set(roles)
+    if not wanted <= set(ROLES):
+        raise ValidationFailed(field_errors={"roles": _("Choose among the listed roles.")})
+    current = repository.roles_of(session, member_id, team.id)
+    if not current:
+        raise NotFound()
+    losing_owner = TeamRole.OWNER.value in current and TeamRole.OWNER.value not in wanted
+    if losing_owner and _owner_count(session, team.id) <= 1:
+        raise Conflict(_("A team needs at least one owner. Make someone else an owner first."))
+    session.execute(
+        delete(TeamMembership).where(
+            TeamMembership.team_id == team.id,
+            TeamMembership.user_id == member_id,
+            TeamMembership.role.in_(current - wanted),
+        )
+    )
+    session.add_all(
+        TeamMembership(team_id=team.id, user_id=member_id, role=role) for role in wanted - current
+    )
+    _audit(
+        session,
+        actor,
+        "team.roles_changed",
+        team,
+        client,
+        member_user_id=member_id,
+        before=sorted(current),
+        after=sorted(wanted),
+    )
+
+
+def leave(session: Session, user: User, team: Team, client: ClientInfo) -> None:
+    roles = repository.roles_of(session, user.id, team.id)
+    if TeamRole.OWNER.value in roles and _owner_count(session, team.id) <= 1:
+        raise Conflict(_("You are this team's last owner. Make someone else an owner first."))
+    session.execute(
+        delete(TeamMembership).where(
+            TeamMembership.team_id == team.id, TeamMembership.user_id == user.id
+        )
+    )
+    _audit(session, user, "team.left", team, client, roles=sorted(roles))
+
+
+def teams_where_last_owner(session: Session, user: User) -> list[Team]:
+    owned = [team for team, roles in teams_of(session, user) if TeamRole.OWNER.value in roles]
+    return [team for team in owned if _owner_count(session, team.id) <= 1]
+
+
+def require_not_last_owner_anywhere(session: Session, user: User) -> None:
+    if teams_where_last_owner(session, user):
+        raise Conflict(_("You are the last owner of a team. Make someone else an owner first."))
+
+
+# --- Invitations -----------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def invite(
+    session: Session,
+    actor: User,
+    team: Team,
+    *,
+    email: str,
+    role: str,
+    settings: Settings,
+    client: ClientInfo,
+) -> tuple[TeamInvitation, str]:
+    """A signed, expiring, single-use invitation; returns it with the raw token for the link."""
+    require_role(session, actor, team.id, APPROVER_ROLES)
+    errors = {}
+    if not _EMAIL.match(email.strip()):
+        errors["email"] = _("Enter an email address, like name@example.gc.ca.")
+    if role not in ROLES:
+        errors["role"] = _("Choose a role.")
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    raw = new_secret()
+    invitation = TeamInvitation(
+        team_id=team.id,
+        email=email.strip().lower(),
+        role=role,
+        token_hash=hash_secret(raw),
+        invited_by_user_id=actor.id,
+        expires_at=utcnow() + timedelta(days=settings.invitation_days),
+    )
+    session.add(invitation)
+    session.flush()
+    _audit(
+        session,
+        actor,
+        "team.invitation_sent",
+        team,
+        client,
+        invitation_id=invitation.id,
+        email=invitation.email,
+        role=role,
+    )
+    return invitation, raw
+
+
+def open_invitation(session: Session, raw: str) -> tuple[TeamInvitation, Team]:
+    invitation = session.scalars(
+        select(TeamInvitation).where(TeamInvitation.token_hash == hash_secret(raw))
+    ).first()
+    unusable = (
+        invitation is None
+        or invitation.accepted_at is not None
+        or (invitation.revoked_at is not None or invitation.expires_at <= utcnow())
+    )
+    if unusable or invitation is None:
+        raise NotFound(
+            _("This invitation has expired or was already used. Ask the team for a new one.")
+        )
+    team = session.get(Team, invitation.team_id)
+    if team is None:
+        raise NotFound()
+    return invitation, team
+
+
+def accept_invitation(session: Session, user: User, raw: str, client: ClientInfo) -> Team:
+    invitation, team = open_invitation(session, raw)
+    invitation.accepted_at = utcnow()
+    invitation.accepted_by_user_id = user.id
+    if invitation.role not in repository.roles_of(session, user.id, team.id):
+        session.add(TeamMembership(team_id=team.id, user_id=user.id, role=invitation.role))
+    _audit(
+        session,
+        user,
+        "team.invitation_accepted",
+        team,
+        client,
+        invitation_id=invitation.id,
+        role=invitation.role,
+    )
     return team

@@ -35,6 +35,7 @@ def make_user(
 
 def make_team(session: Session, **fields: Any) -> Team:
     n = next(_ids)
+    fields.setdefault("approved_at", utcnow())
     team = Team(
         slug=fields.pop("slug", f"team-{n}"), name=fields.pop("name", f"Team {n}"), **fields
     )

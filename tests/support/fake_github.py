@@ -1,12 +1,25 @@
-"""A local fake of the GitHub REST API, served over HTTP so our real client code runs."""
+"""A local fake of GitHub (REST API and OAuth with PKCE), served over HTTP so our real client
+code, Authlib included, runs against it."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Form, Request
 from fastapi.responses import JSONResponse
+
+
+@dataclass
+class FakeAccount:
+    github_id: int
+    login: str
+    name: str = ""
+    email: str | None = None
+    email_verified: bool = True
 
 
 @dataclass
@@ -15,6 +28,11 @@ class FakeGitHub:
     issues: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     url: str = ""
+    client_id: str = "test-client-id"
+    client_secret: str = "test-client-secret"
+    # code → (account, PKCE challenge, redirect_uri); access token → account
+    codes: dict[str, tuple[FakeAccount, str, str]] = field(default_factory=dict)
+    tokens: dict[str, FakeAccount] = field(default_factory=dict)
 
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
@@ -34,13 +52,72 @@ class FakeGitHub:
             issue["pull_request"] = {"url": f"/repos/{full_name}/pulls/{number}"}
         self.issues[(full_name.lower(), number)] = issue
 
+    def authorize(self, account: FakeAccount, code_challenge: str, redirect_uri: str) -> str:
+        """What GitHub does when the person clicks "Authorize": a one-time code."""
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = (account, code_challenge, redirect_uri)
+        return code
+
     def reset(self) -> None:
         self.repositories.clear()
         self.issues.clear()
         self.requests.clear()
+        self.codes.clear()
+        self.tokens.clear()
+
+    def _account_for(self, request: Request) -> FakeAccount | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return self.tokens.get(token) if scheme.lower() in ("bearer", "token") else None
 
     def asgi(self) -> FastAPI:
         app = FastAPI()
+
+        @app.post("/login/oauth/access_token")
+        def access_token(
+            code: str = Form(""),
+            code_verifier: str = Form(""),
+            client_id: str = Form(""),
+            client_secret: str = Form(""),
+            redirect_uri: str = Form(""),
+        ) -> JSONResponse:
+            self.requests.append("oauth token")
+            found = self.codes.pop(code, None)  # codes are single-use, as on GitHub
+            if found is None or client_id != self.client_id or client_secret != self.client_secret:
+                return JSONResponse({"error": "bad_verification_code"})
+            account, challenge, expected_redirect = found
+            digest = hashlib.sha256(code_verifier.encode()).digest()
+            if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != challenge:
+                return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"})
+            if redirect_uri != expected_redirect:
+                return JSONResponse({"error": "redirect_uri_mismatch"})
+            token = secrets.token_urlsafe(20)
+            self.tokens[token] = account
+            return JSONResponse({"access_token": token, "token_type": "bearer", "scope": ""})
+
+        @app.get("/user")
+        def user(request: Request) -> JSONResponse:
+            account = self._account_for(request)
+            if account is None:
+                return JSONResponse({"message": "Bad credentials"}, status_code=401)
+            return JSONResponse(
+                {
+                    "id": account.github_id,
+                    "login": account.login,
+                    "name": account.name,
+                    "avatar_url": "",
+                }
+            )
+
+        @app.get("/user/emails")
+        def emails(request: Request) -> JSONResponse:
+            account = self._account_for(request)
+            if account is None:
+                return JSONResponse({"message": "Bad credentials"}, status_code=401)
+            if account.email is None:
+                return JSONResponse([])
+            return JSONResponse(
+                [{"email": account.email, "primary": True, "verified": account.email_verified}]
+            )
 
         @app.get("/repos/{owner}/{repo}")
         def repository(owner: str, repo: str) -> JSONResponse:

@@ -1,0 +1,117 @@
+"""Who may call each route. Every route declares it, here or with ``allow(...)`` on the route;
+the declaration is also what enforces it, and tests/test_permissions.py calls every route as
+every kind of person and compares with the declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from app.deps import DbSession, OptionalUser
+from app.errors import Forbidden, NotFound, NotSignedIn
+from app.models import Opportunity, TeamRole, User
+from app.teams import repository as teams_repository
+
+ALL_TEAM_ROLES = frozenset(role.value for role in TeamRole)
+
+
+class Who(StrEnum):
+    PUBLIC = "public"  # anyone, signed in or not
+    SIGNED_IN = "signed_in"  # any signed-in person (a developer, at least)
+    TEAM = "team"  # a member of the team named by the path, holding one of `roles`
+    ADMIN = "admin"  # a platform administrator
+
+
+@dataclass(frozen=True)
+class Access:
+    who: Who
+    roles: frozenset[str] = field(default_factory=frozenset)
+    # The path parameter that names the team: a team slug or an opportunity id.
+    team_from: str | None = None
+
+    def describe(self) -> str:
+        if self.who is Who.TEAM:
+            return f"team {'/'.join(sorted(self.roles))} (via {self.team_from})"
+        return self.who.value
+
+
+PUBLIC = Access(Who.PUBLIC)
+SIGNED_IN = Access(Who.SIGNED_IN)
+ADMIN = Access(Who.ADMIN)
+
+
+def team(*roles: TeamRole, via: str) -> Access:
+    return Access(Who.TEAM, frozenset(r.value for r in roles) or ALL_TEAM_ROLES, via)
+
+
+def _team_id(db: DbSession, access: Access, request: Request, user: User) -> int:
+    value = str(request.path_params.get(access.team_from or "", ""))
+    if access.team_from == "slug":
+        found = teams_repository.team_by_slug(db, value)
+        if found is None:
+            raise NotFound()
+        return found.id
+    if access.team_from == "opportunity_id":
+        opportunity = db.get(Opportunity, int(value)) if value.isdigit() else None
+        if opportunity is None:
+            raise NotFound()
+        if opportunity.published_at is None and not teams_repository.roles_of(
+            db, user.id, opportunity.team_id
+        ):
+            raise NotFound()  # a private draft is indistinguishable from a missing page
+        return opportunity.team_id
+    raise LookupError(f"no team resolver for {access.team_from!r}")
+
+
+def allow(access: Access) -> Any:
+    """The route dependency that declares and enforces ``access``."""
+
+    def enforce(request: Request, db: DbSession, user: OptionalUser) -> None:
+        if access.who is Who.PUBLIC:
+            return
+        if user is None:
+            raise NotSignedIn()
+        if access.who is Who.ADMIN and not user.is_admin:
+            raise Forbidden()
+        if access.who is Who.TEAM:
+            team_id = _team_id(db, access, request, user)
+            if not teams_repository.roles_of(db, user.id, team_id) & access.roles:
+                raise Forbidden()
+
+    enforce.__access__ = access  # type: ignore[attr-defined]  # read by declared_access()
+    return Depends(enforce)
+
+
+# Routes FastAPI itself adds; they take no dependencies of ours.
+FRAMEWORK_ROUTES: dict[str, Access] = {
+    "/api/v1/openapi.json": PUBLIC,
+    "/api/v1/docs": PUBLIC,
+    "/api/v1/docs/oauth2-redirect": PUBLIC,
+}
+
+
+def declared_access(route: BaseRoute) -> Access | None:
+    path = getattr(route, "path", "")
+    if path in FRAMEWORK_ROUTES:
+        return FRAMEWORK_ROUTES[path]
+    if not isinstance(route, APIRoute):
+        return None
+    found: list[Access] = []
+    _collect(route.dependant.dependencies, found)
+    return found[0] if len(found) == 1 else None
+
+
+def _collect(dependencies: list[Any], found: list[Access]) -> None:
+    for dependency in dependencies:
+        call: Callable[..., Any] | None = dependency.call
+        access = getattr(call, "__access__", None)
+        if isinstance(access, Access):
+            found.append(access)
+        _collect(dependency.dependencies, found)

@@ -1,0 +1,1 @@
+"""Platform administration: approving teams, reading the whole audit trail."""

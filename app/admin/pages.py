@@ -1,0 +1,34 @@
+"""Administrator pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.access import ADMIN, allow
+from app.admin import repository
+from app.deps import Client, CurrentUser, DbSession
+from app.teams import repository as teams_repository
+from app.teams import service as teams_service
+from app.templating import render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+@router.get("/admin", response_class=HTMLResponse, dependencies=[allow(ADMIN)])
+def admin_home(request: Request, db: DbSession) -> Response:
+    return render(
+        request,
+        "admin/home.html",
+        {
+            "pending_teams": teams_repository.pending_teams(db),
+            "events": repository.recent_audit_events(db),
+        },
+    )
+
+
+@router.post("/admin/teams/{slug}/approve", dependencies=[allow(ADMIN)])
+def approve_team(slug: str, db: DbSession, user: CurrentUser, client: Client) -> Response:
+    teams_service.approve_team(db, user, slug, client)
+    db.commit()
+    return RedirectResponse("/admin", status_code=303)
