@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute, Mount
 
 from app.deps import DbSession, OptionalUser
 from app.errors import Forbidden, NotFound, NotSignedIn
@@ -93,14 +93,31 @@ def allow(access: Access) -> Any:
 FRAMEWORK_ROUTES: dict[str, Access] = {
     "/api/v1/openapi.json": PUBLIC,
     "/api/v1/docs": PUBLIC,
-    "/api/v1/docs/oauth2-redirect": PUBLIC,
 }
 
 
-def declared_access(route: BaseRoute) -> Access | None:
-    path = getattr(route, "path", "")
-    if path in FRAMEWORK_ROUTES:
-        return FRAMEWORK_ROUTES[path]
+@dataclass(frozen=True)
+class DeclaredRoute:
+    method: str
+    path: str
+    access: Access | None
+
+
+def declared_routes(app: FastAPI) -> list[DeclaredRoute]:
+    """Every (method, path) the app answers, with its declaration (None when it has none, or
+    more than one). Static files are public by nature and not listed."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        path = context.path or ""
+        if isinstance(context.original_route, Mount):
+            continue
+        access = FRAMEWORK_ROUTES.get(path) or _route_access(context.original_route)
+        for method in sorted((context.methods or set()) - {"HEAD"}):
+            found.append(DeclaredRoute(method, path, access))
+    return found
+
+
+def _route_access(route: BaseRoute) -> Access | None:
     if not isinstance(route, APIRoute):
         return None
     found: list[Access] = []

@@ -1,0 +1,199 @@
+"""Done means 2 (accounts): every route, called as every kind of person, does what its
+declaration says. A route without a declaration fails here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.access import Access, DeclaredRoute, Who, declared_routes
+from app.accounts import service as accounts
+from app.config import Settings
+from app.main import create_app
+from app.models import Project, Team, TeamMembership, User
+from app.teams import service as teams_service
+from tests.support.factories import make_opportunity, make_team, make_user
+from tests.support.web import sign_in
+
+PERSONAS = [
+    "anonymous",
+    "developer",
+    "other_team",
+    "evaluator",
+    "editor",
+    "owner",
+    "finance",
+    "admin",
+]
+TEAM_ROLE_OF = {
+    "evaluator": "evaluator",
+    "editor": "editor",
+    "owner": "owner",
+    "finance": "finance",
+}
+DENIED = {401, 403, 404}
+
+
+@pytest.fixture(scope="module")
+def routes() -> list[DeclaredRoute]:
+    return declared_routes(create_app(Settings(demo_sign_in=True, database_url="sqlite://")))
+
+
+def test_every_route_declares_who_may_call_it(routes: list[DeclaredRoute]) -> None:
+    assert len(routes) > 40  # the walk sees the included routers, not just the app's own routes
+    undeclared = [f"{r.method} {r.path}" for r in routes if r.access is None]
+    assert not undeclared, f"routes without an access declaration: {undeclared}"
+
+
+def expected_allowed(access: Access, persona: str) -> bool:
+    if access.who is Who.PUBLIC:
+        return True
+    if persona == "anonymous":
+        return False
+    if access.who is Who.SIGNED_IN:
+        return True
+    if access.who is Who.ADMIN:
+        return persona == "admin"
+    return TEAM_ROLE_OF.get(persona) in access.roles
+
+
+@dataclass
+class World:
+    settings: Settings
+    team: Team
+    pending_team: Team
+    invite_team: Team
+    people: dict[str, User]
+    draft_id: int
+    published_id: int
+    project_slug: str
+    token_ids: dict[str, int]
+
+    def path_for(self, path: str, access: Access, persona: str, db: Session) -> str:
+        values = {
+            "slug": self.pending_team.slug if path.startswith("/admin/teams/") else self.team.slug,
+            "opportunity_id": str(self.draft_id if access.who is Who.TEAM else self.published_id),
+            "project_slug": self.project_slug,
+            # Role changes target someone who is not the persona walking the routes.
+            "user_id": str(self.people["finance" if persona != "finance" else "evaluator"].id),
+            "token_id": str(self.token_ids.get(persona, 0)),
+        }
+        if "{token}" in path:
+            # Into a team of its own: accepting must not change anyone's roles in the team
+            # the other routes are walked against.
+            _invitation, raw = teams_service.invite(
+                db,
+                self.people["owner"],
+                self.invite_team,
+                email="new@example.gc.ca",
+                role="editor",
+                settings=self.settings,
+                client=accounts.ClientInfo(),
+            )
+            db.commit()
+            values["token"] = raw
+        return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+
+
+@pytest.fixture
+def world(db: Session, settings: Settings) -> World:
+    team = make_team(db, slug="the-team")
+    other = make_team(db, slug="other-team")
+    pending = make_team(db, slug="pending-team", approved_at=None)
+    invite_team = make_team(db, slug="invite-team")
+    people: dict[str, User] = {
+        "developer": make_user(db),
+        "other_team": make_user(db, roles={other: ["owner"]}),
+        "admin": make_user(db, is_admin=True),
+        **{persona: make_user(db, roles={team: [role]}) for persona, role in TEAM_ROLE_OF.items()},
+    }
+    project = Project(team_id=team.id, slug="product", name="Product")
+    db.add(project)
+    draft = make_opportunity(db, team, state="draft")
+    published = make_opportunity(db, team, state="published")
+    token_ids = {}
+    for persona, user in people.items():
+        token, _raw = accounts.create_api_token(
+            db,
+            user,
+            name="t",
+            scope="read",
+            days=5,
+            settings=settings,
+            client=accounts.ClientInfo(),
+        )
+        token_ids[persona] = token.id
+    db.commit()
+    db.add(TeamMembership(team_id=invite_team.id, user_id=people["owner"].id, role="owner"))
+    db.commit()
+    return World(
+        settings,
+        team,
+        pending,
+        invite_team,
+        people,
+        draft.id,
+        published.id,
+        project.slug,
+        token_ids,
+    )
+
+
+def _call(client: TestClient, method: str, url: str) -> int:
+    token = client.cookies.get("csrftoken") or ""
+    if url.startswith("/api/"):
+        response = client.request(
+            method, url, json={}, headers={"x-csrftoken": token}, follow_redirects=False
+        )
+    elif method == "GET":
+        response = client.get(url, follow_redirects=False)
+    else:
+        response = client.request(method, url, data={"csrftoken": token}, follow_redirects=False)
+    return response.status_code
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_every_route_as_every_persona(
+    persona: str,
+    world: World,
+    client: TestClient,
+    db: Session,
+    routes: list[DeclaredRoute],
+) -> None:
+    if persona != "anonymous":
+        sign_in(client, world.people[persona])
+    else:
+        client.get("/")  # a browser has the CSRF cookie before it posts anything
+    mismatches = []
+    # Leaving the team is walked last: after it the persona holds no role any more.
+    for route in sorted(routes, key=lambda r: r.path.endswith("/leave")):
+        method, path, access = route.method, route.path, route.access
+        assert access is not None
+        if path in ("/sign-out", "/account/sign-out-everywhere", "/account/delete") and (
+            method == "POST"
+        ):
+            continue  # they end the session this test walks with; covered on their own below
+        url = world.path_for(path, access, persona, db)
+        status = _call(client, method, url)
+        assert status < 500, f"{method} {url} as {persona}: {status}"
+        allowed = status not in DENIED
+        if allowed != expected_allowed(access, persona):
+            mismatches.append(
+                f"{method} {path} as {persona}: {status}, declared {access.describe()}"
+            )
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("path", ["/sign-out", "/account/sign-out-everywhere", "/account/delete"])
+@pytest.mark.parametrize("persona", ["anonymous", "developer"])
+def test_session_ending_routes(path: str, persona: str, world: World, client: TestClient) -> None:
+    if persona != "anonymous":
+        sign_in(client, world.people[persona])
+    else:
+        client.get("/")
+    status = _call(client, "POST", path)
+    assert (status in DENIED) == (persona == "anonymous")
