@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute, Mount
 
-from app.deps import DbSession, OptionalUser
+from app.deps import MAX_ID, DbSession, OptionalUser
 from app.errors import Forbidden, NotFound, NotSignedIn
 from app.models import Opportunity, TeamRole, User
 from app.teams import repository as teams_repository
@@ -59,7 +59,8 @@ def _team_id(db: DbSession, access: Access, request: Request, user: User) -> int
             raise NotFound()
         return found.id
     if access.team_from == "opportunity_id":
-        opportunity = db.get(Opportunity, int(value)) if value.isdigit() else None
+        in_range = value.isdigit() and 1 <= int(value) <= MAX_ID
+        opportunity = db.get(Opportunity, int(value)) if in_range else None
         if opportunity is None:
             raise NotFound()
         if opportunity.published_at is None and not teams_repository.roles_of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -16,6 +16,8 @@ from app.i18n import gettext as _
 from app.models import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Row ids are 32-bit integers in the database; anything outside is simply not found.
+MAX_ID = 2**31 - 1
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -92,3 +94,5 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
 Client = Annotated[accounts.ClientInfo, Depends(client_info)]
 FormBody = Annotated[FormData, Depends(read_form)]
+# A row id in a URL: out-of-range numbers are refused at the door instead of reaching the database.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -31,7 +31,10 @@ def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
     if not settings.smtp_url:
         # The console backend: a local run shows the message, links included, on stderr. It is
         # not a log line (logs never carry links with tokens), and production requires SMTP.
-        sys.stderr.write(f"\n--- email (console backend) ---\n{message}\n--- end of email ---\n")
+        sys.stderr.write(
+            f"\n--- email (console backend) ---\nTo: {to}\nSubject: {subject}\n\n{body}\n"
+            "--- end of email ---\n"
+        )
         return
     url = urlparse(settings.smtp_url)
     try:

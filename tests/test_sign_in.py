@@ -123,7 +123,8 @@ def test_an_unverified_email_is_not_taken(
     account = FakeAccount(github_id=8, login="u", email="boss@example.gc.ca", email_verified=False)
     sign_in_with_github(client, fake_github, account)
     [user] = _users(db)
-    assert user.email is None and not user.email_verified
+    assert user.email is None
+    assert not user.email_verified
 
 
 def test_signing_in_rotates_the_session_id(
@@ -134,7 +135,9 @@ def test_signing_in_rotates_the_session_id(
     first = client.cookies.get(SESSION_COOKIE)
     sign_in_with_github(client, fake_github, account)
     second = client.cookies.get(SESSION_COOKIE)
-    assert first and second and first != second
+    assert first
+    assert second
+    assert first != second
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, str(first))
     assert client.get("/api/v1/me").status_code == 401  # the old id was revoked

@@ -17,6 +17,7 @@ from app.deps import (
     CurrentUser,
     DbSession,
     FormBody,
+    RowId,
     form_text,
     form_values,
     session_cookie_name,
@@ -313,7 +314,7 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke", dependencies=[allow(SIGNED_IN)])
-def revoke_token(token_id: int, db: DbSession, user: CurrentUser, client: Client) -> Response:
+def revoke_token(token_id: RowId, db: DbSession, user: CurrentUser, client: Client) -> Response:
     service.revoke_api_token(db, user, token_id, client)
     db.commit()
     return RedirectResponse("/account/tokens", status_code=303)

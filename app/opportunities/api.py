@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from app.access import PUBLIC, allow, team
-from app.deps import AppSettings, CurrentUser, DbSession, OptionalUser
+from app.deps import AppSettings, CurrentUser, DbSession, OptionalUser, RowId
 from app.errors import ValidationFailed
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
@@ -71,7 +71,7 @@ def list_opportunities(
     "/opportunities/{opportunity_id}", response_model=OpportunityOut, dependencies=[allow(PUBLIC)]
 )
 def get_opportunity(
-    opportunity_id: int, request: Request, db: DbSession, user: OptionalUser
+    opportunity_id: RowId, request: Request, db: DbSession, user: OptionalUser
 ) -> OpportunityOut:
     return to_out(service.get_visible(db, opportunity_id, user), request)
 
@@ -136,7 +136,7 @@ def _author_target(db: DbSession, opportunity_id: int, user: CurrentUser) -> Opp
     dependencies=[allow(APPROVERS)],
 )
 def publish_opportunity(
-    opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
+    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> OpportunityOut:
     service.publish(db, _author_target(db, opportunity_id, user), actor=user, settings=settings)
     db.commit()
@@ -150,7 +150,7 @@ def publish_opportunity(
     dependencies=[allow(APPROVERS)],
 )
 def cancel_opportunity(
-    opportunity_id: int,
+    opportunity_id: RowId,
     request: Request,
     db: DbSession,
     user: CurrentUser,

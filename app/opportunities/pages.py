@@ -17,6 +17,7 @@ from app.deps import (
     DbSession,
     FormBody,
     OptionalUser,
+    RowId,
     form_text,
     form_values,
 )
@@ -152,7 +153,11 @@ def _detail(
     dependencies=[allow(PUBLIC)],
 )
 def opportunity_detail(
-    opportunity_id: int, request: Request, db: DbSession, settings: AppSettings, user: OptionalUser
+    opportunity_id: RowId,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: OptionalUser,
 ) -> Response:
     return _detail(request, db, settings, user, opportunity_id)
 
@@ -307,7 +312,7 @@ def create_draft(
     dependencies=[allow(AUTHORS)],
 )
 def edit_draft_form(
-    opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
+    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> Response:
     listed = service.get_visible(db, opportunity_id, user)
     service.require_author(db, listed.opportunity, user)
@@ -329,7 +334,7 @@ def edit_draft_form(
     dependencies=[allow(AUTHORS)],
 )
 def update_draft(
-    opportunity_id: int,
+    opportunity_id: RowId,
     request: Request,
     db: DbSession,
     user: CurrentUser,
@@ -363,7 +368,7 @@ def update_draft(
     dependencies=[allow(APPROVERS)],
 )
 def publish(
-    opportunity_id: int, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
+    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> Response:
     opportunity = service.get_visible(db, opportunity_id, user).opportunity
     try:
@@ -381,7 +386,7 @@ def publish(
     dependencies=[allow(APPROVERS)],
 )
 def cancel(
-    opportunity_id: int,
+    opportunity_id: RowId,
     request: Request,
     db: DbSession,
     user: CurrentUser,

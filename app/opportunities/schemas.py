@@ -30,12 +30,12 @@ class ListFilters(BaseModel):
     state: list[str] = Field(default_factory=list)
     skill: str = Field(default="", max_length=50)
     team: str = Field(default="", max_length=80)
-    amount_min_cents: int | None = Field(default=None, ge=0)
-    amount_max_cents: int | None = Field(default=None, ge=0)
+    amount_min_cents: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    amount_max_cents: int | None = Field(default=None, ge=0, le=2**31 - 1)
     sort: Sort = Sort.NEWEST
     cursor: str = Field(default="", max_length=200)
     limit: int = Field(default=20, ge=1, le=100)
-    project_id: int | None = None
+    project_id: int | None = Field(default=None, exclude=True)
 
 
 class OpportunityOut(BaseModel):
@@ -93,7 +93,7 @@ class OpportunityIn(BaseModel):
     skills: list[str] = Field(default_factory=list, max_length=15)
     remote: bool = True
     location: str = Field(default="", max_length=200)
-    amount_cents: int = Field(gt=0)
+    amount_cents: int = Field(gt=0, le=2**31 - 1)
     proposal_deadline: datetime
     delivery_date: date | None = None
     github_issue_url: str = Field(default="", max_length=300)

@@ -14,6 +14,7 @@ from app.deps import (
     DbSession,
     FormBody,
     OptionalUser,
+    RowId,
     form_text,
     form_values,
 )
@@ -243,7 +244,7 @@ def _send_invitation(
 )
 def change_roles(
     slug: str,
-    user_id: int,
+    user_id: RowId,
     request: Request,
     db: DbSession,
     user: CurrentUser,
