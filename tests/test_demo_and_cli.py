@@ -119,3 +119,52 @@ def test_readyz_reports_pending_migrations(local_env: dict[str, str]) -> None:
         timeout=60,
     )
     assert result.stdout.strip().endswith("503 migrations pending")
+
+
+def test_cli_creates_an_admin_and_a_token_that_works(local_env: dict[str, str]) -> None:
+    subprocess.run([*DEVEX, "db", "upgrade"], env=local_env, check=True, timeout=120)
+    admin = subprocess.run(
+        [*DEVEX, "users", "create-admin", "--github-id", "9001", "--login", "root-admin"],
+        env=local_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "is an administrator" in admin.stdout
+    token = subprocess.run(
+        [*DEVEX, "tokens", "create", "--github-id", "9001", "--scope", "read"],
+        env=local_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    assert token.startswith("dvx_")
+    code = (
+        "import sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from app.main import create_app\n"
+        "with TestClient(create_app()) as c:\n"
+        "    r = c.get('/api/v1/me', headers={'authorization': 'Bearer ' + sys.argv[1]})\n"
+        "    print(r.status_code, r.json()['is_admin'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, token],
+        env=local_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().endswith("200 True")
+    unknown = subprocess.run(
+        [*DEVEX, "tokens", "create", "--github-id", "1"],
+        env=local_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert unknown.returncode == 1
+    assert "sign in once first" in unknown.stderr
