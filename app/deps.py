@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -18,6 +19,21 @@ from app.models import User
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Row ids are 32-bit integers in the database; anything outside is simply not found.
 MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What every page shows about the signed-in person. A plain copy, not the ORM row: error
+    pages render after the request's database session is gone."""
+
+    id: int
+    shown_name: str
+    is_admin: bool
+    terms_version: str
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.shown_name, user.is_admin, user.terms_version)
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -62,7 +78,7 @@ def optional_user(
         cookie = request.cookies.get(session_cookie_name(settings))
         if cookie:
             user = accounts.user_for_session(db, cookie, settings)
-    request.state.user = user
+    request.state.viewer = Viewer.of(user) if user else None
     return user
 
 

@@ -61,7 +61,7 @@ def render(
         "settings": settings,
         "locale": i18n.get_locale(),
         "other_locale": "fr" if i18n.get_locale() == "en" else "en",
-        "current_user": getattr(request.state, "user", None),
+        "current_user": getattr(request.state, "viewer", None),
         "csrf_token": csrf() if callable(csrf) else "",
         "url_with": lambda **changes: _url_with(request, **changes),
         "local_datetime": lambda value: format_local_datetime(value, zone),

@@ -112,3 +112,16 @@ def test_the_language_link_keeps_the_page_and_its_query(client: TestClient) -> N
 
 def test_csrf_token_is_offered_to_every_form_page(client: TestClient) -> None:
     assert csrf_token(client, "/demo-sign-in")
+
+
+def test_nul_characters_are_refused_as_bad_input(client: TestClient, db: Session) -> None:
+    api = client.get("/api/v1/teams/%00")
+    assert api.status_code == 422
+    assert api.headers["content-type"] == "application/problem+json"
+    assert client.get("/opportunities", params={"team": "a\x00b"}).status_code == 422
+    user = make_user(db)
+    db.commit()
+    sign_in(client, user)
+    form = client.post("/account", data={"display_name": "x\x00", "csrftoken": csrf_token(client)})
+    assert form.status_code == 422
+    assert "NUL" in form.text

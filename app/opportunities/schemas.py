@@ -35,7 +35,7 @@ class ListFilters(BaseModel):
     sort: Sort = Sort.NEWEST
     cursor: str = Field(default="", max_length=200)
     limit: int = Field(default=20, ge=1, le=100)
-    project_id: int | None = Field(default=None, exclude=True)
+    project_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class OpportunityOut(BaseModel):
