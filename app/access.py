@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount
 
 from app.deps import MAX_ID, DbSession, OptionalUser
 from app.errors import Forbidden, NotFound, NotSignedIn
+from app.i18n import gettext as _
 from app.models import Opportunity, TeamRole, User
 from app.teams import repository as teams_repository
 
@@ -26,6 +27,7 @@ class Who(StrEnum):
     PUBLIC = "public"  # anyone, signed in or not
     SIGNED_IN = "signed_in"  # any signed-in person (a developer, at least)
     TEAM = "team"  # a member of the team named by the path, holding one of `roles`
+    OUTSIDE_TEAM = "outside_team"  # signed in and NOT a member of the team named by the path
     ADMIN = "admin"  # a platform administrator
 
 
@@ -39,6 +41,8 @@ class Access:
     def describe(self) -> str:
         if self.who is Who.TEAM:
             return f"team {'/'.join(sorted(self.roles))} (via {self.team_from})"
+        if self.who is Who.OUTSIDE_TEAM:
+            return f"signed in, outside the team (via {self.team_from})"
         return self.who.value
 
 
@@ -49,6 +53,11 @@ ADMIN = Access(Who.ADMIN)
 
 def team(*roles: TeamRole, via: str) -> Access:
     return Access(Who.TEAM, frozenset(r.value for r in roles) or ALL_TEAM_ROLES, via)
+
+
+def outside_team(via: str) -> Access:
+    """Developers: anyone signed in who is not a member of the team that posted the work."""
+    return Access(Who.OUTSIDE_TEAM, frozenset(), via)
 
 
 def _team_id(db: DbSession, access: Access, request: Request, user: User) -> int:
@@ -85,6 +94,12 @@ def allow(access: Access) -> Any:
             team_id = _team_id(db, access, request, user)
             if not teams_repository.roles_of(db, user.id, team_id) & access.roles:
                 raise Forbidden()
+        if access.who is Who.OUTSIDE_TEAM:
+            team_id = _team_id(db, access, request, user)
+            if teams_repository.roles_of(db, user.id, team_id):
+                raise Forbidden(
+                    _("Members of the team that posted this opportunity cannot propose.")
+                )
 
     enforce.__access__ = access  # type: ignore[attr-defined]  # read by declared_access()
     return Depends(enforce)

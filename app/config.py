@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     terms_version: str = "2026-11"
     eligibility_text: str = "I am legally entitled to work in Canada."
     api_token_max_days: int = Field(default=365, gt=0)
+    # Proposals and evaluation.
+    proposal_word_limit: int = Field(default=400, gt=0)
+    contract_terms_version: str = "2026-11"
+    min_complete_evaluations: int = Field(default=1, ge=1)
+    award_acceptance_days: int = Field(default=5, gt=0)
     # Rate limits, in the `limits` library's notation ("N/minute", "N per hour").
     rate_limit_sign_in: str = "10/minute"
     rate_limit_form_posts: str = "30/minute"

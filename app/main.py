@@ -25,6 +25,8 @@ from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
 from app.opportunities import api as opportunities_api
 from app.opportunities import pages as opportunities_pages
+from app.proposals import api as proposals_api
+from app.proposals import pages as proposals_pages
 from app.ratelimit import RateLimitMiddleware
 from app.security import LocaleMiddleware, SecurityHeadersMiddleware
 from app.site import pages as site_pages
@@ -119,7 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         teams_pages.router,
         accounts_pages.router,
         admin_pages.router,
+        proposals_pages.router,
         opportunities_api.router,
+        proposals_api.router,
         teams_api.router,
         accounts_api.router,
     ):

@@ -15,6 +15,7 @@ from app import i18n
 from app.config import Settings
 from app.models.base import utcnow
 from app.opportunities.service import state_label
+from app.proposals.labels import proposal_state_label
 from app.text import format_local_datetime, format_money, format_time_left, render_markdown
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -32,6 +33,7 @@ environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by
 environment.filters["markdown"] = render_markdown
 environment.filters["money"] = format_money
 environment.globals["state_label_for"] = state_label
+environment.globals["proposal_state_label"] = proposal_state_label
 
 
 def _url_with(request: Request, **changes: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -70,6 +70,14 @@ def parse_money_to_cents(raw: str) -> int | None:
     if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
         return None
     return int(amount * 100)
+
+
+def parse_date(raw: str) -> date | None:
+    """A form's yyyy-mm-dd date; None when empty or not a date."""
+    try:
+        return date.fromisoformat(raw.strip()) if raw.strip() else None
+    except ValueError:
+        return None
 
 
 def format_local_datetime(value: datetime, zone: ZoneInfo) -> str:

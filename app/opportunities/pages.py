@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -31,7 +31,7 @@ from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
 from app.templating import render
-from app.text import parse_money_to_cents
+from app.text import parse_date, parse_money_to_cents
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 AUTHORS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
@@ -172,13 +172,6 @@ def _parse_deadline(raw: str, settings: Settings) -> datetime | None:
         return None
 
 
-def _parse_date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw.strip()) if raw.strip() else None
-    except ValueError:
-        return None
-
-
 def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> service.DraftInput:
     return service.DraftInput(
         team_slug=team_slug,
@@ -195,7 +188,7 @@ def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> servi
         location=form_text(form, "location"),
         amount_cents=parse_money_to_cents(form_text(form, "amount")),
         proposal_deadline=_parse_deadline(form_text(form, "proposal_deadline"), settings),
-        delivery_date=_parse_date(form_text(form, "delivery_date")),
+        delivery_date=parse_date(form_text(form, "delivery_date")),
         github_issue_url=form_text(form, "github_issue_url"),
         license_spdx=form_text(form, "license_spdx"),
     )

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -21,9 +20,11 @@ from app.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from app.github.client import GitHubClient
 from app.github.service import IssueLinkError, parse_issue_url, verify_issue
 from app.i18n import gettext as _
+from app.lifecycle import guarded_transition
 from app.models import Opportunity, OpportunityState, Project, Team, User
 from app.models.base import utcnow
 from app.opportunities import repository
+from app.proposals import service as proposals
 from app.teams import repository as teams_repository
 from app.teams.service import APPROVER_ROLES, AUTHOR_ROLES, require_role
 from app.text import format_money
@@ -56,37 +57,24 @@ def transition(
     actor: User | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    from_state = S(opportunity.state)
-    if to_state not in ALLOWED_TRANSITIONS[from_state]:
-        raise InvalidTransition(
-            _(
-                "An opportunity that is %(current)s cannot become %(target)s.",
-                current=state_label(from_state),
-                target=state_label(to_state),
-            )
-        )
     now = utcnow()
-    values: dict[str, Any] = {"state": to_state.value, "updated_at": now}
+    extra: dict[str, Any] = {"updated_at": now}
     if to_state is S.PUBLISHED and opportunity.published_at is None:
-        values["published_at"] = now
-    result = session.execute(
-        update(Opportunity)
-        .where(Opportunity.id == opportunity.id, Opportunity.state == from_state.value)
-        .values(**values)
+        extra["published_at"] = now
+    refused = _(
+        "An opportunity that is %(current)s cannot become %(target)s.",
+        current=state_label(opportunity.state),
+        target=state_label(to_state),
     )
-    if getattr(result, "rowcount", 0) != 1:
-        # Someone else moved it first; their change stands and ours is refused.
-        raise InvalidTransition(_("This opportunity was changed by someone else. Reload the page."))
-    for key, value in values.items():
-        setattr(opportunity, key, value)
-    audit.record(
+    guarded_transition(
         session,
+        opportunity,
+        to_state,
+        ALLOWED_TRANSITIONS,
         actor_user_id=actor.id if actor else None,
-        action="opportunity.transition",
         subject_type="opportunity",
-        subject_id=opportunity.id,
-        from_state=from_state.value,
-        to_state=to_state.value,
+        refused=refused,
+        extra_values=extra,
         details=details,
     )
 
@@ -397,5 +385,6 @@ def close_past_deadlines(session: Session, now: datetime) -> int:
             )
         except InvalidTransition:
             continue  # another worker or a person moved it first
+        proposals.close_submissions(session, opportunity)
         closed += 1
     return closed

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.models import Opportunity, OpportunitySkill, Team, TeamMembership, User
+from app.models import Opportunity, OpportunitySkill, Proposal, Team, TeamMembership, User
 from app.models.base import utcnow
 
 _ids = itertools.count(1)
@@ -42,6 +42,23 @@ def make_team(session: Session, **fields: Any) -> Team:
     session.add(team)
     session.flush()
     return team
+
+
+def make_proposal(
+    session: Session, opportunity: Opportunity, author: User, **fields: Any
+) -> Proposal:
+    defaults: dict[str, Any] = {
+        "state": "submitted",
+        "approach": "I would fix it.",
+        "price_cents": min(50_000, opportunity.amount_cents),
+        "currency": opportunity.currency,
+        "submitted_at": utcnow(),
+    }
+    defaults.update(fields)
+    proposal = Proposal(opportunity_id=opportunity.id, author_user_id=author.id, **defaults)
+    session.add(proposal)
+    session.flush()
+    return proposal
 
 
 def make_opportunity(

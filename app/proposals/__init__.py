@@ -1,0 +1,1 @@
+"""Proposals: writing, submitting and withdrawing them, and who may read them when."""

@@ -1,0 +1,52 @@
+"""Proposal queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Proposal, ProposalState, User
+
+ACTIVE = (ProposalState.DRAFT.value, ProposalState.SUBMITTED.value)
+RECEIVED = (
+    ProposalState.SUBMITTED.value,
+    ProposalState.UNDER_EVALUATION.value,
+    ProposalState.AWARDED.value,
+    ProposalState.NOT_AWARDED.value,
+    ProposalState.DISQUALIFIED.value,
+)
+
+
+def active_for(session: Session, opportunity_id: int, user_id: int) -> Proposal | None:
+    return session.scalars(
+        select(Proposal).where(
+            Proposal.opportunity_id == opportunity_id,
+            Proposal.author_user_id == user_id,
+            Proposal.state != ProposalState.WITHDRAWN.value,
+        )
+    ).first()
+
+
+def received(session: Session, opportunity_id: int) -> Sequence[tuple[Proposal, User]]:
+    """Proposals that were submitted (drafts and withdrawn ones never count), with authors."""
+    return (
+        session.execute(
+            select(Proposal, User)
+            .join(User, User.id == Proposal.author_user_id)
+            .where(Proposal.opportunity_id == opportunity_id, Proposal.state.in_(RECEIVED))
+            .order_by(Proposal.submitted_at, Proposal.id)
+        )
+        .tuples()
+        .all()
+    )
+
+
+def submitted_ids(session: Session, opportunity_id: int) -> Sequence[int]:
+    return session.scalars(
+        select(Proposal.id).where(
+            Proposal.opportunity_id == opportunity_id,
+            Proposal.state == ProposalState.SUBMITTED.value,
+        )
+    ).all()
