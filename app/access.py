@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from app.deps import MAX_ID, DbSession, OptionalUser
 from app.errors import Forbidden, NotFound, NotSignedIn
 from app.i18n import gettext as _
-from app.models import Opportunity, TeamRole, User
+from app.models import Opportunity, Proposal, TeamRole
 from app.teams import repository as teams_repository
 
 ALL_TEAM_ROLES = frozenset(role.value for role in TeamRole)
@@ -60,22 +60,23 @@ def outside_team(via: str) -> Access:
     return Access(Who.OUTSIDE_TEAM, frozenset(), via)
 
 
-def _team_id(db: DbSession, access: Access, request: Request, user: User) -> int:
+def _team_id(db: DbSession, access: Access, request: Request) -> int:
     value = str(request.path_params.get(access.team_from or "", ""))
     if access.team_from == "slug":
         found = teams_repository.team_by_slug(db, value)
         if found is None:
             raise NotFound()
         return found.id
-    if access.team_from == "opportunity_id":
-        in_range = value.isdigit() and 1 <= int(value) <= MAX_ID
+    in_range = value.isdigit() and 1 <= int(value) <= MAX_ID
+    if access.team_from == "proposal_id":
+        proposal = db.get(Proposal, int(value)) if in_range else None
+        if proposal is None:
+            raise NotFound()
+        value, in_range = str(proposal.opportunity_id), True
+    if access.team_from in ("opportunity_id", "proposal_id"):
         opportunity = db.get(Opportunity, int(value)) if in_range else None
         if opportunity is None:
             raise NotFound()
-        if opportunity.published_at is None and not teams_repository.roles_of(
-            db, user.id, opportunity.team_id
-        ):
-            raise NotFound()  # a private draft is indistinguishable from a missing page
         return opportunity.team_id
     raise LookupError(f"no team resolver for {access.team_from!r}")
 
@@ -91,11 +92,11 @@ def allow(access: Access) -> Any:
         if access.who is Who.ADMIN and not user.is_admin:
             raise Forbidden()
         if access.who is Who.TEAM:
-            team_id = _team_id(db, access, request, user)
+            team_id = _team_id(db, access, request)
             if not teams_repository.roles_of(db, user.id, team_id) & access.roles:
                 raise Forbidden()
         if access.who is Who.OUTSIDE_TEAM:
-            team_id = _team_id(db, access, request, user)
+            team_id = _team_id(db, access, request)
             if teams_repository.roles_of(db, user.id, team_id):
                 raise Forbidden(
                     _("Members of the team that posted this opportunity cannot propose.")

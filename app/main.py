@@ -20,6 +20,8 @@ from app.admin import pages as admin_pages
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.errors import Forbidden, install_error_handlers, render_app_error
+from app.evaluations import api as evaluations_api
+from app.evaluations import pages as evaluations_pages
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
@@ -122,8 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_pages.router,
         admin_pages.router,
         proposals_pages.router,
+        evaluations_pages.router,
         opportunities_api.router,
         proposals_api.router,
+        evaluations_api.router,
         teams_api.router,
         accounts_api.router,
     ):

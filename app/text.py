@@ -80,6 +80,14 @@ def parse_date(raw: str) -> date | None:
         return None
 
 
+def parse_local_datetime(raw: str, zone: ZoneInfo) -> datetime | None:
+    """A form's datetime-local value (no zone), read in ``zone``; None when not a date-time."""
+    try:
+        return datetime.fromisoformat(raw.strip()).replace(tzinfo=zone)
+    except ValueError:
+        return None
+
+
 def format_local_datetime(value: datetime, zone: ZoneInfo) -> str:
     """'December 9, 2026 at 5:00 PM EST' / '9 décembre 2026 à 17 h 00 HNE': no seconds."""
     locale = babel_locale()

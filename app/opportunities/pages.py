@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +21,7 @@ from app.deps import (
     form_values,
 )
 from app.errors import AppError, ValidationFailed
+from app.evaluations import service as evaluations
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.models import Opportunity, OpportunityState, TeamRole, User
@@ -31,7 +31,7 @@ from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
 from app.templating import render
-from app.text import parse_date, parse_money_to_cents
+from app.text import parse_date, parse_local_datetime, parse_money_to_cents
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 AUTHORS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
@@ -141,6 +141,9 @@ def _detail(
             "notice": notice() if notice else None,
             "error": error,
             "open_for_proposals": opportunity.state == OpportunityState.PUBLISHED,
+            "award_notice": evaluations.public_notice(db, opportunity),
+            "can_evaluate": bool(roles & {"owner", "evaluator"})
+            and opportunity.published_at is not None,
         },
         status_code=error.status_code if error else 200,
     )
@@ -165,13 +168,6 @@ def opportunity_detail(
 # --- Team side: drafts -------------------------------------------------------------------------
 
 
-def _parse_deadline(raw: str, settings: Settings) -> datetime | None:
-    try:
-        return datetime.fromisoformat(raw.strip()).replace(tzinfo=settings.zone)
-    except ValueError:
-        return None
-
-
 def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> service.DraftInput:
     return service.DraftInput(
         team_slug=team_slug,
@@ -187,7 +183,7 @@ def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> servi
         remote=form_text(form, "remote") == "on",
         location=form_text(form, "location"),
         amount_cents=parse_money_to_cents(form_text(form, "amount")),
-        proposal_deadline=_parse_deadline(form_text(form, "proposal_deadline"), settings),
+        proposal_deadline=parse_local_datetime(form_text(form, "proposal_deadline"), settings.zone),
         delivery_date=parse_date(form_text(form, "delivery_date")),
         github_issue_url=form_text(form, "github_issue_url"),
         license_spdx=form_text(form, "license_spdx"),

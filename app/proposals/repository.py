@@ -31,16 +31,12 @@ def active_for(session: Session, opportunity_id: int, user_id: int) -> Proposal 
 
 def received(session: Session, opportunity_id: int) -> Sequence[tuple[Proposal, User]]:
     """Proposals that were submitted (drafts and withdrawn ones never count), with authors."""
-    return (
-        session.execute(
-            select(Proposal, User)
-            .join(User, User.id == Proposal.author_user_id)
-            .where(Proposal.opportunity_id == opportunity_id, Proposal.state.in_(RECEIVED))
-            .order_by(Proposal.submitted_at, Proposal.id)
-        )
-        .tuples()
-        .all()
-    )
+    return session.execute(
+        select(Proposal, User)
+        .join(User, User.id == Proposal.author_user_id)
+        .where(Proposal.opportunity_id == opportunity_id, Proposal.state.in_(RECEIVED))
+        .order_by(Proposal.submitted_at, Proposal.id)
+    ).all()
 
 
 def submitted_ids(session: Session, opportunity_id: int) -> Sequence[int]:

@@ -1,0 +1,1 @@
+"""Evaluation and award: rubric, conflict declarations, independent scoring, consensus, award."""

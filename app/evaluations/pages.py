@@ -1,0 +1,271 @@
+"""HTML pages for evaluation and award."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.access import allow, outside_team, team
+from app.deps import (
+    AppSettings,
+    CurrentUser,
+    DbSession,
+    FormBody,
+    RowId,
+    form_text,
+)
+from app.errors import AppError, NotFound
+from app.evaluations import repository, service
+from app.models import Opportunity, Proposal, TeamRole, User
+from app.models.base import utcnow
+from app.proposals import repository as proposals_repository
+from app.proposals import service as proposals
+from app.teams import repository as teams_repository
+from app.templating import render
+from app.text import parse_local_datetime
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+OWNERS_AND_EVALUATORS = team(TeamRole.OWNER, TeamRole.EVALUATOR, via="opportunity_id")
+EVALUATORS = team(TeamRole.EVALUATOR, via="opportunity_id")
+PROPOSAL_EVALUATORS = team(TeamRole.EVALUATOR, via="proposal_id")
+OWNERS = team(TeamRole.OWNER, via="opportunity_id")
+
+
+def _opportunity(db: DbSession, opportunity_id: int) -> Opportunity:
+    opportunity = db.get(Opportunity, opportunity_id)
+    if opportunity is None:
+        raise NotFound()
+    return opportunity
+
+
+def _evaluation_page(
+    request: Request,
+    db: DbSession,
+    opportunity: Opportunity,
+    user: User,
+    error: AppError | None = None,
+) -> Response:
+    roles = teams_repository.roles_of(db, user.id, opportunity.team_id)
+    declaration = proposals.declaration_of(db, opportunity.id, user.id)
+    received = proposals_repository.received(db, opportunity.id)
+    context: dict[str, Any] = {
+        "o": opportunity,
+        "is_evaluator": "evaluator" in roles,
+        "is_owner": "owner" in roles,
+        "declaration": declaration,
+        "deadline_passed": utcnow() >= opportunity.proposal_deadline,
+        "received": received,
+        "error": error,
+        "done": {p.id for p, _a in received if repository.has_submitted(db, p.id, user.id)},
+        "may_evaluate": proposals.may_evaluate(db, opportunity, user, utcnow()),
+        "consensus": service.consensus(db, opportunity)
+        if service.may_see_consensus(db, opportunity, user)
+        else None,
+        "criteria": service.ensure_rubric(db, opportunity),
+        "label": service.criterion_label,
+        "award": repository.award_for(db, opportunity.id),
+    }
+    return render(
+        request,
+        "evaluations/opportunity.html",
+        context,
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/evaluation",
+    response_class=HTMLResponse,
+    dependencies=[allow(OWNERS_AND_EVALUATORS)],
+)
+def evaluation(
+    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
+) -> Response:
+    response = _evaluation_page(request, db, _opportunity(db, opportunity_id), user)
+    db.commit()  # the default rubric, created on first look
+    return response
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/evaluation/declaration", dependencies=[allow(EVALUATORS)]
+)
+def declare(
+    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
+) -> Response:
+    opportunity = _opportunity(db, opportunity_id)
+    try:
+        service.declare(
+            db,
+            opportunity,
+            user,
+            has_conflict=form_text(form, "conflict") == "yes",
+            note=form_text(form, "note"),
+        )
+    except AppError as exc:
+        db.rollback()
+        return _evaluation_page(request, db, _opportunity(db, opportunity_id), user, exc)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}/evaluation", status_code=303)
+
+
+def _score_page(
+    request: Request,
+    db: DbSession,
+    proposal: Proposal,
+    user: User,
+    values: dict[str, str] | None = None,
+    error: AppError | None = None,
+) -> Response:
+    opportunity = _opportunity(db, proposal.opportunity_id)
+    mine = repository.my_scores(db, proposal.id, user.id)
+    submitted = repository.has_submitted(db, proposal.id, user.id)
+    shown = values or {
+        **{f"score_{k}": str(s.score) for k, s in mine.items()},
+        **{f"comment_{k}": s.comment for k, s in mine.items()},
+    }
+    return render(
+        request,
+        "evaluations/score.html",
+        {
+            "p": proposal,
+            "o": opportunity,
+            "values": shown,
+            "submitted": submitted,
+            "criteria": [c for c in service.ensure_rubric(db, opportunity) if not c.is_price],
+            "label": service.criterion_label,
+            "error": error,
+            "errors": error.field_errors if error else {},
+            # Others' scores only once this evaluator has submitted their own.
+            "all_scores": repository.comments_for(db, proposal.id) if submitted else [],
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get(
+    "/proposals/{proposal_id}/evaluation",
+    response_class=HTMLResponse,
+    dependencies=[allow(PROPOSAL_EVALUATORS)],
+)
+def score_form(proposal_id: RowId, request: Request, db: DbSession, user: CurrentUser) -> Response:
+    proposal, _opportunity_row = proposals.get_readable(db, proposal_id, user)
+    return _score_page(request, db, proposal, user)
+
+
+@router.post(
+    "/proposals/{proposal_id}/evaluation",
+    response_class=HTMLResponse,
+    dependencies=[allow(PROPOSAL_EVALUATORS)],
+)
+def score(
+    proposal_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
+) -> Response:
+    proposal, opportunity = proposals.get_readable(db, proposal_id, user)
+    scores = {}
+    for criterion in service.ensure_rubric(db, opportunity):
+        raw = form_text(form, f"score_{criterion.key}")
+        scores[criterion.key] = (
+            int(raw) if raw.isdigit() else None,
+            form_text(form, f"comment_{criterion.key}"),
+        )
+    try:
+        service.score(db, proposal_id, user, scores, submit=form_text(form, "action") == "submit")
+    except AppError as exc:
+        db.rollback()
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        proposal, _o = proposals.get_readable(db, proposal_id, user)
+        return _score_page(request, db, proposal, user, values, exc)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity.id}/evaluation", status_code=303)
+
+
+@router.post("/proposals/{proposal_id}/disqualify", dependencies=[allow(PROPOSAL_EVALUATORS)])
+def disqualify(
+    proposal_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
+) -> Response:
+    proposal, opportunity = proposals.get_readable(db, proposal_id, user)
+    try:
+        service.disqualify(db, proposal_id, user, form_text(form, "reason"))
+    except AppError as exc:
+        db.rollback()
+        proposal, _o = proposals.get_readable(db, proposal_id, user)
+        return _score_page(request, db, proposal, user, error=exc)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity.id}/evaluation", status_code=303)
+
+
+@router.post("/opportunities/{opportunity_id}/award", dependencies=[allow(OWNERS)])
+def award(
+    opportunity_id: RowId,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+    form: FormBody,
+) -> Response:
+    opportunity = _opportunity(db, opportunity_id)
+    raw = form_text(form, "proposal")
+    try:
+        service.award(
+            db,
+            opportunity,
+            user,
+            int(raw) if raw.isdigit() else 0,
+            form_text(form, "reason"),
+            settings,
+        )
+    except AppError as exc:
+        db.rollback()
+        return _evaluation_page(request, db, _opportunity(db, opportunity_id), user, exc)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/award/accept",
+    dependencies=[allow(outside_team(via="opportunity_id"))],
+)
+def accept_award(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> Response:
+    service.accept_award(db, _opportunity(db, opportunity_id), user)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}/proposal", status_code=303)
+
+
+@router.post("/opportunities/{opportunity_id}/reopen", dependencies=[allow(OWNERS)])
+def reopen(
+    opportunity_id: RowId,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+    form: FormBody,
+) -> Response:
+    opportunity = _opportunity(db, opportunity_id)
+    try:
+        service.reopen(
+            db,
+            opportunity,
+            user,
+            parse_local_datetime(form_text(form, "proposal_deadline"), settings.zone),
+        )
+    except AppError as exc:
+        db.rollback()
+        return _evaluation_page(request, db, _opportunity(db, opportunity_id), user, exc)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
+
+
+@router.post("/opportunities/{opportunity_id}/close-unsuccessful", dependencies=[allow(OWNERS)])
+def close_unsuccessful(
+    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
+) -> Response:
+    opportunity = _opportunity(db, opportunity_id)
+    try:
+        service.close_unsuccessful(db, opportunity, user, form_text(form, "reason"))
+    except AppError as exc:
+        db.rollback()
+        return _evaluation_page(request, db, _opportunity(db, opportunity_id), user, exc)
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)

@@ -1,0 +1,412 @@
+"""Evaluation rules: declare no conflict before reading, score independently, rank by the
+documented rule (scoring.py), award on the record, and tell everyone the outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.config import Settings
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.evaluations import repository
+from app.evaluations.scoring import Candidate, Criterion, Ranked, rank
+from app.i18n import gettext as _
+from app.models import (
+    Award,
+    ConflictDeclaration,
+    EvaluationSubmission,
+    Opportunity,
+    OpportunityState,
+    Proposal,
+    ProposalState,
+    RubricCriterion,
+    Score,
+    User,
+)
+from app.models.base import utcnow
+from app.opportunities import service as opportunities
+from app.proposals import repository as proposals_repository
+from app.proposals import service as proposals
+from app.teams import repository as teams_repository
+
+DEFAULT_RUBRIC = (
+    # key, weight, is_price
+    ("understanding", 30, False),
+    ("approach", 30, False),
+    ("experience", 20, False),
+    ("price", 20, True),
+)
+
+
+def criterion_label(key: str) -> str:
+    labels = {
+        "understanding": _("Understanding of the problem"),
+        "approach": _("Approach"),
+        "experience": _("Relevant experience"),
+        "price": _("Price"),
+    }
+    return labels.get(key, key)
+
+
+def ensure_rubric(session: Session, opportunity: Opportunity) -> list[RubricCriterion]:
+    existing = list(repository.rubric(session, opportunity.id))
+    if existing:
+        return existing
+    created = [
+        RubricCriterion(
+            opportunity_id=opportunity.id,
+            key=key,
+            label=key,
+            weight=weight,
+            is_price=is_price,
+            position=position,
+        )
+        for position, (key, weight, is_price) in enumerate(DEFAULT_RUBRIC)
+    ]
+    session.add_all(created)
+    session.flush()
+    return created
+
+
+def _require_evaluation_open(opportunity: Opportunity, now: datetime) -> None:
+    if now < opportunity.proposal_deadline:
+        raise Conflict(_("Proposals can be evaluated once the deadline has passed."))
+
+
+def declare(
+    session: Session, opportunity: Opportunity, user: User, *, has_conflict: bool, note: str
+) -> ConflictDeclaration:
+    if "evaluator" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+        raise Forbidden()
+    if proposals.declaration_of(session, opportunity.id, user.id) is not None:
+        raise Conflict(_("You have already made your declaration for this opportunity."))
+    declaration = ConflictDeclaration(
+        opportunity_id=opportunity.id,
+        user_id=user.id,
+        has_conflict=has_conflict,
+        note=note.strip()[:2000],
+    )
+    session.add(declaration)
+    audit.record(
+        session,
+        actor_user_id=user.id,
+        action="evaluation.declared",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        details={"has_conflict": has_conflict},
+    )
+    return declaration
+
+
+def _evaluable(session: Session, proposal_id: int, user: User) -> tuple[Proposal, Opportunity]:
+    proposal = session.get(Proposal, proposal_id)
+    opportunity = session.get(Opportunity, proposal.opportunity_id) if proposal else None
+    if proposal is None or opportunity is None:
+        raise NotFound()
+    if not proposals.may_evaluate(session, opportunity, user, utcnow()):
+        raise NotFound()
+    if proposal.state != ProposalState.UNDER_EVALUATION.value:
+        raise Conflict(_("Only proposals under evaluation can be scored."))
+    return proposal, opportunity
+
+
+def score(
+    session: Session,
+    proposal_id: int,
+    user: User,
+    scores: dict[str, tuple[int | None, str]],
+    *,
+    submit: bool,
+) -> Proposal:
+    proposal, opportunity = _evaluable(session, proposal_id, user)
+    if repository.has_submitted(session, proposal.id, user.id):
+        raise Conflict(_("You have already submitted your evaluation of this proposal."))
+    criteria = [c for c in ensure_rubric(session, opportunity) if not c.is_price]
+    errors = {}
+    for criterion in criteria:
+        value, _comment = scores.get(criterion.key, (None, ""))
+        if value is None or not 0 <= value <= 5:
+            errors[f"score_{criterion.key}"] = _("Give a score from 0 to 5.")
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    existing = repository.my_scores(session, proposal.id, user.id)
+    for criterion in criteria:
+        value, comment = scores[criterion.key]
+        assert value is not None
+        row = existing.get(criterion.key) or Score(
+            proposal_id=proposal.id, evaluator_user_id=user.id, criterion_key=criterion.key
+        )
+        row.score = value
+        row.comment = comment.strip()[:4000]
+        session.add(row)
+    if submit:
+        session.add(EvaluationSubmission(proposal_id=proposal.id, evaluator_user_id=user.id))
+        audit.record(
+            session,
+            actor_user_id=user.id,
+            action="evaluation.submitted",
+            subject_type="proposal",
+            subject_id=proposal.id,
+        )
+    session.flush()
+    return proposal
+
+
+def disqualify(session: Session, proposal_id: int, user: User, reason: str) -> Proposal:
+    proposal, _opportunity = _evaluable(session, proposal_id, user)
+    if not reason.strip():
+        raise ValidationFailed(field_errors={"reason": _("Give the reason for disqualifying.")})
+    proposals.transition(
+        session,
+        proposal,
+        ProposalState.DISQUALIFIED,
+        actor=user,
+        details={"reason": reason.strip()},
+        extra={"disqualified_reason": reason.strip()},
+    )
+    return proposal
+
+
+@dataclass(frozen=True)
+class ConsensusRow:
+    proposal: Proposal
+    author: User
+    ranked: Ranked | None  # None for a disqualified proposal
+    evaluations: int
+
+
+def consensus(session: Session, opportunity: Opportunity) -> list[ConsensusRow]:
+    received = proposals_repository.received(session, opportunity.id)
+    ids = [p.id for p, _author in received]
+    scores = repository.submitted_scores(session, ids)
+    criteria = [Criterion(c.key, c.weight, c.is_price) for c in ensure_rubric(session, opportunity)]
+    candidates = [
+        Candidate(
+            p.id,
+            p.price_cents,
+            p.submitted_at or p.created_at,
+            p.state == ProposalState.DISQUALIFIED.value,
+            scores.get(p.id, {}),
+        )
+        for p, _author in received
+    ]
+    ranked = {r.proposal_id: r for r in rank(criteria, candidates)}
+    counts = repository.submission_counts(session, ids)
+    rows = [
+        ConsensusRow(p, author, ranked.get(p.id), counts.get(p.id, 0)) for p, author in received
+    ]
+    return sorted(rows, key=lambda r: (r.ranked is None, r.ranked.rank if r.ranked else 0))
+
+
+def may_see_consensus(session: Session, opportunity: Opportunity, user: User) -> bool:
+    """Owners always; an evaluator once they have submitted an evaluation of every proposal."""
+    roles = teams_repository.roles_of(session, user.id, opportunity.team_id)
+    if "owner" in roles:
+        return True
+    if "evaluator" not in roles or not proposals.may_evaluate(session, opportunity, user, utcnow()):
+        return False
+    pending = [
+        p
+        for p, _a in proposals_repository.received(session, opportunity.id)
+        if p.state == ProposalState.UNDER_EVALUATION.value
+        and not repository.has_submitted(session, p.id, user.id)
+    ]
+    return not pending
+
+
+def award(
+    session: Session,
+    opportunity: Opportunity,
+    user: User,
+    proposal_id: int,
+    reason: str,
+    settings: Settings,
+) -> Award:
+    if "owner" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+        raise Forbidden()
+    rows = consensus(session, opportunity)
+    chosen = next((r for r in rows if r.proposal.id == proposal_id and r.ranked), None)
+    if chosen is None:
+        raise ValidationFailed(field_errors={"proposal": _("Choose one of the ranked proposals.")})
+    short = [r for r in rows if r.ranked and r.evaluations < settings.min_complete_evaluations]
+    if short:
+        raise Conflict(
+            _(
+                "Every proposal needs at least %(n)s complete evaluations before an award.",
+                n=settings.min_complete_evaluations,
+            )
+        )
+    assert chosen.ranked is not None
+    if chosen.ranked.rank != 1 and not reason.strip():
+        raise ValidationFailed(
+            field_errors={"reason": _("Explain why you are not choosing the top-ranked proposal.")}
+        )
+    existing = repository.award_for(session, opportunity.id)
+    if existing is not None:
+        return _award_next(session, opportunity, user, existing, chosen.proposal, reason, settings)
+    opportunities.transition(
+        session,
+        opportunity,
+        OpportunityState.AWARDED,
+        actor=user,
+        details={"proposal_id": proposal_id, "reason": reason.strip()},
+    )
+    for row in rows:
+        if row.proposal.state != ProposalState.UNDER_EVALUATION.value:
+            continue
+        target = (
+            ProposalState.AWARDED if row.proposal.id == proposal_id else (ProposalState.NOT_AWARDED)
+        )
+        proposals.transition(session, row.proposal, target, actor=user)
+    record = Award(
+        opportunity_id=opportunity.id,
+        proposal_id=proposal_id,
+        reason=reason.strip() or _("Top-ranked proposal."),
+        awarded_by_user_id=user.id,
+        accept_by=utcnow() + timedelta(days=settings.award_acceptance_days),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def _award_next(
+    session: Session,
+    opportunity: Opportunity,
+    user: User,
+    existing: Award,
+    chosen: Proposal,
+    reason: str,
+    settings: Settings,
+) -> Award:
+    """The winner did not accept in time: the team may award another ranked proposal."""
+    if existing.accepted_at is not None or utcnow() < existing.accept_by:
+        raise Conflict(
+            _(
+                "The awarded developer can still accept; wait until %(when)s.",
+                when=existing.accept_by.date().isoformat(),
+            )
+        )
+    previous = session.get(Proposal, existing.proposal_id)
+    assert previous is not None
+    proposals.transition(
+        session,
+        previous,
+        ProposalState.NOT_AWARDED,
+        actor=user,
+        details={"reason": "did not accept in time"},
+    )
+    proposals.transition(session, chosen, ProposalState.AWARDED, actor=user)
+    existing.proposal_id = chosen.id
+    existing.reason = reason.strip()
+    existing.awarded_by_user_id = user.id
+    existing.awarded_at = utcnow()
+    existing.accept_by = utcnow() + timedelta(days=settings.award_acceptance_days)
+    audit.record(
+        session,
+        actor_user_id=user.id,
+        action="award.reassigned",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        details={"proposal_id": chosen.id},
+    )
+    return existing
+
+
+def accept_award(session: Session, opportunity: Opportunity, user: User) -> Award:
+    record = repository.award_for(session, opportunity.id)
+    proposal = session.get(Proposal, record.proposal_id) if record else None
+    if record is None or proposal is None or proposal.author_user_id != user.id:
+        raise NotFound()
+    if record.accepted_at is not None:
+        return record
+    if utcnow() > record.accept_by:
+        raise Conflict(_("The time to accept this award has passed."))
+    record.accepted_at = utcnow()
+    audit.record(
+        session,
+        actor_user_id=user.id,
+        action="award.accepted",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+    )
+    return record
+
+
+@dataclass(frozen=True)
+class AwardNotice:
+    """What everyone may know about an award: winner, price, score summary."""
+
+    winner_login: str
+    winner_name: str
+    price_cents: int
+    currency: str
+    total: Decimal
+    averages: dict[str, Decimal]
+    proposals_received: int
+    reason: str
+    awarded_at: datetime
+
+
+def public_notice(session: Session, opportunity: Opportunity) -> AwardNotice | None:
+    record = repository.award_for(session, opportunity.id)
+    if record is None:
+        return None
+    rows = consensus(session, opportunity)
+    winner = next((r for r in rows if r.proposal.id == record.proposal_id), None)
+    if winner is None or winner.ranked is None:
+        return None
+    return AwardNotice(
+        winner.author.login,
+        winner.author.shown_name,
+        winner.proposal.price_cents,
+        winner.proposal.currency,
+        winner.ranked.total,
+        winner.ranked.averages,
+        len(rows),
+        record.reason,
+        record.awarded_at,
+    )
+
+
+def reopen(
+    session: Session, opportunity: Opportunity, user: User, deadline: datetime | None
+) -> None:
+    """No proposal arrived: open again with a new deadline."""
+    if "owner" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+        raise Forbidden()
+    if proposals_repository.received(session, opportunity.id):
+        raise Conflict(_("Proposals were received; evaluate them instead."))
+    if deadline is None or deadline <= utcnow():
+        raise ValidationFailed(
+            field_errors={"proposal_deadline": _("The proposal deadline must be in the future.")}
+        )
+    opportunities.transition(
+        session,
+        opportunity,
+        OpportunityState.PUBLISHED,
+        actor=user,
+        details={"new_deadline": deadline.isoformat()},
+    )
+    opportunity.proposal_deadline = deadline
+
+
+def close_unsuccessful(session: Session, opportunity: Opportunity, user: User, reason: str) -> None:
+    if "owner" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+        raise Forbidden()
+    if not reason.strip():
+        raise ValidationFailed(field_errors={"reason": _("Say why no proposal is awarded.")})
+    opportunities.transition(
+        session,
+        opportunity,
+        OpportunityState.UNSUCCESSFUL,
+        actor=user,
+        details={"reason": reason.strip()},
+    )
+    for proposal, _author in proposals_repository.received(session, opportunity.id):
+        if proposal.state == ProposalState.UNDER_EVALUATION.value:
+            proposals.transition(session, proposal, ProposalState.NOT_AWARDED, actor=user)
