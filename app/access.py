@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from app.deps import MAX_ID, DbSession, OptionalUser
 from app.errors import Forbidden, NotFound, NotSignedIn
 from app.i18n import gettext as _
-from app.models import Opportunity, Proposal, TeamRole
+from app.models import Opportunity, Proposal, Question, TeamRole
 from app.teams import repository as teams_repository
 
 ALL_TEAM_ROLES = frozenset(role.value for role in TeamRole)
@@ -61,24 +61,32 @@ def outside_team(via: str) -> Access:
 
 
 def _team_id(db: DbSession, access: Access, request: Request) -> int:
-    value = str(request.path_params.get(access.team_from or "", ""))
+    raw = str(request.path_params.get(access.team_from or "", ""))
     if access.team_from == "slug":
-        found = teams_repository.team_by_slug(db, value)
+        found = teams_repository.team_by_slug(db, raw)
         if found is None:
             raise NotFound()
         return found.id
-    in_range = value.isdigit() and 1 <= int(value) <= MAX_ID
-    if access.team_from == "proposal_id":
-        proposal = db.get(Proposal, int(value)) if in_range else None
-        if proposal is None:
-            raise NotFound()
-        value, in_range = str(proposal.opportunity_id), True
-    if access.team_from in ("opportunity_id", "proposal_id"):
-        opportunity = db.get(Opportunity, int(value)) if in_range else None
-        if opportunity is None:
-            raise NotFound()
-        return opportunity.team_id
-    raise LookupError(f"no team resolver for {access.team_from!r}")
+    if access.team_from not in ("opportunity_id", "proposal_id", "question_id"):
+        raise LookupError(f"no team resolver for {access.team_from!r}")
+    if not (raw.isdigit() and 1 <= int(raw) <= MAX_ID):
+        raise NotFound()
+    opportunity_id = int(raw)
+    if access.team_from != "opportunity_id":
+        opportunity_id = _parent_opportunity_id(db, access.team_from, opportunity_id)
+    opportunity = db.get(Opportunity, opportunity_id)
+    if opportunity is None:
+        raise NotFound()
+    return opportunity.team_id
+
+
+def _parent_opportunity_id(db: DbSession, kind: str, row_id: int) -> int:
+    child: Proposal | Question | None = (
+        db.get(Proposal, row_id) if kind == "proposal_id" else db.get(Question, row_id)
+    )
+    if child is None:
+        raise NotFound()
+    return child.opportunity_id
 
 
 def allow(access: Access) -> Any:

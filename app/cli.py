@@ -63,7 +63,7 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     session_factory = make_session_factory(make_engine(settings.database_url))
-    jobs.run_forever(session_factory, settings.job_interval_seconds, stop)
+    jobs.run_forever(session_factory, settings, stop)
 
 
 @db_cli.command("upgrade")

@@ -22,11 +22,15 @@ class EmailNotSent(Exception):
     pass
 
 
-def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
+def send_email(
+    settings: Settings, to: str, subject: str, body: str, headers: dict[str, str] | None = None
+) -> None:
     message = EmailMessage()
     message["From"] = settings.email_from
     message["To"] = to
     message["Subject"] = subject
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(body)
     if not settings.smtp_url:
         # The console backend: a local run shows the message, links included, on stderr. It is

@@ -7,6 +7,8 @@ start-up so a stale ``.mo`` can never be served.
 from __future__ import annotations
 
 import gettext as stdlib_gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from io import BytesIO
@@ -36,6 +38,16 @@ def translations_for(locale: str) -> stdlib_gettext.NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return stdlib_gettext.GNUTranslations(buffer)
+
+
+@contextmanager
+def using_locale(locale: str) -> Iterator[None]:
+    """Render something in another person's language (an email), then switch back."""
+    token = _current_locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    try:
+        yield
+    finally:
+        _current_locale.reset(token)
 
 
 def set_locale(locale: str) -> None:

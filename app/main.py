@@ -25,10 +25,13 @@ from app.evaluations import pages as evaluations_pages
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
+from app.notifications import pages as notifications_pages
 from app.opportunities import api as opportunities_api
 from app.opportunities import pages as opportunities_pages
 from app.proposals import api as proposals_api
 from app.proposals import pages as proposals_pages
+from app.questions import api as questions_api
+from app.questions import pages as questions_pages
 from app.ratelimit import RateLimitMiddleware
 from app.security import LocaleMiddleware, SecurityHeadersMiddleware
 from app.site import pages as site_pages
@@ -82,7 +85,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.run_jobs_in_process:
         worker = threading.Thread(
             target=jobs.run_forever,
-            args=(app.state.session_factory, settings.job_interval_seconds, stop),
+            args=(app.state.session_factory, settings, stop),
             name="devex-jobs",
             daemon=True,
         )
@@ -125,9 +128,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_pages.router,
         proposals_pages.router,
         evaluations_pages.router,
+        notifications_pages.router,
+        questions_pages.router,
         opportunities_api.router,
         proposals_api.router,
         evaluations_api.router,
+        questions_api.router,
         teams_api.router,
         accounts_api.router,
     ):

@@ -14,7 +14,7 @@ from app.access import Access, DeclaredRoute, Who, declared_routes
 from app.accounts import service as accounts
 from app.config import Settings
 from app.main import create_app
-from app.models import Opportunity, Project, Team, TeamMembership, User
+from app.models import Opportunity, Project, Question, Team, TeamMembership, User
 from app.proposals import repository as proposals_repository
 from app.teams import service as teams_service
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
@@ -77,6 +77,7 @@ class World:
     project_slug: str
     token_ids: dict[str, int]
     proposal_ids: dict[str, int]
+    question_id: int
 
     def path_for(self, path: str, access: Access, persona: str, db: Session) -> str:
         values = {
@@ -87,6 +88,7 @@ class World:
             "user_id": str(self.people["finance" if persona != "finance" else "evaluator"].id),
             "token_id": str(self.token_ids.get(persona, 0)),
             "proposal_id": str(self.proposal_ids.get(persona, 1)),
+            "question_id": str(self.question_id),
         }
         if path.endswith("/proposal/withdraw") and persona in self.people:
             # Each withdrawal needs a proposal to withdraw.
@@ -144,6 +146,13 @@ def world(db: Session, settings: Settings) -> World:
         token_ids[persona] = token.id
     db.commit()
     db.add(TeamMembership(team_id=invite_team.id, user_id=people["owner"].id, role="owner"))
+    question = Question(
+        opportunity_id=published.id,
+        asker_user_id=people["developer"].id,
+        body="Is there test data?",
+    )
+    db.add(question)
+    db.flush()
     db.commit()
     return World(
         settings,
@@ -156,6 +165,7 @@ def world(db: Session, settings: Settings) -> World:
         project.slug,
         token_ids,
         proposal_ids,
+        question.id,
     )
 
 

@@ -12,16 +12,10 @@ from app.errors import Conflict, NotFound
 from app.evaluations import service
 from app.evaluations.schemas import AwardNoticeOut, ConsensusRowOut
 from app.i18n import gettext as _
-from app.models import Opportunity, TeamRole
+from app.models import TeamRole
+from app.opportunities import service as opportunities
 
 router = APIRouter(prefix="/api/v1/opportunities", tags=["evaluation"])
-
-
-def _opportunity(db: DbSession, opportunity_id: int) -> Opportunity:
-    opportunity = db.get(Opportunity, opportunity_id)
-    if opportunity is None or opportunity.published_at is None:
-        raise NotFound()
-    return opportunity
 
 
 @router.get(
@@ -31,7 +25,7 @@ def _opportunity(db: DbSession, opportunity_id: int) -> Opportunity:
     summary="The public award notice",
 )
 def award_notice(opportunity_id: RowId, db: DbSession) -> AwardNoticeOut:
-    notice = service.public_notice(db, _opportunity(db, opportunity_id))
+    notice = service.public_notice(db, opportunities.get_public(db, opportunity_id))
     if notice is None:
         raise NotFound()
     return AwardNoticeOut.model_validate(asdict(notice))
@@ -44,7 +38,7 @@ def award_notice(opportunity_id: RowId, db: DbSession) -> AwardNoticeOut:
     summary="Ranked proposals (owners; evaluators once they have scored every one)",
 )
 def consensus(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> list[ConsensusRowOut]:
-    opportunity = _opportunity(db, opportunity_id)
+    opportunity = opportunities.get_public(db, opportunity_id)
     if not service.may_see_consensus(db, opportunity, user):
         raise Conflict(
             _(

@@ -16,10 +16,11 @@ from app.deps import (
     RowId,
     form_text,
 )
-from app.errors import AppError, NotFound
+from app.errors import AppError
 from app.evaluations import repository, service
 from app.models import Opportunity, Proposal, TeamRole, User
 from app.models.base import utcnow
+from app.opportunities import service as opportunities
 from app.proposals import repository as proposals_repository
 from app.proposals import service as proposals
 from app.teams import repository as teams_repository
@@ -31,13 +32,6 @@ OWNERS_AND_EVALUATORS = team(TeamRole.OWNER, TeamRole.EVALUATOR, via="opportunit
 EVALUATORS = team(TeamRole.EVALUATOR, via="opportunity_id")
 PROPOSAL_EVALUATORS = team(TeamRole.EVALUATOR, via="proposal_id")
 OWNERS = team(TeamRole.OWNER, via="opportunity_id")
-
-
-def _opportunity(db: DbSession, opportunity_id: int) -> Opportunity:
-    opportunity = db.get(Opportunity, opportunity_id)
-    if opportunity is None:
-        raise NotFound()
-    return opportunity
 
 
 def _evaluation_page(
@@ -83,7 +77,7 @@ def _evaluation_page(
 def evaluation(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
 ) -> Response:
-    response = _evaluation_page(request, db, _opportunity(db, opportunity_id), user)
+    response = _evaluation_page(request, db, opportunities.get_public(db, opportunity_id), user)
     db.commit()  # the default rubric, created on first look
     return response
 
@@ -94,7 +88,7 @@ def evaluation(
 def declare(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
 ) -> Response:
-    opportunity = _opportunity(db, opportunity_id)
+    opportunity = opportunities.get_public(db, opportunity_id)
     try:
         service.declare(
             db,
@@ -105,7 +99,9 @@ def declare(
         )
     except AppError as exc:
         db.rollback()
-        return _evaluation_page(request, db, _opportunity(db, opportunity_id), user, exc)
+        return _evaluation_page(
+            request, db, opportunities.get_public(db, opportunity_id), user, exc
+        )
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}/evaluation", status_code=303)
 
@@ -118,7 +114,7 @@ def _score_page(
     values: dict[str, str] | None = None,
     error: AppError | None = None,
 ) -> Response:
-    opportunity = _opportunity(db, proposal.opportunity_id)
+    opportunity = opportunities.get_public(db, proposal.opportunity_id)
     mine = repository.my_scores(db, proposal.id, user.id)
     submitted = repository.has_submitted(db, proposal.id, user.id)
     shown = values or {
@@ -205,7 +201,7 @@ def award(
     settings: AppSettings,
     form: FormBody,
 ) -> Response:
-    opportunity = _opportunity(db, opportunity_id)
+    opportunity = opportunities.get_public(db, opportunity_id)
     raw = form_text(form, "proposal")
     try:
         service.award(
@@ -218,7 +214,9 @@ def award(
         )
     except AppError as exc:
         db.rollback()
-        return _evaluation_page(request, db, _opportunity(db, opportunity_id), user, exc)
+        return _evaluation_page(
+            request, db, opportunities.get_public(db, opportunity_id), user, exc
+        )
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
 
@@ -228,7 +226,7 @@ def award(
     dependencies=[allow(outside_team(via="opportunity_id"))],
 )
 def accept_award(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> Response:
-    service.accept_award(db, _opportunity(db, opportunity_id), user)
+    service.accept_award(db, opportunities.get_public(db, opportunity_id), user)
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}/proposal", status_code=303)
 
@@ -242,7 +240,7 @@ def reopen(
     settings: AppSettings,
     form: FormBody,
 ) -> Response:
-    opportunity = _opportunity(db, opportunity_id)
+    opportunity = opportunities.get_public(db, opportunity_id)
     try:
         service.reopen(
             db,
@@ -252,7 +250,9 @@ def reopen(
         )
     except AppError as exc:
         db.rollback()
-        return _evaluation_page(request, db, _opportunity(db, opportunity_id), user, exc)
+        return _evaluation_page(
+            request, db, opportunities.get_public(db, opportunity_id), user, exc
+        )
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
 
@@ -261,11 +261,13 @@ def reopen(
 def close_unsuccessful(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
 ) -> Response:
-    opportunity = _opportunity(db, opportunity_id)
+    opportunity = opportunities.get_public(db, opportunity_id)
     try:
         service.close_unsuccessful(db, opportunity, user, form_text(form, "reason"))
     except AppError as exc:
         db.rollback()
-        return _evaluation_page(request, db, _opportunity(db, opportunity_id), user, exc)
+        return _evaluation_page(
+            request, db, opportunities.get_public(db, opportunity_id), user, exc
+        )
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)

@@ -28,6 +28,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.notifications import service as notifications
 from app.opportunities import service as opportunities
 from app.proposals import repository as proposals_repository
 from app.proposals import service as proposals
@@ -271,7 +272,48 @@ def award(
     )
     session.add(record)
     session.flush()
+    _tell_the_bidders(session, opportunity, rows, proposal_id, settings.award_acceptance_days)
     return record
+
+
+def _tell_the_bidders(
+    session: Session,
+    opportunity: Opportunity,
+    rows: list[ConsensusRow],
+    winner_id: int,
+    days: int,
+) -> None:
+    link = f"/opportunities/{opportunity.id}/proposal"
+    winners = [row.author for row in rows if row.proposal.id == winner_id]
+    others = [row.author for row in rows if row.proposal.id != winner_id]
+    notifications.notify(
+        session,
+        winners,
+        "awarded",
+        str(winner_id),
+        lambda: (
+            _("Your proposal was awarded: %(title)s", title=opportunity.title),
+            _(
+                "Congratulations. Accept the contract within %(days)s days to start the work.",
+                days=days,
+            ),
+        ),
+        link=link,
+    )
+    notifications.notify(
+        session,
+        others,
+        "not_awarded",
+        str(opportunity.id),
+        lambda: (
+            _("Outcome for %(title)s", title=opportunity.title),
+            _(
+                "Another proposal was awarded. Thank you for yours; your scores and the "
+                "evaluators' comments are on your proposal page."
+            ),
+        ),
+        link=link,
+    )
 
 
 def _award_next(

@@ -3,6 +3,7 @@
 from app.models.account import ApiToken, OAuthState, TeamInvitation, UserSession
 from app.models.audit import AuditEvent
 from app.models.base import Base
+from app.models.notification import Addendum, EmailOptOut, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
 from app.models.proposal import (
     Award,
@@ -17,12 +18,15 @@ from app.models.team import Project, Team, TeamMembership, TeamRole
 from app.models.user import User
 
 __all__ = [
+    "Addendum",
     "ApiToken",
     "AuditEvent",
     "Award",
     "Base",
     "ConflictDeclaration",
+    "EmailOptOut",
     "EvaluationSubmission",
+    "Notification",
     "OAuthState",
     "Opportunity",
     "OpportunitySkill",
@@ -30,6 +34,7 @@ __all__ = [
     "Project",
     "Proposal",
     "ProposalState",
+    "Question",
     "RubricCriterion",
     "Score",
     "Team",

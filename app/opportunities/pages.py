@@ -28,6 +28,7 @@ from app.models import Opportunity, OpportunityState, TeamRole, User
 from app.models.base import utcnow
 from app.opportunities import repository, service
 from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
+from app.questions import repository as questions
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
 from app.templating import render
@@ -42,6 +43,7 @@ NOTICES = {
     "saved": lambda: _("Changes saved."),
     "published": lambda: _("The opportunity is published and open for proposals."),
     "cancelled": lambda: _("The opportunity is cancelled."),
+    "asked": lambda: _("Your question was sent to the team. The answer will be published here."),
 }
 
 
@@ -142,6 +144,12 @@ def _detail(
             "error": error,
             "open_for_proposals": opportunity.state == OpportunityState.PUBLISHED,
             "award_notice": evaluations.public_notice(db, opportunity),
+            "addenda": questions.addenda(db, opportunity.id),
+            "unanswered": questions.unanswered(db, opportunity.id)
+            if roles & set(teams_service.AUTHOR_ROLES)
+            else [],
+            "is_member": bool(roles),
+            "is_author": bool(roles & set(teams_service.AUTHOR_ROLES)),
             "can_evaluate": bool(roles & {"owner", "evaluator"})
             and opportunity.published_at is not None,
         },

@@ -23,6 +23,7 @@ from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
 from app.models import Opportunity, OpportunityState, Project, Team, User
 from app.models.base import utcnow
+from app.notifications import service as notifications
 from app.opportunities import repository
 from app.proposals import service as proposals
 from app.teams import repository as teams_repository
@@ -356,6 +357,14 @@ def visible_to(session: Session, opportunity: Opportunity, user: User | None) ->
     )
 
 
+def get_public(session: Session, opportunity_id: int) -> Opportunity:
+    """A published (or once published) opportunity, or NotFound: drafts are not public."""
+    opportunity = session.get(Opportunity, opportunity_id)
+    if opportunity is None or opportunity.published_at is None:
+        raise NotFound()
+    return opportunity
+
+
 def get_visible(session: Session, opportunity_id: int, user: User | None) -> repository.Listed:
     listed = repository.get_listed(session, opportunity_id)
     if listed is None or not visible_to(session, listed.opportunity, user):
@@ -366,6 +375,24 @@ def get_visible(session: Session, opportunity_id: int, user: User | None) -> rep
 def require_author(session: Session, opportunity: Opportunity, user: User) -> None:
     if not teams_repository.roles_of(session, user.id, opportunity.team_id) & set(AUTHOR_ROLES):
         raise Forbidden()
+
+
+def _tell_the_evaluators(session: Session, opportunity: Opportunity) -> None:
+    evaluators = teams_repository.members_with_roles(session, opportunity.team_id, ("evaluator",))
+    notifications.notify(
+        session,
+        evaluators,
+        "deadline_passed",
+        str(opportunity.id),
+        lambda: (
+            _("Proposals are ready to evaluate: %(title)s", title=opportunity.title),
+            _(
+                "The deadline has passed. Declare any conflict of interest, then score "
+                "each proposal."
+            ),
+        ),
+        link=f"/opportunities/{opportunity.id}/evaluation",
+    )
 
 
 def close_past_deadlines(session: Session, now: datetime) -> int:
@@ -386,5 +413,6 @@ def close_past_deadlines(session: Session, now: datetime) -> int:
         except InvalidTransition:
             continue  # another worker or a person moved it first
         proposals.close_submissions(session, opportunity)
+        _tell_the_evaluators(session, opportunity)
         closed += 1
     return closed

@@ -7,7 +7,8 @@ from fastapi import APIRouter
 from app.access import SIGNED_IN, allow, outside_team
 from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import NotFound
-from app.models import Opportunity, Proposal
+from app.models import Proposal
+from app.opportunities import service as opportunities
 from app.proposals import repository, service
 from app.proposals.schemas import ProposalIn, ProposalOut
 
@@ -20,13 +21,6 @@ def to_out(proposal: Proposal) -> ProposalOut:
     return ProposalOut.model_validate({**fields, "links": proposal.links.splitlines()})
 
 
-def _opportunity(db: DbSession, opportunity_id: int) -> Opportunity:
-    opportunity = db.get(Opportunity, opportunity_id)
-    if opportunity is None or opportunity.published_at is None:
-        raise NotFound()
-    return opportunity
-
-
 @router.get(
     "/opportunities/{opportunity_id}/proposal",
     response_model=ProposalOut,
@@ -34,7 +28,7 @@ def _opportunity(db: DbSession, opportunity_id: int) -> Opportunity:
     summary="Your proposal for this opportunity",
 )
 def my_proposal(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> ProposalOut:
-    proposal = repository.active_for(db, _opportunity(db, opportunity_id).id, user.id)
+    proposal = repository.active_for(db, opportunities.get_public(db, opportunity_id).id, user.id)
     if proposal is None:
         raise NotFound()
     return to_out(proposal)
@@ -63,7 +57,12 @@ def save_proposal(
         attest_eligibility=body.attest_eligibility,
     )
     proposal = service.save(
-        db, _opportunity(db, opportunity_id), user, data, submit=body.submit, settings=settings
+        db,
+        opportunities.get_public(db, opportunity_id),
+        user,
+        data,
+        submit=body.submit,
+        settings=settings,
     )
     db.commit()
     return to_out(proposal)
@@ -76,7 +75,7 @@ def save_proposal(
     summary="Withdraw your proposal (before the deadline)",
 )
 def withdraw_proposal(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> ProposalOut:
-    proposal = service.withdraw(db, _opportunity(db, opportunity_id), user)
+    proposal = service.withdraw(db, opportunities.get_public(db, opportunity_id), user)
     db.commit()
     return to_out(proposal)
 

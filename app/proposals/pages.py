@@ -10,10 +10,11 @@ from starlette.datastructures import FormData
 
 from app.access import SIGNED_IN, allow, outside_team
 from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text, form_values
-from app.errors import AppError, NotFound
+from app.errors import AppError
 from app.i18n import gettext as _
 from app.models import Opportunity, Proposal, User
 from app.models.base import utcnow
+from app.opportunities import service as opportunities
 from app.proposals import repository, service
 from app.templating import render
 from app.text import parse_date, parse_money_to_cents
@@ -28,13 +29,6 @@ NOTICES = {
     ),
     "withdrawn": lambda: _("Your proposal is withdrawn."),
 }
-
-
-def _public_opportunity(db: DbSession, opportunity_id: int) -> Opportunity:
-    opportunity = db.get(Opportunity, opportunity_id)
-    if opportunity is None or opportunity.published_at is None:
-        raise NotFound()
-    return opportunity
 
 
 def _values(proposal: Proposal | None, user: User) -> dict[str, str]:
@@ -84,7 +78,7 @@ def _render(
 def proposal_form(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
 ) -> Response:
-    opportunity = _public_opportunity(db, opportunity_id)
+    opportunity = opportunities.get_public(db, opportunity_id)
     proposal = repository.active_for(db, opportunity.id, user.id)
     return _render(request, opportunity, proposal, _values(proposal, user))
 
@@ -114,13 +108,13 @@ def save_proposal(
     settings: AppSettings,
     form: FormBody,
 ) -> Response:
-    opportunity = _public_opportunity(db, opportunity_id)
+    opportunity = opportunities.get_public(db, opportunity_id)
     submit = form_text(form, "action") == "submit"
     try:
         service.save(db, opportunity, user, _input(form), submit=submit, settings=settings)
     except AppError as exc:
         db.rollback()  # nothing half-saved
-        opportunity = _public_opportunity(db, opportunity_id)
+        opportunity = opportunities.get_public(db, opportunity_id)
         proposal = repository.active_for(db, opportunity.id, user.id)
         return _render(request, opportunity, proposal, form_values(form), error=exc)
     db.commit()
@@ -134,7 +128,7 @@ def save_proposal(
 def withdraw_proposal(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
 ) -> Response:
-    opportunity = _public_opportunity(db, opportunity_id)
+    opportunity = opportunities.get_public(db, opportunity_id)
     try:
         service.withdraw(db, opportunity, user)
     except AppError as exc:
@@ -142,7 +136,7 @@ def withdraw_proposal(
         proposal = repository.active_for(db, opportunity_id, user.id)
         return _render(
             request,
-            _public_opportunity(db, opportunity_id),
+            opportunities.get_public(db, opportunity_id),
             proposal,
             _values(proposal, user),
             error=exc,

@@ -46,3 +46,12 @@ def submitted_ids(session: Session, opportunity_id: int) -> Sequence[int]:
             Proposal.state == ProposalState.SUBMITTED.value,
         )
     ).all()
+
+
+def active_with_authors(session: Session, opportunity_id: int) -> Sequence[tuple[Proposal, User]]:
+    """Drafts and submitted proposals: the people who are working on a bid right now."""
+    return session.execute(
+        select(Proposal, User)
+        .join(User, User.id == Proposal.author_user_id)
+        .where(Proposal.opportunity_id == opportunity_id, Proposal.state.in_(ACTIVE))
+    ).all()

@@ -19,6 +19,7 @@ from app.lifecycle import guarded_transition
 from app.models import ConflictDeclaration, Opportunity, OpportunityState, Proposal, User
 from app.models import ProposalState as P
 from app.models.base import utcnow
+from app.notifications import service as notifications
 from app.proposals import repository
 from app.teams import repository as teams_repository
 from app.text import format_money
@@ -169,7 +170,23 @@ def save(
         ) from exc
     if submit and proposal.state == P.DRAFT.value:
         transition(session, proposal, P.SUBMITTED, actor=user, extra={"submitted_at": now})
+        _tell_the_team(session, opportunity, proposal)
     return proposal
+
+
+def _tell_the_team(session: Session, opportunity: Opportunity, proposal: Proposal) -> None:
+    team = teams_repository.members_with_roles(session, opportunity.team_id, ("owner", "evaluator"))
+    notifications.notify(
+        session,
+        team,
+        "proposal_received",
+        str(proposal.id),
+        lambda: (
+            _("New proposal for %(title)s", title=opportunity.title),
+            _("A proposal was submitted. Proposals stay sealed until the deadline."),
+        ),
+        link=f"/opportunities/{opportunity.id}/evaluation",
+    )
 
 
 def withdraw(

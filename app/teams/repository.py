@@ -106,3 +106,13 @@ def pending_teams(session: Session) -> Sequence[Team]:
     return session.scalars(
         select(Team).where(Team.approved_at.is_(None)).order_by(Team.created_at)
     ).all()
+
+
+def members_with_roles(session: Session, team_id: int, roles: Sequence[str]) -> Sequence[User]:
+    return session.scalars(
+        select(User)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(TeamMembership.team_id == team_id, TeamMembership.role.in_(roles))
+        .distinct()
+        .order_by(User.id)
+    ).all()

@@ -1,0 +1,55 @@
+"""The in-app notification list and the one-click unsubscribe."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import update
+
+from app.access import PUBLIC, SIGNED_IN, allow
+from app.deps import AppSettings, CurrentUser, DbSession
+from app.models import Notification
+from app.models.base import utcnow
+from app.notifications import service
+from app.templating import render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+@router.get("/notifications", response_class=HTMLResponse, dependencies=[allow(SIGNED_IN)])
+def notifications(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    return render(request, "notifications/list.html", {"notifications": service.recent(db, user)})
+
+
+@router.post("/notifications/read", dependencies=[allow(SIGNED_IN)])
+def mark_read(db: DbSession, user: CurrentUser) -> Response:
+    db.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.commit()
+    return RedirectResponse("/notifications", status_code=303)
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse, dependencies=[allow(PUBLIC)])
+def unsubscribe_page(token: str, request: Request, settings: AppSettings) -> Response:
+    _user_id, kind = service.read_unsubscribe_token(settings, token)
+    return render(
+        request,
+        "notifications/unsubscribe.html",
+        {"token": token, "kind": service.kind_labels()[kind], "done": False},
+    )
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse, dependencies=[allow(PUBLIC)])
+def unsubscribe(token: str, request: Request, db: DbSession, settings: AppSettings) -> Response:
+    """Also the RFC 8058 one-click target: a mail client posts here without any cookie."""
+    user_id, kind = service.read_unsubscribe_token(settings, token)
+    service.unsubscribe(db, user_id, kind)
+    db.commit()
+    return render(
+        request,
+        "notifications/unsubscribe.html",
+        {"token": token, "kind": service.kind_labels()[kind], "done": True},
+    )

@@ -1,0 +1,80 @@
+"""Email delivery from the notifications outbox: after commit, retried with backoff."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.email import EmailNotSent, send_email
+from app.i18n import gettext as _
+from app.i18n import using_locale
+from app.models import Notification, User
+from app.models.base import utcnow
+from app.notifications.service import unsubscribe_token
+
+log = structlog.get_logger("devex.notifications")
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def deliver_pending(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """Sends what is due; each email in its own transaction, claimed with SKIP LOCKED so that
+    several workers never send the same one."""
+    sent = 0
+    while True:
+        with session_factory() as session:
+            row = session.scalars(
+                select(Notification)
+                .where(
+                    Notification.email_state == "pending", Notification.next_attempt_at <= utcnow()
+                )
+                .order_by(Notification.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return sent
+            user = session.get(User, row.user_id)
+            if user is None or not user.email:
+                row.email_state = "skipped"
+                session.commit()
+                continue
+            try:
+                _send(settings, row, user.email)
+            except EmailNotSent as exc:
+                row.email_attempts += 1
+                delay = min(timedelta(minutes=2 ** min(row.email_attempts, 10)), MAX_BACKOFF)
+                row.next_attempt_at = utcnow() + delay
+                row.last_error = str(exc)[:200]
+                session.commit()
+                log.warning("email delayed", notification_id=row.id, attempts=row.email_attempts)
+                return sent  # the server is down: try the rest later too
+            row.email_state = "sent"
+            row.sent_at = utcnow()
+            session.commit()
+            sent += 1
+
+
+def _send(settings: Settings, row: Notification, address: str) -> None:
+    base = settings.base_url.rstrip("/")
+    unsubscribe = f"{base}/unsubscribe/{unsubscribe_token(settings, row.user_id, row.kind)}"
+    with using_locale(row.locale):
+        footer = _("Stop these emails: %(link)s", link=unsubscribe)
+    body = (
+        f"{row.body}\n\n{base}{row.link}\n\n--\n{footer}\n"
+        if row.link
+        else (f"{row.body}\n\n--\n{footer}\n")
+    )
+    send_email(
+        settings,
+        address,
+        row.subject,
+        body,
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )

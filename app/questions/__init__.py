@@ -1,0 +1,1 @@
+"""Questions from developers, answers from the team, and numbered addenda."""

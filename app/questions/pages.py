@@ -1,0 +1,60 @@
+"""Asking and answering questions, and publishing addenda, from the opportunity page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse, Response
+
+from app.access import allow, outside_team, team
+from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text
+from app.models import TeamRole
+from app.opportunities import service as opportunities
+from app.questions import service
+from app.text import parse_local_datetime
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+AUTHORS = (TeamRole.OWNER, TeamRole.EDITOR)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/questions",
+    dependencies=[allow(outside_team(via="opportunity_id"))],
+)
+def ask(opportunity_id: RowId, db: DbSession, user: CurrentUser, form: FormBody) -> Response:
+    service.ask(db, opportunities.get_public(db, opportunity_id), user, form_text(form, "question"))
+    db.commit()
+    return RedirectResponse(
+        f"/opportunities/{opportunity_id}?notice=asked#questions", status_code=303
+    )
+
+
+@router.post(
+    "/questions/{question_id}/answer", dependencies=[allow(team(*AUTHORS, via="question_id"))]
+)
+def answer(question_id: RowId, db: DbSession, user: CurrentUser, form: FormBody) -> Response:
+    addendum = service.answer(db, question_id, user, form_text(form, "answer"))
+    db.commit()
+    return RedirectResponse(f"/opportunities/{addendum.opportunity_id}#addenda", status_code=303)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/addenda",
+    dependencies=[allow(team(*AUTHORS, via="opportunity_id"))],
+)
+def publish_addendum(
+    opportunity_id: RowId,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+    form: FormBody,
+) -> Response:
+    raw_deadline = form_text(form, "new_deadline")
+    service.publish_addendum(
+        db,
+        opportunities.get_public(db, opportunity_id),
+        user,
+        form_text(form, "body"),
+        parse_local_datetime(raw_deadline, settings.zone) if raw_deadline.strip() else None,
+    )
+    db.commit()
+    return RedirectResponse(f"/opportunities/{opportunity_id}#addenda", status_code=303)
