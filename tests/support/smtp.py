@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email import message_from_bytes, policy
-from email.message import Message
+from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -13,10 +13,12 @@ from tests.support.server import free_port
 
 class Recorder:
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)  # what policy.default builds
+        self.messages.append(message)
         return "250 Message accepted for delivery"
 
 
@@ -31,7 +33,7 @@ class SmtpServer:
         return f"smtp://127.0.0.1:{self.port}"
 
     @property
-    def messages(self) -> list[Message]:
+    def messages(self) -> list[EmailMessage]:
         return self.recorder.messages
 
     def start(self) -> SmtpServer:
