@@ -133,7 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         opportunities_api.router,
         proposals_api.router,
         evaluations_api.router,
+        evaluations_api.proposals_router,
         questions_api.router,
+        questions_api.questions_router,
         teams_api.router,
         accounts_api.router,
     ):

@@ -208,3 +208,32 @@ def test_no_proposals_reopen_with_a_new_deadline_or_close(client: TestClient, db
     assert reopened.state == "published"
     assert reopened.proposal_deadline > utcnow() + timedelta(days=9)
     assert db.get(Opportunity, closing.id).state == "unsuccessful"  # type: ignore[union-attr]
+
+
+def test_each_bidder_sees_their_own_scores_and_the_winner_accepts(
+    client: TestClient, db: Session, evaluating: Evaluating
+) -> None:
+    opp = evaluating.opp
+    first = evaluating.evaluators[0]
+    p0, p1, _p2 = evaluating.proposals
+    sign_in(client, first)
+    _declare(client, opp)
+    for proposal, value in zip(evaluating.proposals, (5, 2, 1), strict=True):
+        assert _score(client, proposal, value) == 303
+    sign_in(client, evaluating.owner)
+    post_form(client, f"/opportunities/{opp.id}/award", {"proposal": str(p0.id)}, page="/")
+
+    loser = evaluating.bidders[1]
+    sign_in(client, loser)
+    page = client.get(f"/opportunities/{opp.id}/proposal").text
+    assert f"COMMENT-{p1.id}" in page
+    assert "2/5" in page
+    assert f"COMMENT-{p0.id}" not in page  # only their own
+
+    winner = evaluating.bidders[0]
+    sign_in(client, winner)
+    assert "Accept the contract" in client.get(f"/opportunities/{opp.id}/proposal").text
+    assert post_form(client, f"/opportunities/{opp.id}/award/accept", {}).status_code == 303
+    assert "You accepted the contract" in client.get(f"/opportunities/{opp.id}/proposal").text
+    sign_in(client, loser)
+    assert post_form(client, f"/opportunities/{opp.id}/award/accept", {}).status_code == 404

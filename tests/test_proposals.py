@@ -3,18 +3,23 @@ nobody but the author reads a proposal before the deadline, on any route."""
 
 from __future__ import annotations
 
+import itertools
+import re
 import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.access import declared_routes
 from app.config import Settings
 from app.db import make_engine
-from app.errors import Conflict
-from app.models import Opportunity, Proposal, User
+from app.errors import Conflict, InvalidTransition
+from app.models import AuditEvent, Opportunity, Proposal, Team, User
+from app.models import ProposalState as P
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
 from app.proposals import service
@@ -153,30 +158,36 @@ def test_members_of_the_posting_team_cannot_propose(client: TestClient, db: Sess
 def test_nobody_but_the_author_reads_a_proposal_before_the_deadline(
     client: TestClient, db: Session
 ) -> None:
+    """Every GET route of the app (pages and API), as every kind of person but the author."""
     opp, developer, evaluator, owner = _world(db)
+    team = db.get(Team, opp.team_id)
+    assert team is not None
     other_dev = make_user(db)
     admin = make_user(db, is_admin=True)
     proposal = make_proposal(db, opp, developer, approach="SECRET-APPROACH")
     service_declare(db, opp, evaluator, conflict=False)
     db.commit()
-    routes = [
-        f"/proposals/{proposal.id}",
-        f"/api/v1/proposals/{proposal.id}",
-        f"/opportunities/{opp.id}",
-        f"/api/v1/opportunities/{opp.id}",
-        f"/opportunities/{opp.id}/proposal",
-        f"/api/v1/opportunities/{opp.id}/proposal",
-        "/opportunities",
-        "/api/v1/opportunities",
-        f"/teams/{opp.team_id}",
-        "/account/data.json",
-        "/admin",
+    values = {
+        "opportunity_id": opp.id,
+        "proposal_id": proposal.id,
+        "slug": team.slug,
+        "project_slug": "none",
+        "question_id": 1,
+        "user_id": developer.id,
+        "token_id": 1,
+        "token": "none",
+    }
+    urls = [
+        re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
+        for route in declared_routes(client.app)  # type: ignore[arg-type]
+        if route.method == "GET"
     ]
+    assert len(urls) > 25
     for person in (None, other_dev, evaluator, owner, admin):
         client.cookies.clear()
         if person is not None:
             sign_in(client, person)
-        for url in routes:
+        for url in urls:
             assert "SECRET-APPROACH" not in client.get(url).text, (person, url)
     client.cookies.clear()
     sign_in(client, developer)
@@ -272,3 +283,29 @@ def test_concurrent_submissions_at_the_deadline(db: Session, settings: Settings)
     assert states.count("under_evaluation") == outcomes.count("saved")
     assert "submitted" not in states
     assert db.scalar(select(func.count()).select_from(Proposal)) == outcomes.count("saved")
+
+
+@pytest.mark.parametrize(("current", "target"), list(itertools.product(P, P)), ids=lambda s: str(s))
+def test_every_pair_of_proposal_states(db: Session, current: P, target: P) -> None:
+    """The whole proposal state table: allowed moves write one audit event, others nothing."""
+    opp, developer, _evaluator, _owner = _world(db)
+    proposal = make_proposal(db, opp, developer, state=current.value)
+    db.commit()
+    count = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.subject_type == "proposal", AuditEvent.subject_id == proposal.id)
+    )
+    if target in service.ALLOWED[current]:
+        service.transition(db, proposal, target, actor=developer)
+        db.commit()
+        assert db.scalar(count) == 1
+        db.expire_all()
+        assert db.get(Proposal, proposal.id).state == target.value  # type: ignore[union-attr]
+    else:
+        with pytest.raises(InvalidTransition):
+            service.transition(db, proposal, target, actor=developer)
+        db.rollback()
+        assert db.scalar(count) == 0
+        db.expire_all()
+        assert db.get(Proposal, proposal.id).state == current.value  # type: ignore[union-attr]

@@ -6,11 +6,18 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
-from app.access import PUBLIC, allow, team
-from app.deps import CurrentUser, DbSession, RowId
+from app.access import PUBLIC, allow, outside_team, team
+from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import Conflict, NotFound
 from app.evaluations import service
-from app.evaluations.schemas import AwardNoticeOut, ConsensusRowOut
+from app.evaluations.schemas import (
+    AwardIn,
+    AwardNoticeOut,
+    ConsensusRowOut,
+    DeclarationIn,
+    ReasonIn,
+    ScoresIn,
+)
 from app.i18n import gettext as _
 from app.models import TeamRole
 from app.opportunities import service as opportunities
@@ -59,3 +66,77 @@ def consensus(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> list[C
         )
         for row in service.consensus(db, opportunity)
     ]
+
+
+EVALUATORS = team(TeamRole.EVALUATOR, via="opportunity_id")
+PROPOSAL_EVALUATORS = team(TeamRole.EVALUATOR, via="proposal_id")
+OWNERS = team(TeamRole.OWNER, via="opportunity_id")
+proposals_router = APIRouter(prefix="/api/v1/proposals", tags=["evaluation"])
+
+
+@router.post(
+    "/{opportunity_id}/declaration",
+    status_code=204,
+    dependencies=[allow(EVALUATORS)],
+    summary="Declare whether you have a conflict of interest (once)",
+)
+def declare(opportunity_id: RowId, body: DeclarationIn, db: DbSession, user: CurrentUser) -> None:
+    service.declare(
+        db,
+        opportunities.get_public(db, opportunity_id),
+        user,
+        has_conflict=body.has_conflict,
+        note=body.note,
+    )
+    db.commit()
+
+
+@proposals_router.put(
+    "/{proposal_id}/scores",
+    status_code=204,
+    dependencies=[allow(PROPOSAL_EVALUATORS)],
+    summary="Your scores for a proposal; submit makes them final",
+)
+def put_scores(proposal_id: RowId, body: ScoresIn, db: DbSession, user: CurrentUser) -> None:
+    service.score(
+        db,
+        proposal_id,
+        user,
+        {key: (s.score, s.comment) for key, s in body.scores.items()},
+        submit=body.submit,
+    )
+    db.commit()
+
+
+@proposals_router.post(
+    "/{proposal_id}/disqualify", status_code=204, dependencies=[allow(PROPOSAL_EVALUATORS)]
+)
+def disqualify(proposal_id: RowId, body: ReasonIn, db: DbSession, user: CurrentUser) -> None:
+    service.disqualify(db, proposal_id, user, body.reason)
+    db.commit()
+
+
+@router.post(
+    "/{opportunity_id}/award",
+    response_model=AwardNoticeOut,
+    dependencies=[allow(OWNERS)],
+    summary="Award (a reason is needed below rank 1)",
+)
+def award(
+    opportunity_id: RowId, body: AwardIn, db: DbSession, user: CurrentUser, settings: AppSettings
+) -> AwardNoticeOut:
+    opportunity = opportunities.get_public(db, opportunity_id)
+    service.award(db, opportunity, user, body.proposal_id, body.reason, settings)
+    db.commit()
+    return award_notice(opportunity_id, db)
+
+
+@router.post(
+    "/{opportunity_id}/award/accept",
+    status_code=204,
+    dependencies=[allow(outside_team(via="opportunity_id"))],
+    summary="The awarded developer accepts the contract",
+)
+def accept(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> None:
+    service.accept_award(db, opportunities.get_public(db, opportunity_id), user)
+    db.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AwardNoticeOut(BaseModel):
@@ -31,3 +31,32 @@ class ConsensusRowOut(BaseModel):
     averages: dict[str, Decimal]
     evaluations: int
     disqualified: bool
+
+
+class DeclarationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    has_conflict: bool
+    note: str = Field(default="", max_length=2000)
+
+
+class ScoreIn(BaseModel):
+    score: int = Field(ge=0, le=5)
+    comment: str = Field(default="", max_length=4000)
+
+
+class ScoresIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scores: dict[str, ScoreIn]
+    submit: bool = Field(default=False, description="Submit (final) or keep as a draft.")
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=4000)
+
+
+class AwardIn(ReasonIn):
+    proposal_id: int = Field(ge=1, le=2**31 - 1)

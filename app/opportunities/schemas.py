@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
 from app.models import OpportunityState
 
@@ -94,7 +94,9 @@ class OpportunityIn(BaseModel):
     remote: bool = True
     location: str = Field(default="", max_length=200)
     amount_cents: int = Field(gt=0, le=2**31 - 1)
-    proposal_deadline: datetime
+    proposal_deadline: AwareDatetime = Field(
+        description="With its time zone, e.g. 2026-12-01T17:00:00-05:00."
+    )
     delivery_date: date | None = None
     github_issue_url: str = Field(default="", max_length=300)
     license_spdx: str = Field(default="", max_length=60)

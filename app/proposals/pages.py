@@ -6,11 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.access import SIGNED_IN, allow, outside_team
 from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text, form_values
 from app.errors import AppError
+from app.evaluations import repository as evaluations
+from app.evaluations.service import criterion_label
 from app.i18n import gettext as _
 from app.models import Opportunity, Proposal, User
 from app.models.base import utcnow
@@ -47,6 +50,7 @@ def _values(proposal: Proposal | None, user: User) -> dict[str, str]:
 
 def _render(
     request: Request,
+    db: Session,
     opportunity: Opportunity,
     proposal: Proposal | None,
     values: dict[str, Any],
@@ -54,6 +58,7 @@ def _render(
     error: AppError | None = None,
 ) -> Response:
     notice = NOTICES.get(request.query_params.get("notice", ""))
+    decided = proposal is not None and proposal.state in ("awarded", "not_awarded", "disqualified")
     return render(
         request,
         "proposals/form.html",
@@ -65,6 +70,12 @@ def _render(
             "error": error,
             "open": opportunity.state == "published" and utcnow() < opportunity.proposal_deadline,
             "notice": notice() if notice else None,
+            # After the award each bidder sees their own scores and the evaluators' comments.
+            "feedback": evaluations.comments_for(db, proposal.id) if decided and proposal else [],
+            "award": evaluations.award_for(db, opportunity.id)
+            if proposal is not None and proposal.state == "awarded"
+            else None,
+            "label": criterion_label,
         },
         status_code=error.status_code if error else 200,
     )
@@ -80,7 +91,7 @@ def proposal_form(
 ) -> Response:
     opportunity = opportunities.get_public(db, opportunity_id)
     proposal = repository.active_for(db, opportunity.id, user.id)
-    return _render(request, opportunity, proposal, _values(proposal, user))
+    return _render(request, db, opportunity, proposal, _values(proposal, user))
 
 
 def _input(form: FormData) -> service.ProposalInput:
@@ -116,7 +127,7 @@ def save_proposal(
         db.rollback()  # nothing half-saved
         opportunity = opportunities.get_public(db, opportunity_id)
         proposal = repository.active_for(db, opportunity.id, user.id)
-        return _render(request, opportunity, proposal, form_values(form), error=exc)
+        return _render(request, db, opportunity, proposal, form_values(form), error=exc)
     db.commit()
     notice = "submitted" if submit else "saved"
     return RedirectResponse(
@@ -136,6 +147,7 @@ def withdraw_proposal(
         proposal = repository.active_for(db, opportunity_id, user.id)
         return _render(
             request,
+            db,
             opportunities.get_public(db, opportunity_id),
             proposal,
             _values(proposal, user),
