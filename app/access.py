@@ -28,6 +28,7 @@ class Who(StrEnum):
     SIGNED_IN = "signed_in"  # any signed-in person (a developer, at least)
     TEAM = "team"  # a member of the team named by the path, holding one of `roles`
     OUTSIDE_TEAM = "outside_team"  # signed in and NOT a member of the team named by the path
+    SIGNED_WEBHOOK = "signed_webhook"  # no person: the request body's signature is checked
     ADMIN = "admin"  # a platform administrator
 
 
@@ -49,6 +50,7 @@ class Access:
 PUBLIC = Access(Who.PUBLIC)
 SIGNED_IN = Access(Who.SIGNED_IN)
 ADMIN = Access(Who.ADMIN)
+SIGNED_WEBHOOK = Access(Who.SIGNED_WEBHOOK)
 
 
 def team(*roles: TeamRole, via: str) -> Access:
@@ -93,8 +95,8 @@ def allow(access: Access) -> Any:
     """The route dependency that declares and enforces ``access``."""
 
     def enforce(request: Request, db: DbSession, user: OptionalUser) -> None:
-        if access.who is Who.PUBLIC:
-            return
+        if access.who in (Who.PUBLIC, Who.SIGNED_WEBHOOK):
+            return  # a webhook route verifies its signature itself, before reading anything
         if user is None:
             raise NotSignedIn()
         if access.who is Who.ADMIN and not user.is_admin:

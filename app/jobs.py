@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.github import tasks as github_tasks
 from app.notifications import tasks as notification_tasks
 from app.opportunities import tasks as opportunity_tasks
 
@@ -18,6 +19,7 @@ Job = Callable[[sessionmaker[Session], Settings], int]
 PERIODIC_JOBS: dict[str, Job] = {
     "opportunities.close_past_deadlines": opportunity_tasks.close_past_deadlines,
     "notifications.deliver_pending": notification_tasks.deliver_pending,
+    "github.process_inbox": github_tasks.process_inbox,
 }
 
 

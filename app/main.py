@@ -22,6 +22,7 @@ from app.db import make_engine, make_session_factory
 from app.errors import Forbidden, install_error_handlers, render_app_error
 from app.evaluations import api as evaluations_api
 from app.evaluations import pages as evaluations_pages
+from app.github import api as github_api
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evaluations_api.proposals_router,
         questions_api.router,
         questions_api.questions_router,
+        github_api.router,
         teams_api.router,
         accounts_api.router,
     ):

@@ -86,6 +86,7 @@ def settings(database_url: str, fake_github: FakeGitHub) -> Settings:
         github_oauth_url=fake_github.url,
         github_client_id="test-client-id",
         github_client_secret="test-client-secret",
+        github_webhook_secret="webhook-test-secret",
         # Generous limits: tests post many forms; tests/test_rate_limits.py sets tight ones.
         rate_limit_sign_in="1000/minute",
         rate_limit_form_posts="1000/minute",

@@ -35,6 +35,10 @@ def test_every_form_refuses_a_post_without_a_valid_csrf_token(
     assert len(posts) >= 15
     for route in posts:
         url = re.sub(r"\{\w+\}", "1", route.path)
+        if route.path.startswith("/webhooks/"):
+            # The only exemption: a webhook answers for its signature, not for a CSRF token.
+            assert client.post(url, content=b"{}").status_code == 401
+            continue
         if route.path.startswith("/api/"):
             missing = client.post(url, json={})
         else:

@@ -65,5 +65,8 @@ class GitHubClient:
     def get_repository(self, full_name: str) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}")
 
+    def get_pull_request(self, full_name: str, number: int) -> dict[str, Any]:
+        return self._get(f"/repos/{full_name}/pulls/{number}")
+
     def get_issue(self, full_name: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/issues/{number}")

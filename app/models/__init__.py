@@ -16,6 +16,7 @@ from app.models.proposal import (
 )
 from app.models.team import Project, Team, TeamMembership, TeamRole
 from app.models.user import User
+from app.models.webhook import WebhookDelivery
 
 __all__ = [
     "Addendum",
@@ -43,4 +44,5 @@ __all__ = [
     "TeamRole",
     "User",
     "UserSession",
+    "WebhookDelivery",
 ]

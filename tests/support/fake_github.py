@@ -33,6 +33,7 @@ class FakeGitHub:
     # code → (account, PKCE challenge, redirect_uri); access token → account
     codes: dict[str, tuple[FakeAccount, str, str]] = field(default_factory=dict)
     tokens: dict[str, FakeAccount] = field(default_factory=dict)
+    pulls: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
@@ -64,6 +65,7 @@ class FakeGitHub:
         self.requests.clear()
         self.codes.clear()
         self.tokens.clear()
+        self.pulls.clear()
 
     def _account_for(self, request: Request) -> FakeAccount | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -123,6 +125,14 @@ class FakeGitHub:
         def repository(owner: str, repo: str) -> JSONResponse:
             self.requests.append(f"repo {owner}/{repo}")
             found = self.repositories.get(f"{owner}/{repo}".lower())
+            if found is None:
+                return JSONResponse({"message": "Not Found"}, status_code=404)
+            return JSONResponse(found)
+
+        @app.get("/repos/{owner}/{repo}/pulls/{number}")
+        def pull_request(owner: str, repo: str, number: int) -> JSONResponse:
+            self.requests.append(f"pull {owner}/{repo}#{number}")
+            found = self.pulls.get((f"{owner}/{repo}".lower(), number))
             if found is None:
                 return JSONResponse({"message": "Not Found"}, status_code=404)
             return JSONResponse(found)

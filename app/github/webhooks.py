@@ -1,0 +1,66 @@
+"""GitHub webhooks: the signature, the inbox, and reading what a delivery says.
+
+Pay-on-pull rule 1: HMAC-SHA256 of the raw body, compared in constant time; a bad or missing
+signature is refused and nothing is stored; a delivery is stored once, whatever the retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import WebhookDelivery
+
+
+def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+
+
+def store_delivery(session: Session, delivery_id: str, event: str, body: bytes) -> bool:
+    """Inserts the delivery unless it is already there; True when it is new. Safe under any
+    number of concurrent identical deliveries: the database's unique index decides."""
+    values = {"delivery_id": delivery_id, "event": event, "body": body.decode("utf-8")}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(WebhookDelivery)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["delivery_id"])
+        .returning(WebhookDelivery.id)
+    )
+    # Core execution: RETURNING gives a row only when the insert happened.
+    return session.connection().execute(statement).first() is not None
+
+
+_CLOSING = re.compile(
+    r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s*:?\s+"
+    r"(?:(?:https?://[^/\s]+/)?(?P<repo>[\w.-]+/[\w.-]+)(?:/issues/|#)|#)(?P<number>\d+)",
+    re.IGNORECASE,
+)
+
+
+def closed_issues(body: str | None, own_repository: str) -> set[tuple[str, int]]:
+    """Issues a pull request closes by GitHub's keywords: 'Fixes #12', 'closes o/r#3',
+    'resolves https://github.com/o/r/issues/4'. Repository names are compared lower-case."""
+    found = set()
+    for match in _CLOSING.finditer(body or ""):
+        repository = (match["repo"] or own_repository).lower()
+        found.add((repository, int(match["number"])))
+    return found
+
+
+def merged_pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The pull request of a 'closed' event that says it was merged; verified later anyway."""
+    pull = payload.get("pull_request")
+    if payload.get("action") != "closed" or not isinstance(pull, dict) or not pull.get("merged"):
+        return None
+    return pull
