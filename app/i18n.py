@@ -17,7 +17,6 @@ from pathlib import Path
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import LazyProxy
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 LOCALES = ("en", "fr")
@@ -70,11 +69,6 @@ def gettext(message: str, **variables: object) -> str:
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     translated = translations_for(get_locale()).ngettext(singular, plural, n)
     return translated % {"num": n, **variables}
-
-
-def lazy_gettext(message: str) -> LazyProxy:
-    """For module-level strings: translated when rendered, in the locale of that request."""
-    return LazyProxy(gettext, message, enable_cache=False)
 
 
 def negotiate_locale(query_lang: str | None, cookie_lang: str | None, accept: str) -> str:

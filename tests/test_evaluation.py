@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import Opportunity, Proposal, User
+from app.models import Award, Notification, Opportunity, Proposal, User
 from app.models.base import utcnow
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
 from tests.support.web import post_form, sign_in
@@ -237,3 +237,40 @@ def test_each_bidder_sees_their_own_scores_and_the_winner_accepts(
     assert "You accepted the contract" in client.get(f"/opportunities/{opp.id}/proposal").text
     sign_in(client, loser)
     assert post_form(client, f"/opportunities/{opp.id}/award/accept", {}).status_code == 404
+
+
+def test_when_the_winner_does_not_accept_in_time_the_next_ranked_can_be_awarded(
+    client: TestClient, db: Session, evaluating: Evaluating
+) -> None:
+    opp = evaluating.opp
+    p0, p1, _p2 = evaluating.proposals
+    sign_in(client, evaluating.evaluators[0])
+    _declare(client, opp)
+    for proposal, value in zip(evaluating.proposals, (5, 4, 1), strict=True):
+        _score(client, proposal, value)
+    sign_in(client, evaluating.owner)
+    post_form(client, f"/opportunities/{opp.id}/award", {"proposal": str(p0.id)}, page="/")
+    too_soon = post_form(
+        client,
+        f"/opportunities/{opp.id}/award",
+        {"proposal": str(p1.id), "reason": "Winner silent"},
+        page="/",
+    )
+    assert too_soon.status_code == 409  # the winner still has time
+    db.execute(update(Award).values(accept_by=utcnow() - timedelta(minutes=1)))
+    db.commit()
+    assert (
+        post_form(
+            client,
+            f"/opportunities/{opp.id}/award",
+            {"proposal": str(p1.id), "reason": "Winner silent"},
+            page="/",
+        ).status_code
+        == 303
+    )
+    db.expire_all()
+    assert db.get(Proposal, p0.id).state == "not_awarded"  # type: ignore[union-attr]
+    assert db.get(Proposal, p1.id).state == "awarded"  # type: ignore[union-attr]
+    assert db.scalars(select(Award.proposal_id)).one() == p1.id
+    awarded = db.scalars(select(Notification.user_id).where(Notification.kind == "awarded")).all()
+    assert sorted(awarded) == sorted([p0.author_user_id, p1.author_user_id])

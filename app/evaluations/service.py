@@ -73,11 +73,6 @@ def ensure_rubric(session: Session, opportunity: Opportunity) -> list[RubricCrit
     return created
 
 
-def _require_evaluation_open(opportunity: Opportunity, now: datetime) -> None:
-    if now < opportunity.proposal_deadline:
-        raise Conflict(_("Proposals can be evaluated once the deadline has passed."))
-
-
 def declare(
     session: Session, opportunity: Opportunity, user: User, *, has_conflict: bool, note: str
 ) -> ConflictDeclaration:
@@ -283,23 +278,9 @@ def _tell_the_bidders(
     winner_id: int,
     days: int,
 ) -> None:
-    link = f"/opportunities/{opportunity.id}/proposal"
     winners = [row.author for row in rows if row.proposal.id == winner_id]
     others = [row.author for row in rows if row.proposal.id != winner_id]
-    notifications.notify(
-        session,
-        winners,
-        "awarded",
-        str(winner_id),
-        lambda: (
-            _("Your proposal was awarded: %(title)s", title=opportunity.title),
-            _(
-                "Congratulations. Accept the contract within %(days)s days to start the work.",
-                days=days,
-            ),
-        ),
-        link=link,
-    )
+    _tell_the_winner(session, opportunity, winners, winner_id, days)
     notifications.notify(
         session,
         others,
@@ -312,7 +293,26 @@ def _tell_the_bidders(
                 "evaluators' comments are on your proposal page."
             ),
         ),
-        link=link,
+        link=f"/opportunities/{opportunity.id}/proposal",
+    )
+
+
+def _tell_the_winner(
+    session: Session, opportunity: Opportunity, winners: list[User], proposal_id: int, days: int
+) -> None:
+    notifications.notify(
+        session,
+        winners,
+        "awarded",
+        str(proposal_id),
+        lambda: (
+            _("Your proposal was awarded: %(title)s", title=opportunity.title),
+            _(
+                "Congratulations. Accept the contract within %(days)s days to start the work.",
+                days=days,
+            ),
+        ),
+        link=f"/opportunities/{opportunity.id}/proposal",
     )
 
 
@@ -355,6 +355,10 @@ def _award_next(
         subject_type="opportunity",
         subject_id=opportunity.id,
         details={"proposal_id": chosen.id},
+    )
+    winner = session.get(User, chosen.author_user_id)
+    _tell_the_winner(
+        session, opportunity, [winner] if winner else [], chosen.id, settings.award_acceptance_days
     )
     return existing
 

@@ -52,18 +52,6 @@ def roles_of(session: Session, user_id: int, team_id: int) -> set[str]:
     )
 
 
-def teams_where_user_has_role(
-    session: Session, user_id: int, roles: Sequence[str]
-) -> Sequence[Team]:
-    return session.scalars(
-        select(Team)
-        .join(TeamMembership, TeamMembership.team_id == Team.id)
-        .where(TeamMembership.user_id == user_id, TeamMembership.role.in_(roles))
-        .distinct()
-        .order_by(Team.name)
-    ).all()
-
-
 def teams_with_roles(session: Session, user_id: int) -> list[tuple[Team, list[str]]]:
     rows = session.execute(
         select(Team, TeamMembership.role)
