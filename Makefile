@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Local run: embedded SQLite, demo sign-in, scheduled jobs inside the web process.
 LOCAL_ENV := DEVEX_ENV=local DEVEX_DEMO_SIGN_IN=true DEVEX_RUN_JOBS_IN_PROCESS=true
 
-.PHONY: run test lint typecheck pytest bench messages clean
+.PHONY: run test lint typecheck browser pytest bench messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# Browser tests drive Debian's Chromium (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "Chromium is missing: install Debian's chromium package (apt-get install chromium)" >&2; \
+	    exit 1; \
+	  fi; }
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest
