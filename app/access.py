@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from app.deps import MAX_ID, DbSession, OptionalUser
 from app.errors import Forbidden, NotFound, NotSignedIn
 from app.i18n import gettext as _
-from app.models import Opportunity, Proposal, Question, TeamRole
+from app.models import Opportunity, Proposal, Question, Review, TeamRole
 from app.teams import repository as teams_repository
 
 ALL_TEAM_ROLES = frozenset(role.value for role in TeamRole)
@@ -69,7 +69,7 @@ def _team_id(db: DbSession, access: Access, request: Request) -> int:
         if found is None:
             raise NotFound()
         return found.id
-    if access.team_from not in ("opportunity_id", "proposal_id", "question_id"):
+    if access.team_from not in ("opportunity_id", "proposal_id", "question_id", "review_id"):
         raise LookupError(f"no team resolver for {access.team_from!r}")
     if not (raw.isdigit() and 1 <= int(raw) <= MAX_ID):
         raise NotFound()
@@ -83,9 +83,13 @@ def _team_id(db: DbSession, access: Access, request: Request) -> int:
 
 
 def _parent_opportunity_id(db: DbSession, kind: str, row_id: int) -> int:
-    child: Proposal | Question | None = (
-        db.get(Proposal, row_id) if kind == "proposal_id" else db.get(Question, row_id)
-    )
+    child: Proposal | Question | Review | None
+    if kind == "proposal_id":
+        child = db.get(Proposal, row_id)
+    elif kind == "question_id":
+        child = db.get(Question, row_id)
+    else:
+        child = db.get(Review, row_id)
     if child is None:
         raise NotFound()
     return child.opportunity_id

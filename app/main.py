@@ -34,6 +34,8 @@ from app.proposals import pages as proposals_pages
 from app.questions import api as questions_api
 from app.questions import pages as questions_pages
 from app.ratelimit import RateLimitMiddleware
+from app.reviews import api as reviews_api
+from app.reviews import pages as reviews_pages
 from app.security import LocaleMiddleware, SecurityHeadersMiddleware
 from app.site import pages as site_pages
 from app.teams import api as teams_api
@@ -131,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evaluations_pages.router,
         notifications_pages.router,
         questions_pages.router,
+        reviews_pages.router,
         opportunities_api.router,
         proposals_api.router,
         evaluations_api.router,
@@ -138,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         questions_api.router,
         questions_api.questions_router,
         github_api.router,
+        reviews_api.router,
         teams_api.router,
         accounts_api.router,
     ):

@@ -14,7 +14,16 @@ from app.access import Access, DeclaredRoute, Who, declared_routes
 from app.accounts import service as accounts
 from app.config import Settings
 from app.main import create_app
-from app.models import Opportunity, Project, Question, Team, TeamMembership, User
+from app.models import (
+    Opportunity,
+    Project,
+    Question,
+    Review,
+    ReviewRequest,
+    Team,
+    TeamMembership,
+    User,
+)
 from app.proposals import repository as proposals_repository
 from app.teams import service as teams_service
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
@@ -80,6 +89,7 @@ class World:
     token_ids: dict[str, int]
     proposal_ids: dict[str, int]
     question_id: int
+    review_id: int
 
     def path_for(self, path: str, access: Access, persona: str, db: Session) -> str:
         values = {
@@ -91,6 +101,7 @@ class World:
             "token_id": str(self.token_ids.get(persona, 0)),
             "proposal_id": str(self.proposal_ids.get(persona, 1)),
             "question_id": str(self.question_id),
+            "review_id": str(self.review_id),
         }
         if path.endswith("/proposal/withdraw") and persona in self.people:
             # Each withdrawal needs a proposal to withdraw.
@@ -154,6 +165,16 @@ def world(db: Session, settings: Settings) -> World:
         body="Is there test data?",
     )
     db.add(question)
+    request = ReviewRequest(opportunity_id=draft.id, audience="all")
+    db.add(request)
+    db.flush()
+    review = Review(
+        request_id=request.id,
+        opportunity_id=draft.id,
+        reviewer_user_id=people["other_team"].id,
+        comments={"problem": "Clear"},
+    )
+    db.add(review)
     db.flush()
     db.commit()
     return World(
@@ -168,6 +189,7 @@ def world(db: Session, settings: Settings) -> World:
         token_ids,
         proposal_ids,
         question.id,
+        review.id,
     )
 
 

@@ -14,6 +14,7 @@ from app.models.proposal import (
     RubricCriterion,
     Score,
 )
+from app.models.review import Review, ReviewRequest
 from app.models.team import Project, Team, TeamMembership, TeamRole
 from app.models.user import User
 from app.models.webhook import WebhookDelivery
@@ -36,6 +37,8 @@ __all__ = [
     "Proposal",
     "ProposalState",
     "Question",
+    "Review",
+    "ReviewRequest",
     "RubricCriterion",
     "Score",
     "Team",

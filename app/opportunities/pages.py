@@ -29,6 +29,8 @@ from app.models.base import utcnow
 from app.opportunities import repository, service
 from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
 from app.questions import repository as questions
+from app.reviews import repository as reviews
+from app.reviews import service as review_service
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
 from app.templating import render
@@ -149,6 +151,10 @@ def _detail(
             if roles & set(teams_service.AUTHOR_ROLES)
             else [],
             "is_member": bool(roles),
+            "reviews": reviews.reviews_of(db, opportunity.id) if roles else [],
+            "reviewer_count": reviews.reviewer_count(db, opportunity.id),
+            "review_labels": review_service.checklist_labels(),
+            "section_labels": review_service.section_labels(),
             "is_author": bool(roles & set(teams_service.AUTHOR_ROLES)),
             "can_evaluate": bool(roles & {"owner", "evaluator"})
             and opportunity.published_at is not None,

@@ -26,6 +26,7 @@ from app.models.base import utcnow
 from app.notifications import service as notifications
 from app.opportunities import repository
 from app.proposals import service as proposals
+from app.reviews import repository as reviews_repository
 from app.teams import repository as teams_repository
 from app.teams.service import APPROVER_ROLES, AUTHOR_ROLES, require_role
 from app.text import format_money
@@ -320,6 +321,12 @@ def publication_problems(
     team = session.get(Team, opportunity.team_id)
     if team is None or team.approved_at is None:
         problems.append(_("The team must be approved by a platform administrator first."))
+    if (
+        team is not None
+        and team.require_peer_review
+        and not reviews_repository.reviewer_count(session, opportunity.id)
+    ):
+        problems.append(_("Your team asks for at least one completed peer review first."))
     if not opportunity.issue_link_verified:
         problems.append(_("Link a GitHub issue and let us verify it (save the draft again)."))
     if not opportunity.problem_statement.strip():

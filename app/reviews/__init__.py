@@ -1,0 +1,1 @@
+"""Peer review of drafts by public servants from other teams."""
