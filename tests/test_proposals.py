@@ -309,3 +309,12 @@ def test_every_pair_of_proposal_states(db: Session, current: P, target: P) -> No
         assert db.scalar(count) == 0
         db.expire_all()
         assert db.get(Proposal, proposal.id).state == current.value  # type: ignore[union-attr]
+
+
+def test_form_attributes_reach_the_browser_unescaped(client: TestClient, db: Session) -> None:
+    opp, developer, _evaluator, _owner = _world(db)
+    sign_in(client, developer)
+    html = client.get(f"/opportunities/{opp.id}/proposal").text
+    assert 'data-word-limit="400"' in html  # the live word count finds its limit
+    assert 'inputmode="decimal"' in html
+    assert "&#34;" not in html

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.config import Settings
@@ -57,3 +58,24 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     yield context.new_page()
     context.close()
+
+
+def sign_in_as(page: Page, base: str, shown_name: str, lang: str = "en") -> None:
+    """The local demo sign-in, as a person would use it."""
+    page.goto(f"{base}/demo-sign-in?lang={lang}")
+    page.get_by_label(shown_name, exact=False).check()
+    page.locator("main form button[type=submit]").click()
+
+
+AXE = Axe()
+
+
+def check(page: Page, name: str) -> None:
+    """No axe-core violation on the page as it is now; a screenshot for people to look at."""
+    results = AXE.run(page)
+    violations = [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
+    ]
+    assert not violations, f"{name} ({page.url}):\n" + "\n".join(violations)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

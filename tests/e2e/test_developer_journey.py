@@ -3,31 +3,14 @@ axe-core checks every page the journey visits; screenshots go to screenshots/ fo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Proposal, Question
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import check
 from tests.support.factories import make_opportunity, make_team, make_user
-
-AXE = Axe()
-
-
-def check(page: Page, name: str) -> None:
-    """No axe-core violation on the page as it is now; a screenshot for people to look at."""
-    results = AXE.run(page)
-    violations = [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
-    ]
-    assert not violations, f"{name} ({page.url}):\n" + "\n".join(violations)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(Path(SCREENSHOTS, f"{name}.png")), full_page=True)
-
 
 WORDS = {
     "en": {
@@ -88,6 +71,8 @@ def test_developer_signs_in_asks_and_proposes(
     page.get_by_role("link", name=words["write"]).click()
     check(page, f"{lang}-proposal-form")
     page.get_by_label(words["approach"]).fill("Add an aria-live region and a test for it.")
+    count = "9 of 400 words" if lang == "en" else "9 mots sur 400"
+    expect(page.locator("#approach-count")).to_have_text(count)  # the live word count
     page.get_by_label(words["price"]).fill("4000")
     page.locator("#field-accept_terms").check()
     page.locator("#field-attest_eligibility").check()
