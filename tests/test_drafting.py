@@ -8,8 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.models import AuditEvent, Opportunity, OpportunitySkill
 from app.models.base import utcnow
+from app.opportunities import service as opportunities
 from tests.support.factories import make_opportunity, make_team, make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.web import post_form, sign_in
@@ -178,3 +180,33 @@ def test_the_api_creates_a_draft_for_a_team_member_only(
     assert forbidden.status_code == 403
     no_token = client.post(url, json=body)
     assert no_token.status_code == 403  # a cookie-authenticated write needs the CSRF header
+
+
+def test_writing_hints_come_from_the_draft(db: Session, settings: Settings) -> None:
+    team = make_team(db)
+    long_sentence = " ".join(["word"] * 60) + "."
+    vague = make_opportunity(
+        db,
+        team,
+        acceptance_criteria="",
+        context_links="",
+        amount_cents=950_000,
+        problem_statement=long_sentence + " You must use React.",
+    )
+    tidy = make_opportunity(
+        db,
+        team,
+        context_links="https://example.org/data",
+        problem_statement="Users cannot print. It blocks them.",
+    )
+    db.commit()
+    hints = " ".join(opportunities.writing_hints(vague, settings))
+    for expected in (
+        "acceptance criteria",
+        "context and data",
+        "close to the limit",
+        "sentences average",
+        "rather than the solution",
+    ):
+        assert expected in hints
+    assert opportunities.writing_hints(tidy, settings) == []

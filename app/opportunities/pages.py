@@ -151,6 +151,9 @@ def _detail(
             if roles & set(teams_service.AUTHOR_ROLES)
             else [],
             "is_member": bool(roles),
+            "writing_hints": service.writing_hints(opportunity, settings)
+            if roles & set(teams_service.AUTHOR_ROLES) and opportunity.published_at is None
+            else [],
             "reviews": reviews.reviews_of(db, opportunity.id) if roles else [],
             "reviewer_count": reviews.reviewer_count(db, opportunity.id),
             "review_labels": review_service.checklist_labels(),

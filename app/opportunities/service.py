@@ -313,6 +313,41 @@ def update_draft(
     return link_problem
 
 
+_SENTENCE = re.compile(r"[.!?]+(?:\s|$)")
+LONG_SENTENCE_WORDS = 25
+NEAR_CAP = 0.9
+
+
+def writing_hints(opportunity: Opportunity, settings: Settings) -> list[str]:
+    """Advice computed from the draft itself, for its authors; none of it blocks publishing."""
+    hints = []
+    if not opportunity.acceptance_criteria.strip():
+        hints.append(_("Add acceptance criteria: a list of statements anyone can check."))
+    if not opportunity.context_links.strip():
+        hints.append(_("Link the context and data a bidder needs: documentation, data, designs."))
+    if opportunity.amount_cents >= NEAR_CAP * settings.max_contract_cents:
+        hints.append(
+            _(
+                "The amount is close to the limit: is this one small piece of work, or "
+                "should it be split?"
+            )
+        )
+    text = opportunity.problem_statement.strip()
+    sentences = [s for s in _SENTENCE.split(text) if s.strip()]
+    words = len(text.split())
+    if sentences and words / len(sentences) > LONG_SENTENCE_WORDS:
+        hints.append(
+            _(
+                "Your sentences average %(n)s words; shorter ones (under 20) are easier to "
+                "read, also in translation.",
+                n=round(words / len(sentences)),
+            )
+        )
+    if re.search(r"\b(must use|we want you to use|implement it with)\b", text, re.IGNORECASE):
+        hints.append(_("Describe the problem rather than the solution; let bidders propose how."))
+    return hints
+
+
 def publication_problems(
     session: Session, opportunity: Opportunity, settings: Settings, now: datetime
 ) -> list[str]:

@@ -64,6 +64,10 @@ def test_developer_signs_in_asks_and_proposes(
 
     page.goto(f"{live_server}/opportunities/{opp.id}")
     check(page, f"{lang}-opportunity")
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing scrolls sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    check(page, f"{lang}-opportunity-375px")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.locator("#field-question").fill("Is there test data for the form?")
     page.get_by_role("button", name=words["ask"]).click()
     expect(page.get_by_role("status")).to_contain_text(words["asked"])
