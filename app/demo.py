@@ -10,7 +10,16 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.config import Settings
-from app.models import Opportunity, OpportunitySkill, Project, Team, TeamMembership, User
+from app.models import (
+    Award,
+    Opportunity,
+    OpportunitySkill,
+    Project,
+    Proposal,
+    Team,
+    TeamMembership,
+    User,
+)
 from app.models.base import utcnow
 from app.opportunities.service import build_search_document
 
@@ -515,4 +524,51 @@ def _create_opportunity(
         subject_id=opportunity.id,
         to_state=spec.state,
     )
-    return 1
+    return 1 + _seed_proposals(session, opportunity, spec.state)
+
+
+# What the proposals of an opportunity look like in each state, for the demo developers.
+AFTER_DEADLINE = {"evaluating": "under_evaluation", "unsuccessful": "not_awarded"}
+AWARDED_STATES = {"awarded", "in_progress", "merged", "paid", "on_hold"}
+DEMO_BIDDERS = ("sam-dev", "noor-codes")
+
+
+def _seed_proposals(session: Session, opportunity: Opportunity, state: str) -> int:
+    """Two demo developers bid on everything past its deadline; in awarded work the first won."""
+    if state not in AFTER_DEADLINE and state not in AWARDED_STATES:
+        return 0
+    bidders = session.scalars(
+        select(User).where(User.login.in_(DEMO_BIDDERS)).order_by(User.login.desc())
+    ).all()
+    created = 0
+    for position, bidder in enumerate(bidders):
+        won = state in AWARDED_STATES and position == 0
+        proposal_state = "awarded" if won else AFTER_DEADLINE.get(state, "not_awarded")
+        proposal = Proposal(
+            opportunity_id=opportunity.id,
+            author_user_id=bidder.id,
+            state=proposal_state,
+            approach="I would reproduce the problem in a failing test, fix it in the smallest "
+            "change that passes, and document it in the changelog.",
+            experience="Accessibility fixes in two open-source form libraries.",
+            links=f"https://github.com/{bidder.login}",
+            price_cents=opportunity.amount_cents - 10_000 * position,
+            currency=opportunity.currency,
+            submitted_at=opportunity.proposal_deadline,
+        )
+        session.add(proposal)
+        session.flush()
+        created += 1
+        if won:
+            session.add(
+                Award(
+                    opportunity_id=opportunity.id,
+                    proposal_id=proposal.id,
+                    reason="Top-ranked proposal.",
+                    awarded_at=utcnow(),
+                    accept_by=utcnow() + timedelta(days=5),
+                    accepted_at=None if state == "awarded" else utcnow(),
+                )
+            )
+            created += 1
+    return created
