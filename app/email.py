@@ -19,7 +19,7 @@ log = structlog.get_logger("devex.email")
 
 
 class EmailNotSent(Exception):
-    pass
+    """The mail server refused or could not be reached; the caller keeps the message."""
 
 
 def send_email(

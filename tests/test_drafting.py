@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.main import create_app
 from app.models import AuditEvent, Opportunity, OpportunitySkill
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
@@ -88,14 +89,15 @@ def test_a_pull_request_or_a_missing_issue_is_not_a_verified_link(
 
 
 def test_an_unreachable_github_keeps_the_draft_unverified(
-    client: TestClient, db: Session, settings: object
+    db: Session, settings: Settings, engine: object
 ) -> None:
     team = make_team(db)
     editor = make_user(db, roles={team: ["editor"]})
     db.commit()
-    sign_in(client, editor)
-    client.app.state.github._http.base_url = "http://127.0.0.1:9"  # type: ignore[attr-defined]
-    response = post_form(client, f"/teams/{team.slug}/opportunities/new", _form())
+    offline = settings.model_copy(update={"github_api_url": "http://127.0.0.1:9"})
+    with TestClient(create_app(offline)) as browser:
+        sign_in(browser, editor)
+        response = post_form(browser, f"/teams/{team.slug}/opportunities/new", _form())
     assert response.status_code == 303
     assert db.scalars(select(Opportunity.github_repository_id)).one() is None
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Award, Notification, Opportunity, Proposal, User
 from app.models.base import utcnow
-from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
+from tests.support.factories import make_opportunity, make_proposal, make_team, make_user, state_of
 from tests.support.web import post_form, sign_in
 
 
@@ -127,7 +127,7 @@ def test_declare_score_rank_and_award(
     )
 
     db.expire_all()
-    assert db.get(Opportunity, opp.id).state == "awarded"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, opp.id) == "awarded"
     states = {p.id: p.state for p in db.scalars(select(Proposal))}
     assert states == {p0.id: "awarded", p1.id: "not_awarded", p2.id: "disqualified"}
 
@@ -156,7 +156,7 @@ def test_an_award_needs_the_minimum_number_of_evaluations(
     assert response.status_code == 409
     assert "complete evaluations" in response.text
     db.expire_all()
-    assert db.get(Opportunity, opp.id).state == "evaluating"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, opp.id) == "evaluating"
 
 
 def test_a_conflicted_evaluator_never_reads_proposals(
@@ -207,7 +207,7 @@ def test_no_proposals_reopen_with_a_new_deadline_or_close(client: TestClient, db
     assert reopened is not None
     assert reopened.state == "published"
     assert reopened.proposal_deadline > utcnow() + timedelta(days=9)
-    assert db.get(Opportunity, closing.id).state == "unsuccessful"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, closing.id) == "unsuccessful"
 
 
 def test_each_bidder_sees_their_own_scores_and_the_winner_accepts(
@@ -269,8 +269,8 @@ def test_when_the_winner_does_not_accept_in_time_the_next_ranked_can_be_awarded(
         == 303
     )
     db.expire_all()
-    assert db.get(Proposal, p0.id).state == "not_awarded"  # type: ignore[union-attr]
-    assert db.get(Proposal, p1.id).state == "awarded"  # type: ignore[union-attr]
+    assert state_of(db, Proposal, p0.id) == "not_awarded"
+    assert state_of(db, Proposal, p1.id) == "awarded"
     assert db.scalars(select(Award.proposal_id)).one() == p1.id
     awarded = db.scalars(select(Notification.user_id).where(Notification.kind == "awarded")).all()
     assert sorted(awarded) == sorted([p0.author_user_id, p1.author_user_id])

@@ -15,7 +15,7 @@ from app.models import AuditEvent, Opportunity, OpportunityState
 from app.models.base import utcnow
 from app.opportunities import service
 from app.opportunities.service import ALLOWED_TRANSITIONS
-from tests.support.factories import make_opportunity, make_team, make_user
+from tests.support.factories import make_opportunity, make_team, make_user, state_of
 from tests.support.web import post_form, sign_in
 
 S = OpportunityState
@@ -103,7 +103,7 @@ def test_a_stale_copy_cannot_overwrite_a_concurrent_change(db: Session, engine: 
             service.transition(other, stale, S.CANCELLED, actor=None)  # still thinks "published"
         other.rollback()
     db.expire_all()
-    assert db.get(Opportunity, opportunity.id).state == "evaluating"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, opportunity.id) == "evaluating"
 
 
 @pytest.mark.parametrize("state", [s for s in S if S.PUBLISHED not in ALLOWED_TRANSITIONS[s]])
@@ -120,7 +120,7 @@ def test_publish_over_http_is_refused_with_409_when_the_lifecycle_forbids_it(
     assert response.status_code == 409
     assert "not possible" in response.text
     db.expire_all()
-    assert db.get(Opportunity, opportunity.id).state == state.value  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, opportunity.id) == state.value
     assert _audit_count(db, opportunity.id) == before
 
 
@@ -189,7 +189,7 @@ def test_publishing_needs_a_verified_issue_and_a_future_deadline(
     assert "verify" in response.text
     assert "deadline in the future" in response.text
     db.expire_all()
-    assert db.get(Opportunity, opportunity.id).state == "draft"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, opportunity.id) == "draft"
 
 
 def test_deadline_job_moves_published_opportunities_to_evaluating(db: Session) -> None:
@@ -205,8 +205,8 @@ def test_deadline_job_moves_published_opportunities_to_evaluating(db: Session) -
     db.commit()
     assert service.close_past_deadlines(db, utcnow()) == 0  # idempotent
     db.expire_all()
-    assert db.get(Opportunity, past.id).state == "evaluating"  # type: ignore[union-attr]
-    assert db.get(Opportunity, future.id).state == "published"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, past.id) == "evaluating"
+    assert state_of(db, Opportunity, future.id) == "published"
     event = db.scalars(select(AuditEvent).where(AuditEvent.subject_id == past.id)).one()
     assert event.actor_user_id is None
     assert event.to_state == "evaluating"

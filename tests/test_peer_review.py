@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, Opportunity, Review
-from tests.support.factories import make_opportunity, make_team, make_user
+from tests.support.factories import make_opportunity, make_team, make_user, state_of
 from tests.support.web import post_form, sign_in
 
 REVIEW = {
@@ -62,7 +62,7 @@ def test_the_peer_review_flow_in_pages(client: TestClient, db: Session) -> None:
     )
     assert post_form(client, f"/opportunities/{draft.id}/peer-review/end", {}).status_code == 303
     db.expire_all()
-    assert db.get(Opportunity, draft.id).state == "draft"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, draft.id) == "draft"
     assert db.get(Review, review.id).resolved_at is not None  # type: ignore[union-attr]
     assert post_form(client, f"/opportunities/{draft.id}/publish", {}).status_code == 303
     assert (

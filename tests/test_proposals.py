@@ -23,8 +23,8 @@ from app.models import ProposalState as P
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
 from app.proposals import service
-from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
-from tests.support.web import post_form, sign_in
+from tests.support.factories import make_opportunity, make_proposal, make_team, make_user, state_of
+from tests.support.web import app_of, post_form, sign_in
 
 FORM = {
     "approach": "I would add an **aria-live** region and a test.",
@@ -179,7 +179,7 @@ def test_nobody_but_the_author_reads_a_proposal_before_the_deadline(
     }
     urls = [
         re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
-        for route in declared_routes(client.app)  # type: ignore[arg-type]
+        for route in declared_routes(app_of(client))
         if route.method == "GET"
     ]
     assert len(urls) > 25
@@ -227,8 +227,8 @@ def test_the_deadline_job_sends_submitted_proposals_to_evaluation(db: Session) -
     assert opportunities.close_past_deadlines(db, utcnow()) == 1
     db.commit()
     db.expire_all()
-    assert db.get(Proposal, submitted.id).state == "under_evaluation"  # type: ignore[union-attr]
-    assert db.get(Proposal, draft.id).state == "draft"  # type: ignore[union-attr]
+    assert state_of(db, Proposal, submitted.id) == "under_evaluation"
+    assert state_of(db, Proposal, draft.id) == "draft"
 
 
 def test_concurrent_submissions_at_the_deadline(db: Session, settings: Settings) -> None:
@@ -301,14 +301,14 @@ def test_every_pair_of_proposal_states(db: Session, current: P, target: P) -> No
         db.commit()
         assert db.scalar(count) == 1
         db.expire_all()
-        assert db.get(Proposal, proposal.id).state == target.value  # type: ignore[union-attr]
+        assert state_of(db, Proposal, proposal.id) == target.value
     else:
         with pytest.raises(InvalidTransition):
             service.transition(db, proposal, target, actor=developer)
         db.rollback()
         assert db.scalar(count) == 0
         db.expire_all()
-        assert db.get(Proposal, proposal.id).state == current.value  # type: ignore[union-attr]
+        assert state_of(db, Proposal, proposal.id) == current.value
 
 
 def test_form_attributes_reach_the_browser_unescaped(client: TestClient, db: Session) -> None:

@@ -20,7 +20,7 @@ from app.models.base import utcnow
 from tests.support.factories import make_team, make_user
 from tests.support.fake_github import FakeAccount, FakeGitHub
 from tests.support.oauth import sign_in_with_github
-from tests.support.web import post_form, sign_in
+from tests.support.web import app_of, post_form, sign_in
 
 CSRF_REFUSAL = "expired or was sent from another site"
 
@@ -31,7 +31,7 @@ def test_every_form_refuses_a_post_without_a_valid_csrf_token(
     admin = make_user(db, is_admin=True)
     db.commit()
     sign_in(client, admin)
-    posts = [r for r in declared_routes(client.app) if r.method != "GET"]  # type: ignore[arg-type]
+    posts = [r for r in declared_routes(app_of(client)) if r.method != "GET"]
     assert len(posts) >= 15
     for route in posts:
         url = re.sub(r"\{\w+\}", "1", route.path)

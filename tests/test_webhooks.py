@@ -25,7 +25,7 @@ from app.github.webhooks import closed_issues, signature_is_valid, store_deliver
 from app.main import create_app
 from app.models import AuditEvent, Award, Opportunity, WebhookDelivery
 from app.models.base import utcnow
-from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
+from tests.support.factories import make_opportunity, make_proposal, make_team, make_user, state_of
 from tests.support.fake_github import FakeGitHub
 from tests.support.server import ThreadedServer
 
@@ -216,7 +216,7 @@ def test_a_verified_merge_moves_the_work_to_merged(
 ) -> None:
     fake_github.pulls[(REPO, PULL)] = _api_pull()
     assert "verified merge" in _process(client, db, settings)
-    assert db.get(Opportunity, in_progress.id).state == "merged"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, in_progress.id) == "merged"
     assert f"pull {REPO}#{PULL}" in fake_github.requests  # re-fetched, not taken on trust
 
 
@@ -255,7 +255,7 @@ def test_anything_wrong_puts_the_work_on_hold_with_a_reason(
     outcome = _process(client, db, settings)
     assert "on hold" in outcome
     assert reason in outcome
-    assert db.get(Opportunity, in_progress.id).state == "on_hold"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, in_progress.id) == "on_hold"
     event = db.scalars(select(AuditEvent).where(AuditEvent.to_state == "on_hold")).one()
     assert any(reason in r for r in event.details["reasons"])
     assert event.details["pull_request"] == PULL  # the evidence an admin needs
@@ -273,7 +273,7 @@ def test_a_payload_that_lies_about_merging_changes_nothing(
     )
     outcome = _process(client, db, settings)
     assert "unrelated" in outcome
-    assert db.get(Opportunity, in_progress.id).state == "in_progress"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, in_progress.id) == "in_progress"
 
 
 def test_github_down_leaves_the_delivery_pending(
@@ -288,7 +288,7 @@ def test_github_down_leaves_the_delivery_pending(
     db.expire_all()
     delivery = db.scalars(select(WebhookDelivery)).one()
     assert (delivery.status, delivery.attempts) == ("pending", 1)
-    assert db.get(Opportunity, in_progress.id).state == "in_progress"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, in_progress.id) == "in_progress"
 
 
 def test_the_inbox_stores_a_delivery_once_on_both_databases(any_db_url: str) -> None:

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from app.models import Opportunity
 from app.models.base import utcnow
 from tests.e2e.conftest import check, sign_in_as
-from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
+from tests.support.factories import (
+    make_opportunity,
+    make_proposal,
+    make_team,
+    make_user,
+    state_of,
+)
 from tests.support.fake_github import FakeGitHub
 
 
@@ -64,8 +70,7 @@ def test_team_drafts_a_peer_reviews_and_the_team_publishes(
     page.locator('form[action$="/publish"] button').click()
     expect(page.get_by_role("status")).to_be_visible()
     check(page, f"{lang}-published")
-    db.expire_all()
-    assert db.get(Opportunity, opportunity.id).state == "published"  # type: ignore[union-attr]
+    assert state_of(db, Opportunity, opportunity.id) == "published"
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -14,6 +14,16 @@ from app.models.base import utcnow
 _ids = itertools.count(1)
 
 
+def state_of(session: Session, model: type[Opportunity | Proposal], row_id: int) -> str:
+    """The state as stored now (not as this session remembers it)."""
+    session.expire_all()
+    row: Opportunity | Proposal | None = (
+        session.get(Opportunity, row_id) if model is Opportunity else session.get(Proposal, row_id)
+    )
+    assert row is not None
+    return row.state
+
+
 def make_user(
     session: Session, *, roles: dict[Team, list[str]] | None = None, **fields: Any
 ) -> User:

@@ -19,7 +19,7 @@ from psycopg import sql
 
 
 class PostgresUnavailable(RuntimeError):
-    pass
+    """The test database server cannot start; the message says what to install or fix."""
 
 
 def _find_bindir() -> Path:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from app.models import User
+
+
+def app_of(client: TestClient) -> FastAPI:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    return app
+
 
 CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
 
