@@ -118,6 +118,37 @@ def settle_merge(
     return f"opportunity {opportunity.id}: verified merge"
 
 
+def reconcile(session: Session, github: GitHubClient) -> int:
+    """Pay-on-pull rule 5: ask GitHub about every opportunity in progress, so that a merge whose
+    webhook never arrived is still found (and verified exactly as a webhook's would be)."""
+    settled = 0
+    in_progress = session.scalars(
+        select(Opportunity).where(
+            Opportunity.state == OpportunityState.IN_PROGRESS.value,
+            Opportunity.github_repository_id.is_not(None),
+        )
+    ).all()
+    for opportunity in in_progress:
+        try:
+            settled += _reconcile_one(session, github, opportunity)
+        except GitHubError:
+            session.rollback()  # GitHub is unwell: the next run asks again
+    return settled
+
+
+def _reconcile_one(session: Session, github: GitHubClient, opportunity: Opportunity) -> int:
+    awardee = awardee_github_id(session, opportunity)
+    issue = (opportunity.github_repository_full_name.lower(), opportunity.github_issue_number)
+    for pull in github.recently_closed_pull_requests(opportunity.github_repository_full_name):
+        author = (pull.get("user") or {}).get("id")
+        closes = issue in closed_issues(pull.get("body"), opportunity.github_repository_full_name)
+        if pull.get("merged_at") and (closes or author == awardee):
+            settle_merge(session, github, opportunity, int(pull["number"]))
+            session.commit()
+            return 1
+    return 0
+
+
 def process_inbox(session: Session, github: GitHubClient, limit: int = 50) -> int:
     """Processes pending deliveries, each claimed with SKIP LOCKED so that concurrent workers
     never process one twice; a GitHub outage leaves it pending for the next run."""

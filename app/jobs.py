@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import structlog
@@ -21,14 +22,16 @@ PERIODIC_JOBS: dict[str, Job] = {
     "notifications.deliver_pending": notification_tasks.deliver_pending,
     "github.process_inbox": github_tasks.process_inbox,
 }
+# Jobs that call external APIs for every open item run less often than the loop (rate limits).
+SLOW_JOBS: dict[str, Job] = {"github.reconcile": github_tasks.reconcile}
 
 
-def run_periodic_jobs_once(
-    session_factory: sessionmaker[Session], settings: Settings
+def _run(
+    jobs: dict[str, Job], session_factory: sessionmaker[Session], settings: Settings
 ) -> dict[str, int]:
-    """Runs every job in its own transaction; one failing job does not stop the others."""
+    """Runs each job in its own transaction; one failing job does not stop the others."""
     results: dict[str, int] = {}
-    for name, job in PERIODIC_JOBS.items():
+    for name, job in jobs.items():
         try:
             results[name] = job(session_factory, settings)
         except Exception:
@@ -37,11 +40,27 @@ def run_periodic_jobs_once(
     return results
 
 
+def run_periodic_jobs_once(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> dict[str, int]:
+    return _run(PERIODIC_JOBS, session_factory, settings)
+
+
+def run_slow_jobs_once(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> dict[str, int]:
+    return _run(SLOW_JOBS, session_factory, settings)
+
+
 def run_forever(
     session_factory: sessionmaker[Session], settings: Settings, stop: threading.Event
 ) -> None:
+    next_slow_run = 0.0
     while not stop.is_set():
         results = run_periodic_jobs_once(session_factory, settings)
+        if time.monotonic() >= next_slow_run:
+            results |= run_slow_jobs_once(session_factory, settings)
+            next_slow_run = time.monotonic() + settings.reconcile_interval_minutes * 60
         if any(results.values()):
             log.info("jobs ran", **results)
         stop.wait(settings.job_interval_seconds)

@@ -302,3 +302,33 @@ def test_the_inbox_stores_a_delivery_once_on_both_databases(any_db_url: str) -> 
             assert _inbox(session) == 1
     finally:
         engine.dispose()
+
+
+def test_a_merge_whose_webhook_never_arrived_is_found_by_the_reconcile_job(
+    db: Session, settings: Settings, fake_github: FakeGitHub, in_progress: Opportunity
+) -> None:
+    # No delivery at all: only the periodic question to GitHub can find this merge.
+    fake_github.pulls[(REPO, PULL)] = {**_api_pull(), "merged_at": "2026-11-25T10:00:00Z"}
+    fake_github.pulls[(REPO, 5)] = _api_pull(
+        number=5,
+        user={"id": 1, "login": "someone"},
+        body="Unrelated",
+        merged_at="2026-11-25T09:00:00Z",
+    )
+    github = GitHubClient(settings.github_api_url)
+    try:
+        assert flows.reconcile(db, github) == 1
+        assert flows.reconcile(db, github) == 0  # nothing left in progress: nothing twice
+    finally:
+        github.close()
+    assert state_of(db, Opportunity, in_progress.id) == "merged"
+    assert _inbox(db) == 0
+
+
+def test_reconcile_survives_github_being_down(db: Session, in_progress: Opportunity) -> None:
+    github = GitHubClient("http://127.0.0.1:9")
+    try:
+        assert flows.reconcile(db, github) == 0
+    finally:
+        github.close()
+    assert state_of(db, Opportunity, in_progress.id) == "in_progress"

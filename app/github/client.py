@@ -68,5 +68,13 @@ class GitHubClient:
     def get_pull_request(self, full_name: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/pulls/{number}")
 
+    def recently_closed_pull_requests(self, full_name: str) -> list[dict[str, Any]]:
+        body = self._request(
+            f"/repos/{full_name}/pulls?state=closed&sort=updated&direction=desc&per_page=50"
+        )
+        if not isinstance(body, list):
+            raise GitHubError("unexpected response shape")
+        return [item for item in body if isinstance(item, dict)]
+
     def get_issue(self, full_name: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/issues/{number}")

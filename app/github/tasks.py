@@ -16,3 +16,12 @@ def process_inbox(session_factory: sessionmaker[Session], settings: Settings) ->
             return flows.process_inbox(session, github)
     finally:
         github.close()
+
+
+def reconcile(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    github = GitHubClient(settings.github_api_url, settings.github_token)
+    try:
+        with session_factory() as session:
+            return flows.reconcile(session, github)
+    finally:
+        github.close()

@@ -129,6 +129,12 @@ class FakeGitHub:
                 return JSONResponse({"message": "Not Found"}, status_code=404)
             return JSONResponse(found)
 
+        @app.get("/repos/{owner}/{repo}/pulls")
+        def pull_requests(owner: str, repo: str, state: str = "open") -> JSONResponse:
+            self.requests.append(f"pulls {owner}/{repo} {state}")
+            full = f"{owner}/{repo}".lower()
+            return JSONResponse([p for (name, _n), p in self.pulls.items() if name == full])
+
         @app.get("/repos/{owner}/{repo}/pulls/{number}")
         def pull_request(owner: str, repo: str, number: int) -> JSONResponse:
             self.requests.append(f"pull {owner}/{repo}#{number}")
