@@ -95,9 +95,14 @@ def _parent_opportunity_id(db: DbSession, kind: str, row_id: int) -> int:
     return child.opportunity_id
 
 
+# Which dependency declares which access: read back by declared_routes().
+_DECLARED: dict[Callable[..., Any], Access] = {}
+
+
 def allow(access: Access) -> Any:
     """The route dependency that declares and enforces ``access``."""
     if access.who is Who.SIGNED_WEBHOOK:
+        _DECLARED[_signed_webhook] = access
         return Depends(_signed_webhook)
 
     def enforce(request: Request, db: DbSession, user: OptionalUser) -> None:
@@ -118,16 +123,13 @@ def allow(access: Access) -> Any:
                     _("Members of the team that posted this opportunity cannot propose.")
                 )
 
-    enforce.__access__ = access  # type: ignore[attr-defined]  # read by declared_access()
+    _DECLARED[enforce] = access
     return Depends(enforce)
 
 
 async def _signed_webhook() -> None:
     """No person and no database here: the route verifies the body's signature itself, first.
     (Kept free of dependencies: each one would cost a thread hop on the hottest route.)"""
-
-
-_signed_webhook.__access__ = SIGNED_WEBHOOK  # type: ignore[attr-defined]
 
 
 # Routes FastAPI itself adds; they take no dependencies of ours.
@@ -168,8 +170,7 @@ def _route_access(route: BaseRoute) -> Access | None:
 
 def _collect(dependencies: list[Any], found: list[Access]) -> None:
     for dependency in dependencies:
-        call: Callable[..., Any] | None = dependency.call
-        access = getattr(call, "__access__", None)
-        if isinstance(access, Access):
+        access = _DECLARED.get(dependency.call)
+        if access is not None:
             found.append(access)
         _collect(dependency.dependencies, found)

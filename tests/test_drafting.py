@@ -151,7 +151,8 @@ def test_editing_a_draft_and_refusing_to_edit_a_published_one(
     )
     assert response.status_code == 303
     db.expire_all()
-    assert db.get(Opportunity, draft.id).title == "New title"  # type: ignore[union-attr]
+    db.refresh(draft)
+    assert draft.title == "New title"
     refused = post_form(client, f"/opportunities/{published.id}/edit", _form())
     assert refused.status_code == 409
 

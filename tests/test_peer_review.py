@@ -63,7 +63,8 @@ def test_the_peer_review_flow_in_pages(client: TestClient, db: Session) -> None:
     assert post_form(client, f"/opportunities/{draft.id}/peer-review/end", {}).status_code == 303
     db.expire_all()
     assert state_of(db, Opportunity, draft.id) == "draft"
-    assert db.get(Review, review.id).resolved_at is not None  # type: ignore[union-attr]
+    db.refresh(review)
+    assert review.resolved_at is not None
     assert post_form(client, f"/opportunities/{draft.id}/publish", {}).status_code == 303
     assert (
         "Peer reviewed by 1 reviewer"

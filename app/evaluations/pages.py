@@ -57,7 +57,7 @@ def _evaluation_page(
         "consensus": service.consensus(db, opportunity)
         if service.may_see_consensus(db, opportunity, user)
         else None,
-        "criteria": service.ensure_rubric(db, opportunity),
+        "criteria": service.rubric_of(db, opportunity),
         "label": service.criterion_label,
         "award": repository.award_for(db, opportunity.id),
     }
@@ -77,9 +77,7 @@ def _evaluation_page(
 def evaluation(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
 ) -> Response:
-    response = _evaluation_page(request, db, opportunities.get_public(db, opportunity_id), user)
-    db.commit()  # the default rubric, created on first look
-    return response
+    return _evaluation_page(request, db, opportunities.get_public(db, opportunity_id), user)
 
 
 @router.post(
@@ -129,7 +127,7 @@ def _score_page(
             "o": opportunity,
             "values": shown,
             "submitted": submitted,
-            "criteria": [c for c in service.ensure_rubric(db, opportunity) if not c.is_price],
+            "criteria": [c for c in service.rubric_of(db, opportunity) if not c.is_price],
             "label": service.criterion_label,
             "error": error,
             "errors": error.field_errors if error else {},
@@ -160,7 +158,7 @@ def score(
 ) -> Response:
     proposal, opportunity = proposals.get_readable(db, proposal_id, user)
     scores = {}
-    for criterion in service.ensure_rubric(db, opportunity):
+    for criterion in service.rubric_of(db, opportunity):
         raw = form_text(form, f"score_{criterion.key}")
         scores[criterion.key] = (
             int(raw) if raw.isdigit() else None,

@@ -53,11 +53,11 @@ def criterion_label(key: str) -> str:
     return labels.get(key, key)
 
 
-def ensure_rubric(session: Session, opportunity: Opportunity) -> list[RubricCriterion]:
-    existing = list(repository.rubric(session, opportunity.id))
-    if existing:
-        return existing
-    created = [
+def rubric_of(session: Session, opportunity: Opportunity) -> list[RubricCriterion]:
+    """The opportunity's rubric, or the default one. Reading never writes: the default is not
+    stored, so a page view of an opportunity costs no insert."""
+    stored = list(repository.rubric(session, opportunity.id))
+    return stored or [
         RubricCriterion(
             opportunity_id=opportunity.id,
             key=key,
@@ -68,9 +68,6 @@ def ensure_rubric(session: Session, opportunity: Opportunity) -> list[RubricCrit
         )
         for position, (key, weight, is_price) in enumerate(DEFAULT_RUBRIC)
     ]
-    session.add_all(created)
-    session.flush()
-    return created
 
 
 def declare(
@@ -121,7 +118,7 @@ def score(
     proposal, opportunity = _evaluable(session, proposal_id, user)
     if repository.has_submitted(session, proposal.id, user.id):
         raise Conflict(_("You have already submitted your evaluation of this proposal."))
-    criteria = [c for c in ensure_rubric(session, opportunity) if not c.is_price]
+    criteria = [c for c in rubric_of(session, opportunity) if not c.is_price]
     errors = {}
     for criterion in criteria:
         value, _comment = scores.get(criterion.key, (None, ""))
@@ -179,7 +176,7 @@ def consensus(session: Session, opportunity: Opportunity) -> list[ConsensusRow]:
     received = proposals_repository.received(session, opportunity.id)
     ids = [p.id for p, _author in received]
     scores = repository.submitted_scores(session, ids)
-    criteria = [Criterion(c.key, c.weight, c.is_price) for c in ensure_rubric(session, opportunity)]
+    criteria = [Criterion(c.key, c.weight, c.is_price) for c in rubric_of(session, opportunity)]
     candidates = [
         Candidate(
             p.id,

@@ -399,10 +399,18 @@ def visible_to(session: Session, opportunity: Opportunity, user: User | None) ->
     )
 
 
+def get_opportunity(session: Session, opportunity_id: int) -> Opportunity:
+    """Any opportunity, drafts included (the route's access declaration guards who asks)."""
+    opportunity = session.get(Opportunity, opportunity_id)
+    if opportunity is None:
+        raise NotFound()
+    return opportunity
+
+
 def get_public(session: Session, opportunity_id: int) -> Opportunity:
     """A published (or once published) opportunity, or NotFound: drafts are not public."""
-    opportunity = session.get(Opportunity, opportunity_id)
-    if opportunity is None or opportunity.published_at is None:
+    opportunity = get_opportunity(session, opportunity_id)
+    if opportunity.published_at is None:
         raise NotFound()
     return opportunity
 

@@ -7,9 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.access import SIGNED_IN, allow, outside_team, team
 from app.deps import AppSettings, CurrentUser, DbSession, RowId
-from app.errors import NotFound
-from app.models import Opportunity, TeamRole
+from app.models import TeamRole
 from app.models.review import CHECKLIST, SECTIONS
+from app.opportunities import service as opportunities
 from app.reviews import service
 
 router = APIRouter(prefix="/api/v1", tags=["peer review"])
@@ -37,13 +37,6 @@ class DraftToReview(BaseModel):
     title: str
 
 
-def _opportunity(db: DbSession, opportunity_id: int) -> Opportunity:
-    opportunity = db.get(Opportunity, opportunity_id)
-    if opportunity is None:
-        raise NotFound()
-    return opportunity
-
-
 @router.get(
     "/reviews",
     response_model=list[DraftToReview],
@@ -63,7 +56,9 @@ def queue(db: DbSession, user: CurrentUser, settings: AppSettings) -> list[Draft
 def request_review(
     opportunity_id: RowId, body: ReviewRequestIn, db: DbSession, user: CurrentUser
 ) -> None:
-    service.request_review(db, _opportunity(db, opportunity_id), user, logins=body.reviewers)
+    service.request_review(
+        db, opportunities.get_opportunity(db, opportunity_id), user, logins=body.reviewers
+    )
     db.commit()
 
 
@@ -82,7 +77,7 @@ def review(
 ) -> dict[str, int]:
     created = service.submit_review(
         db,
-        _opportunity(db, opportunity_id),
+        opportunities.get_opportunity(db, opportunity_id),
         user,
         settings,
         checklist=body.checklist,

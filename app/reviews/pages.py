@@ -10,6 +10,7 @@ from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_
 from app.errors import AppError, NotFound
 from app.models import Opportunity, TeamRole, User
 from app.models.review import CHECKLIST, SECTIONS
+from app.opportunities import service as opportunities
 from app.reviews import service
 from app.templating import render
 
@@ -18,20 +19,13 @@ AUTHORS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
 REVIEWERS = outside_team(via="opportunity_id")
 
 
-def _draft(db: DbSession, opportunity_id: int) -> Opportunity:
-    opportunity = db.get(Opportunity, opportunity_id)
-    if opportunity is None:
-        raise NotFound()
-    return opportunity
-
-
 @router.post("/opportunities/{opportunity_id}/peer-review", dependencies=[allow(AUTHORS)])
 def send_for_review(
     opportunity_id: RowId, db: DbSession, user: CurrentUser, form: FormBody
 ) -> Response:
     service.request_review(
         db,
-        _draft(db, opportunity_id),
+        opportunities.get_opportunity(db, opportunity_id),
         user,
         logins=form_text(form, "reviewers").replace(",", " ").split(),
     )
@@ -41,7 +35,7 @@ def send_for_review(
 
 @router.post("/opportunities/{opportunity_id}/peer-review/end", dependencies=[allow(AUTHORS)])
 def end_review(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> Response:
-    service.end_review(db, _draft(db, opportunity_id), user)
+    service.end_review(db, opportunities.get_opportunity(db, opportunity_id), user)
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
 
@@ -98,7 +92,9 @@ def review_form(
     user: CurrentUser,
     settings: AppSettings,
 ) -> Response:
-    return _review_page(request, db, _draft(db, opportunity_id), user, settings)
+    return _review_page(
+        request, db, opportunities.get_opportunity(db, opportunity_id), user, settings
+    )
 
 
 @router.post(
@@ -114,7 +110,7 @@ def submit_review(
     settings: AppSettings,
     form: FormBody,
 ) -> Response:
-    opportunity = _draft(db, opportunity_id)
+    opportunity = opportunities.get_opportunity(db, opportunity_id)
     try:
         service.submit_review(
             db,
@@ -127,7 +123,15 @@ def submit_review(
     except AppError as exc:
         db.rollback()
         values = {key: value for key, value in form.items() if isinstance(value, str)}
-        return _review_page(request, db, _draft(db, opportunity_id), user, settings, exc, values)
+        return _review_page(
+            request,
+            db,
+            opportunities.get_opportunity(db, opportunity_id),
+            user,
+            settings,
+            exc,
+            values,
+        )
     db.commit()
     return RedirectResponse("/reviews?notice=thanks", status_code=303)
 
