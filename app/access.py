@@ -38,10 +38,13 @@ class Access:
     roles: frozenset[str] = field(default_factory=frozenset)
     # The path parameter that names the team: a team slug or an opportunity id.
     team_from: str | None = None
+    # Platform administrators may call it too (money trails: oversight without membership).
+    admins_too: bool = False
 
     def describe(self) -> str:
         if self.who is Who.TEAM:
-            return f"team {'/'.join(sorted(self.roles))} (via {self.team_from})"
+            admins = " or admin" if self.admins_too else ""
+            return f"team {'/'.join(sorted(self.roles))}{admins} (via {self.team_from})"
         if self.who is Who.OUTSIDE_TEAM:
             return f"signed in, outside the team (via {self.team_from})"
         return self.who.value
@@ -53,8 +56,8 @@ ADMIN = Access(Who.ADMIN)
 SIGNED_WEBHOOK = Access(Who.SIGNED_WEBHOOK)
 
 
-def team(*roles: TeamRole, via: str) -> Access:
-    return Access(Who.TEAM, frozenset(r.value for r in roles) or ALL_TEAM_ROLES, via)
+def team(*roles: TeamRole, via: str, admins_too: bool = False) -> Access:
+    return Access(Who.TEAM, frozenset(r.value for r in roles) or ALL_TEAM_ROLES, via, admins_too)
 
 
 def outside_team(via: str) -> Access:
@@ -112,7 +115,7 @@ def allow(access: Access) -> Any:
             raise NotSignedIn()
         if access.who is Who.ADMIN and not user.is_admin:
             raise Forbidden()
-        if access.who is Who.TEAM:
+        if access.who is Who.TEAM and not (access.admins_too and user.is_admin):
             team_id = _team_id(db, access, request)
             if not teams_repository.roles_of(db, user.id, team_id) & access.roles:
                 raise Forbidden()

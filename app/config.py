@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""
+    # The platform's fee on each payout, in hundredths of a percent (250 = 2.5 %).
+    platform_fee_basis_points: int = Field(default=0, ge=0, le=10_000)
+    stripe_connect_country: str = "CA"
 
     smtp_url: str = ""
     email_from: str = "Dev Exchange <no-reply@devex.example>"
@@ -110,6 +113,11 @@ class Settings(BaseSettings):
                 raise ValueError("DEVEX_DEMO_SIGN_IN cannot be enabled in production")
             if not self.smtp_url:
                 raise ValueError("DEVEX_SMTP_URL must be set in production: email is not optional")
+            if not self.stripe_secret_key or not self.stripe_webhook_secret:
+                raise ValueError(
+                    "DEVEX_STRIPE_SECRET_KEY and DEVEX_STRIPE_WEBHOOK_SECRET must be set in "
+                    "production: the simulated gateway moves no money"
+                )
         return self
 
     @property
@@ -119,6 +127,16 @@ class Settings(BaseSettings):
     @property
     def demo_sign_in_enabled(self) -> bool:
         return self.demo_sign_in and not self.is_production
+
+    @property
+    def payments_simulated(self) -> bool:
+        """Without Stripe keys (never in production) payments go through a simulated gateway."""
+        return not self.stripe_secret_key
+
+    @property
+    def merge_simulation_enabled(self) -> bool:
+        """Local mode only: a button that plays a verified merge, to try pay-on-pull by hand."""
+        return self.env is Environment.LOCAL
 
     @property
     def json_logs(self) -> bool:

@@ -1,4 +1,6 @@
-"""Cross-domain flows, each in one place. Today: a merged pull request for awarded work.
+"""Cross-domain flows, each in one place: a merged pull request for awarded work, the steps
+between award and work (accepting, funding), cancelling funded work, and what administrators
+do with held payments.
 
 Pay-on-pull rule 2: never trust the payload. The pull request and the repository are fetched
 again from the GitHub API, and every check below must hold; anything else puts the
@@ -14,11 +16,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
+from app.errors import Conflict
+from app.evaluations import service as evaluations
+from app.github import narration
 from app.github.client import GitHubClient, GitHubError
 from app.github.webhooks import closed_issues, merged_pull_request
-from app.models import Award, Opportunity, OpportunityState, Proposal, User, WebhookDelivery
+from app.i18n import gettext as _
+from app.models import (
+    Award,
+    Opportunity,
+    OpportunityState,
+    Payout,
+    PayoutState,
+    Proposal,
+    User,
+    WebhookDelivery,
+)
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
+from app.payments import repository as payments_repository
+from app.payments import service as payments
 
 
 @dataclass(frozen=True)
@@ -104,18 +122,37 @@ def settle_merge(
     if not verdict.relevant:
         return f"opportunity {opportunity.id}: unrelated pull request"
     if verdict.problems:
-        opportunities.transition(
-            session,
-            opportunity,
-            OpportunityState.ON_HOLD,
-            actor=None,
-            details={"reasons": verdict.problems, **verdict.evidence},
-        )
+        hold(session, opportunity, verdict.problems, verdict.evidence)
         return f"opportunity {opportunity.id}: on hold ({'; '.join(verdict.problems)})"
+    return merged(session, opportunity, verdict.evidence, actor=None)
+
+
+def hold(
+    session: Session, opportunity: Opportunity, reasons: list[str], evidence: dict[str, Any]
+) -> None:
     opportunities.transition(
-        session, opportunity, OpportunityState.MERGED, actor=None, details=verdict.evidence
+        session,
+        opportunity,
+        OpportunityState.ON_HOLD,
+        actor=None,
+        details={"reasons": reasons, **evidence},
     )
-    return f"opportunity {opportunity.id}: verified merge"
+    narration.held(session, opportunity)
+
+
+def merged(
+    session: Session, opportunity: Opportunity, evidence: dict[str, Any], *, actor: User | None
+) -> str:
+    """A verified merge: the work is done, and the payment starts on its way."""
+    opportunities.transition(
+        session, opportunity, OpportunityState.MERGED, actor=actor, details=evidence
+    )
+    try:
+        payments.request_release(session, opportunity, actor=actor)
+    except Conflict as exc:
+        hold(session, opportunity, [exc.detail], evidence)
+        return f"opportunity {opportunity.id}: on hold ({exc.detail})"
+    return f"opportunity {opportunity.id}: verified merge, payment releasing"
 
 
 def reconcile(session: Session, github: GitHubClient) -> int:
@@ -153,7 +190,7 @@ def process_inbox(session: Session, github: GitHubClient, limit: int = 50) -> in
     """Processes pending deliveries, each claimed with SKIP LOCKED so that concurrent workers
     never process one twice; a GitHub outage leaves it pending for the next run."""
     done = 0
-    for _ in range(limit):
+    for _attempt in range(limit):
         delivery = session.scalars(
             select(WebhookDelivery)
             .where(WebhookDelivery.status == "pending")
@@ -184,3 +221,100 @@ def _record_failure(session: Session, delivery_id: int, error: str) -> None:
         delivery.attempts += 1
         delivery.outcome = f"retrying: {error}"[:300]
         session.commit()
+
+
+def accept_award(session: Session, opportunity: Opportunity, user: User) -> Award:
+    record = evaluations.accept_award(session, opportunity, user)
+    payments.start_work_when_ready(session, opportunity)
+    return record
+
+
+def cancel(session: Session, opportunity: Opportunity, *, actor: User, reason: str) -> None:
+    """Cancelling funded work refunds the team in full; money already released cannot be."""
+    opportunities.cancel(session, opportunity, actor=actor, reason=reason)
+    payout = payments_repository.payout_for(session, opportunity.id)
+    if payout is not None:
+        payments.request_refund(session, payout, actor=actor, reason=reason)
+
+
+def simulate_merge(session: Session, opportunity: Opportunity, actor: User) -> str:
+    """Local mode only: plays a verified merge of the awardee's pull request, so that the whole
+    pay-on-pull flow can be tried in a browser without GitHub."""
+    if opportunity.state != OpportunityState.IN_PROGRESS.value:
+        raise Conflict(_("Only work in progress can be merged."))
+    return merged(session, opportunity, {"simulated": True}, actor=actor)
+
+
+# --- the needs-attention queue: every action is audited, releasing takes two admins ------
+
+
+def release_held(session: Session, opportunity: Opportunity, admin: User) -> bool:
+    """True once released; the first administrator's call only records their approval."""
+    payout = _held_payout(session, opportunity)
+    first = payout.release_approved_by_user_id
+    if first is None:
+        payout.release_approved_by_user_id = admin.id
+        audit_action(session, admin, payout, "payout.release_approved")
+        return False
+    if first == admin.id:
+        raise Conflict(_("A second administrator must confirm this release."))
+    audit_action(session, admin, payout, "payout.release_confirmed")
+    payout.release_approved_by_user_id = None
+    opportunities.transition(
+        session,
+        opportunity,
+        OpportunityState.MERGED,
+        actor=admin,
+        details={"approved_by": [first, admin.id]},
+    )
+    payments.request_release(session, opportunity, actor=admin)
+    return True
+
+
+def refund_held(session: Session, opportunity: Opportunity, admin: User, reason: str) -> None:
+    payout = _held_payout(session, opportunity)
+    opportunities.transition(
+        session, opportunity, OpportunityState.CANCELLED, actor=admin, details={"reason": reason}
+    )
+    payments.request_refund(session, payout, actor=admin, reason=reason)
+
+
+def dismiss_hold(session: Session, opportunity: Opportunity, admin: User) -> None:
+    """The merge that raised the hold was not the work (a sniped or unrelated pull request):
+    the work goes back to in progress and waits for the awardee's own merge."""
+    opportunities.transition(
+        session, opportunity, OpportunityState.IN_PROGRESS, actor=admin, details={"dismissed": True}
+    )
+    payout = payments_repository.payout_for(session, opportunity.id)
+    if payout is not None:
+        payout.release_approved_by_user_id = None
+
+
+def _held_payout(session: Session, opportunity: Opportunity) -> Payout:
+    payout = payments_repository.payout_for(session, opportunity.id)
+    if opportunity.state != OpportunityState.ON_HOLD.value or payout is None:
+        raise Conflict(_("This opportunity has no held payment."))
+    if PayoutState(payout.state) is not PayoutState.FUNDED:
+        raise Conflict(_("This payment is not held; see its money trail."))
+    return payout
+
+
+def audit_action(session: Session, admin: User, payout: Payout, action: str) -> None:
+    audit.record(
+        session,
+        actor_user_id=admin.id,
+        action=action,
+        subject_type="payout",
+        subject_id=payout.id,
+        details={"opportunity_id": payout.opportunity_id},
+    )
+
+
+def retry_transfer(session: Session, opportunity: Opportunity, admin: User) -> None:
+    """A transfer that failed every attempt: one administrator sends it again, with the same
+    idempotency key (so it can still never be made twice)."""
+    payout = payments_repository.payout_for(session, opportunity.id)
+    if payout is None or PayoutState(payout.state) is not PayoutState.TRANSFER_FAILED:
+        raise Conflict(_("Only a failed transfer can be retried."))
+    payments.transition(session, payout, PayoutState.RELEASING, actor=admin)
+    payout.transfer_attempts = 0

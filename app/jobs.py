@@ -13,6 +13,7 @@ from app.config import Settings
 from app.github import tasks as github_tasks
 from app.notifications import tasks as notification_tasks
 from app.opportunities import tasks as opportunity_tasks
+from app.payments import tasks as payment_tasks
 
 log = structlog.get_logger("devex.jobs")
 
@@ -21,6 +22,11 @@ PERIODIC_JOBS: dict[str, Job] = {
     "opportunities.close_past_deadlines": opportunity_tasks.close_past_deadlines,
     "notifications.deliver_pending": notification_tasks.deliver_pending,
     "github.process_inbox": github_tasks.process_inbox,
+    "payments.process_stripe_events": payment_tasks.process_stripe_events,
+    "payments.send_transfers": payment_tasks.send_transfers,
+    "payments.send_refunds": payment_tasks.send_refunds,
+    "payments.confirm_transfers": payment_tasks.confirm_transfers,
+    "github.post_issue_comments": github_tasks.post_issue_comments,
 }
 # Jobs that call external APIs for every open item run less often than the loop (rate limits).
 SLOW_JOBS: dict[str, Job] = {"github.reconcile": github_tasks.reconcile}

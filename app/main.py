@@ -29,6 +29,8 @@ from app.logging import RequestLogMiddleware, configure_logging
 from app.notifications import pages as notifications_pages
 from app.opportunities import api as opportunities_api
 from app.opportunities import pages as opportunities_pages
+from app.payments import api as payments_api
+from app.payments import pages as payments_pages
 from app.proposals import api as proposals_api
 from app.proposals import pages as proposals_pages
 from app.questions import api as questions_api
@@ -134,6 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications_pages.router,
         questions_pages.router,
         reviews_pages.router,
+        payments_pages.router,
+        payments_api.router,
+        payments_api.webhook_router,
         opportunities_api.router,
         proposals_api.router,
         evaluations_api.router,

@@ -53,8 +53,9 @@ def render_markdown(source: str) -> Markup:
     return Markup(clean)  # noqa: S704 - sanitised by nh3 on the line above
 
 
-def format_money(cents: int, currency: str) -> str:
-    return format_currency(Decimal(cents) / 100, currency, locale=babel_locale())
+def format_money(cents: int, currency: str, locale: str | None = None) -> str:
+    """In the current request's language, or in ``locale`` when given (e.g. "fr")."""
+    return format_currency(Decimal(cents) / 100, currency, locale=locale or babel_locale())
 
 
 def parse_money_to_cents(raw: str) -> int | None:

@@ -15,6 +15,7 @@ from app.db import make_engine
 from app.main import create_app
 from app.models import Base
 from tests.support.fake_github import FakeGitHub
+from tests.support.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 from tests.support.postgres import PostgresServer
 from tests.support.server import ThreadedServer
 
@@ -65,6 +66,15 @@ def fake_github() -> Iterator[FakeGitHub]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def fake_stripe() -> Iterator[FakeStripe]:
+    fake = FakeStripe()
+    server = ThreadedServer(fake.asgi()).start()
+    fake.url = server.url
+    yield fake
+    server.stop()
+
+
 def _empty_all_tables(engine: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
@@ -76,7 +86,8 @@ def _empty_all_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def settings(database_url: str, fake_github: FakeGitHub) -> Settings:
+def settings(database_url: str, fake_github: FakeGitHub, fake_stripe: FakeStripe) -> Settings:
+    fake_stripe.reset()
     return Settings(
         env=Environment.TEST,
         database_url=database_url,
@@ -87,6 +98,9 @@ def settings(database_url: str, fake_github: FakeGitHub) -> Settings:
         github_client_id="test-client-id",
         github_client_secret="test-client-secret",
         github_webhook_secret="webhook-test-secret",
+        stripe_secret_key=SECRET_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=fake_stripe.url,
         # Generous limits: tests post many forms; tests/test_rate_limits.py sets tight ones.
         rate_limit_sign_in="1000/minute",
         rate_limit_form_posts="1000/minute",

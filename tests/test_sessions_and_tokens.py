@@ -61,6 +61,8 @@ def test_production_session_cookie_is_host_prefixed_secure_httponly_lax(
         database_url=sqlite_url,
         secret_key="p" * 40,
         smtp_url="smtp://127.0.0.1:2525",
+        stripe_secret_key="sk_test_x",
+        stripe_webhook_secret="whsec_x",
         base_url="https://devex.example",
         github_api_url=fake_github.url,
         github_oauth_url=fake_github.url,

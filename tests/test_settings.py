@@ -48,12 +48,21 @@ def test_a_production_app_has_no_demo_sign_in_route(sqlite_url: str) -> None:
         secret_key=GOOD_SECRET,
         database_url=sqlite_url,
         smtp_url="smtp://127.0.0.1:2525",
+        stripe_secret_key="sk_test_x",
+        stripe_webhook_secret="whsec_x",
     )
     with TestClient(create_app(settings)) as client:
         assert client.get("/demo-sign-in").status_code == 404
         assert client.post("/demo-sign-in", data={"user_id": "1"}).status_code in (403, 404)
         response = client.get("/healthz")
         assert "max-age" in response.headers["strict-transport-security"]
+
+
+def test_production_refuses_the_simulated_payment_gateway() -> None:
+    with pytest.raises(ValidationError, match="STRIPE_SECRET_KEY"):
+        Settings(
+            env=Environment.PRODUCTION, secret_key=GOOD_SECRET, smtp_url="smtp://127.0.0.1:2525"
+        )
 
 
 def test_unknown_time_zone_is_refused() -> None:

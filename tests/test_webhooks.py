@@ -4,11 +4,7 @@ against the GitHub API before anything happens, and anything wrong puts the work
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
-import json
 import threading
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -23,36 +19,24 @@ from app.db import make_engine
 from app.github.client import GitHubClient
 from app.github.webhooks import closed_issues, signature_is_valid, store_delivery
 from app.main import create_app
-from app.models import AuditEvent, Award, Opportunity, WebhookDelivery
-from app.models.base import utcnow
-from tests.support.factories import make_opportunity, make_proposal, make_team, make_user, state_of
+from app.models import AuditEvent, Opportunity, WebhookDelivery
+from tests.support.factories import state_of
 from tests.support.fake_github import FakeGitHub
+from tests.support.fake_stripe import FakeStripe
+from tests.support.pay_on_pull import (
+    AWARDEE_ID,
+    PULL,
+    REPO,
+    REPO_ID,
+    api_pull,
+    in_progress_work,
+    merged_payload,
+    opportunity_of,
+    run_jobs,
+    sign,
+)
 from tests.support.server import ThreadedServer
-
-FIXTURE = Path(__file__).parent / "fixtures" / "github" / "pull_request.closed.json"
-SECRET = "webhook-test-secret"
-REPO, REPO_ID, ISSUE, PULL = "gc-demo/forms", 424242, 12, 77
-AWARDEE_ID, MERGER_ID = 5001, 9009
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def merged_payload(**changes: Any) -> bytes:
-    payload = json.loads(FIXTURE.read_text())
-    pull = payload["pull_request"]
-    pull.update(
-        {
-            "merged": True,
-            "number": PULL,
-            "body": f"Fixes #{ISSUE}",
-            "merged_by": {"id": MERGER_ID, "login": "maintainer"},
-        }
-    )
-    pull["base"]["repo"].update({"id": REPO_ID, "full_name": REPO})
-    pull.update(changes)
-    return json.dumps(payload).encode()
+from tests.support.web import app_of
 
 
 def post(
@@ -155,44 +139,12 @@ def test_closing_keywords() -> None:
 
 
 @pytest.fixture
-def in_progress(db: Session, fake_github: FakeGitHub) -> Opportunity:
-    team = make_team(db)
-    awardee = make_user(db, github_id=AWARDEE_ID, login="awardee")
-    opp = make_opportunity(
-        db,
-        team,
-        state="in_progress",
-        github_repository_id=REPO_ID,
-        github_repository_full_name=REPO,
-        github_issue_number=ISSUE,
-    )
-    proposal = make_proposal(db, opp, awardee, state="awarded")
-    db.add(
-        Award(
-            opportunity_id=opp.id,
-            proposal_id=proposal.id,
-            reason="top",
-            accept_by=utcnow(),
-            accepted_at=utcnow(),
-        )
-    )
-    db.commit()
-    fake_github.add_repository(REPO, REPO_ID, default_branch="main")
-    return opp
-
-
-def _api_pull(**changes: Any) -> dict[str, Any]:
-    pull: dict[str, Any] = {
-        "number": PULL,
-        "merged": True,
-        "body": f"Fixes #{ISSUE}",
-        "user": {"id": AWARDEE_ID, "login": "awardee"},
-        "merged_by": {"id": MERGER_ID, "login": "maintainer"},
-        "base": {"ref": "main", "repo": {"id": REPO_ID, "full_name": REPO}},
-    }
-    for key, value in changes.items():
-        pull[key] = value
-    return pull
+def in_progress(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> Opportunity:
+    """Funded work in progress: a wrong merge must hold it, and never pay."""
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    return opportunity_of(db, work)
 
 
 def _process(client: TestClient, db: Session, settings: Settings) -> str:
@@ -214,7 +166,7 @@ def test_a_verified_merge_moves_the_work_to_merged(
     fake_github: FakeGitHub,
     in_progress: Opportunity,
 ) -> None:
-    fake_github.pulls[(REPO, PULL)] = _api_pull()
+    fake_github.pulls[(REPO, PULL)] = api_pull()
     assert "verified merge" in _process(client, db, settings)
     assert state_of(db, Opportunity, in_progress.id) == "merged"
     assert f"pull {REPO}#{PULL}" in fake_github.requests  # re-fetched, not taken on trust
@@ -248,10 +200,11 @@ def test_anything_wrong_puts_the_work_on_hold_with_a_reason(
     settings: Settings,
     fake_github: FakeGitHub,
     in_progress: Opportunity,
+    fake_stripe: FakeStripe,
     case: str,
 ) -> None:
     changes, reason = HOLDS[case]
-    fake_github.pulls[(REPO, PULL)] = _api_pull(**copy.deepcopy(changes))
+    fake_github.pulls[(REPO, PULL)] = api_pull(**copy.deepcopy(changes))
     outcome = _process(client, db, settings)
     assert "on hold" in outcome
     assert reason in outcome
@@ -259,6 +212,8 @@ def test_anything_wrong_puts_the_work_on_hold_with_a_reason(
     event = db.scalars(select(AuditEvent).where(AuditEvent.to_state == "on_hold")).one()
     assert any(reason in r for r in event.details["reasons"])
     assert event.details["pull_request"] == PULL  # the evidence an admin needs
+    run_jobs(app_of(client).state.session_factory, settings, times=2)
+    assert fake_stripe.transfer_requests == []
 
 
 def test_a_payload_that_lies_about_merging_changes_nothing(
@@ -268,7 +223,7 @@ def test_a_payload_that_lies_about_merging_changes_nothing(
     fake_github: FakeGitHub,
     in_progress: Opportunity,
 ) -> None:
-    fake_github.pulls[(REPO, PULL)] = _api_pull(
+    fake_github.pulls[(REPO, PULL)] = api_pull(
         merged=False, user={"id": 1, "login": "x"}, body="nothing"
     )
     outcome = _process(client, db, settings)
@@ -308,8 +263,8 @@ def test_a_merge_whose_webhook_never_arrived_is_found_by_the_reconcile_job(
     db: Session, settings: Settings, fake_github: FakeGitHub, in_progress: Opportunity
 ) -> None:
     # No delivery at all: only the periodic question to GitHub can find this merge.
-    fake_github.pulls[(REPO, PULL)] = {**_api_pull(), "merged_at": "2026-11-25T10:00:00Z"}
-    fake_github.pulls[(REPO, 5)] = _api_pull(
+    fake_github.pulls[(REPO, PULL)] = {**api_pull(), "merged_at": "2026-11-25T10:00:00Z"}
+    fake_github.pulls[(REPO, 5)] = api_pull(
         number=5,
         user={"id": 1, "login": "someone"},
         body="Unrelated",

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
+from app import flows
 from app.access import PUBLIC, allow, outside_team, team
 from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import Conflict, NotFound
@@ -138,5 +139,5 @@ def award(
     summary="The awarded developer accepts the contract",
 )
 def accept(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> None:
-    service.accept_award(db, opportunities.get_public(db, opportunity_id), user)
+    flows.accept_award(db, opportunities.get_public(db, opportunity_id), user)
     db.commit()

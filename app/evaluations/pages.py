@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app import flows
 from app.access import allow, outside_team, team
 from app.deps import (
     AppSettings,
@@ -224,7 +225,7 @@ def award(
     dependencies=[allow(outside_team(via="opportunity_id"))],
 )
 def accept_award(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> Response:
-    service.accept_award(db, opportunities.get_public(db, opportunity_id), user)
+    flows.accept_award(db, opportunities.get_public(db, opportunity_id), user)
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}/proposal", status_code=303)
 

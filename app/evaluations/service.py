@@ -14,6 +14,7 @@ from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.evaluations import repository
 from app.evaluations.scoring import Candidate, Criterion, Ranked, rank
+from app.github import narration
 from app.i18n import gettext as _
 from app.models import (
     Award,
@@ -265,7 +266,16 @@ def award(
     session.add(record)
     session.flush()
     _tell_the_bidders(session, opportunity, rows, proposal_id, settings.award_acceptance_days)
+    _narrate_award(session, opportunity, chosen.proposal, settings)
     return record
+
+
+def _narrate_award(
+    session: Session, opportunity: Opportunity, proposal: Proposal, settings: Settings
+) -> None:
+    winner = session.get(User, proposal.author_user_id)
+    if winner is not None:
+        narration.awarded(session, opportunity, proposal.id, winner.login, settings.base_url)
 
 
 def _tell_the_bidders(
@@ -353,6 +363,7 @@ def _award_next(
         subject_id=opportunity.id,
         details={"proposal_id": chosen.id},
     )
+    _narrate_award(session, opportunity, chosen, settings)
     winner = session.get(User, chosen.author_user_id)
     _tell_the_winner(
         session, opportunity, [winner] if winner else [], chosen.id, settings.award_acceptance_days

@@ -31,10 +31,15 @@ class GitHubClient:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, path: str, access_token: str | None = None) -> Any:
+    def _request(
+        self, path: str, access_token: str | None = None, *, json: dict[str, Any] | None = None
+    ) -> Any:
         headers = {"Authorization": f"Bearer {access_token}"} if access_token else None
         try:
-            response = self._http.get(path, headers=headers)
+            if json is None:
+                response = self._http.get(path, headers=headers)
+            else:
+                response = self._http.post(path, headers=headers, json=json)
         except httpx2.HTTPError as exc:
             raise GitHubError(type(exc).__name__) from exc
         if response.status_code == 404:
@@ -78,3 +83,9 @@ class GitHubClient:
 
     def get_issue(self, full_name: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/issues/{number}")
+
+    def comment_on_issue(self, full_name: str, number: int, body: str) -> int:
+        created = self._request(f"/repos/{full_name}/issues/{number}/comments", json={"body": body})
+        if not isinstance(created, dict) or not isinstance(created.get("id"), int):
+            raise GitHubError("unexpected response shape")
+        return int(created["id"])

@@ -5,6 +5,14 @@ from app.models.audit import AuditEvent
 from app.models.base import Base
 from app.models.notification import Addendum, EmailOptOut, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
+from app.models.payment import (
+    IssueComment,
+    LedgerEntry,
+    Payout,
+    PayoutAccount,
+    PayoutState,
+    StripeEvent,
+)
 from app.models.proposal import (
     Award,
     ConflictDeclaration,
@@ -28,11 +36,16 @@ __all__ = [
     "ConflictDeclaration",
     "EmailOptOut",
     "EvaluationSubmission",
+    "IssueComment",
+    "LedgerEntry",
     "Notification",
     "OAuthState",
     "Opportunity",
     "OpportunitySkill",
     "OpportunityState",
+    "Payout",
+    "PayoutAccount",
+    "PayoutState",
     "Project",
     "Proposal",
     "ProposalState",
@@ -41,6 +54,7 @@ __all__ = [
     "ReviewRequest",
     "RubricCriterion",
     "Score",
+    "StripeEvent",
     "Team",
     "TeamInvitation",
     "TeamMembership",

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
+from app import flows
 from app.access import PUBLIC, allow, team
 from app.deps import AppSettings, CurrentUser, DbSession, OptionalUser, RowId
 from app.errors import ValidationFailed
@@ -156,6 +157,6 @@ def cancel_opportunity(
     user: CurrentUser,
     body: CancelIn,
 ) -> OpportunityOut:
-    service.cancel(db, _author_target(db, opportunity_id, user), actor=user, reason=body.reason)
+    flows.cancel(db, _author_target(db, opportunity_id, user), actor=user, reason=body.reason)
     db.commit()
     return to_out(service.get_visible(db, opportunity_id, user), request)

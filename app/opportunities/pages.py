@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
 
+from app import flows
 from app.access import PUBLIC, allow, team
 from app.config import Settings
 from app.deps import (
@@ -46,6 +47,7 @@ NOTICES = {
     "published": lambda: _("The opportunity is published and open for proposals."),
     "cancelled": lambda: _("The opportunity is cancelled."),
     "asked": lambda: _("Your question was sent to the team. The answer will be published here."),
+    "merged": lambda: _("The merge is recorded; the payment is on its way."),
 }
 
 
@@ -159,6 +161,11 @@ def _detail(
             "review_labels": review_service.checklist_labels(),
             "section_labels": review_service.section_labels(),
             "is_author": bool(roles & set(teams_service.AUTHOR_ROLES)),
+            "is_finance": "finance" in roles,
+            "can_simulate_merge": settings.merge_simulation_enabled
+            and settings.payments_simulated
+            and opportunity.state == OpportunityState.IN_PROGRESS
+            and bool(roles & set(teams_service.AUTHOR_ROLES)),
             "can_evaluate": bool(roles & {"owner", "evaluator"})
             and opportunity.published_at is not None,
         },
@@ -401,7 +408,7 @@ def cancel(
 ) -> Response:
     opportunity = service.get_visible(db, opportunity_id, user).opportunity
     try:
-        service.cancel(db, opportunity, actor=user, reason=form_text(form, "reason"))
+        flows.cancel(db, opportunity, actor=user, reason=form_text(form, "reason"))
     except AppError as exc:
         db.rollback()
         return _detail(request, db, settings, user, opportunity_id, error=exc)

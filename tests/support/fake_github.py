@@ -34,6 +34,8 @@ class FakeGitHub:
     codes: dict[str, tuple[FakeAccount, str, str]] = field(default_factory=dict)
     tokens: dict[str, FakeAccount] = field(default_factory=dict)
     pulls: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    # (repository, issue number, body) of every comment posted
+    comments: list[tuple[str, int, str]] = field(default_factory=list)
 
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
@@ -66,6 +68,7 @@ class FakeGitHub:
         self.codes.clear()
         self.tokens.clear()
         self.pulls.clear()
+        self.comments.clear()
 
     def _account_for(self, request: Request) -> FakeAccount | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -150,5 +153,13 @@ class FakeGitHub:
             if found is None:
                 return JSONResponse({"message": "Not Found"}, status_code=404)
             return JSONResponse(found)
+
+        @app.post("/repos/{owner}/{repo}/issues/{number}/comments")
+        async def comment(owner: str, repo: str, number: int, request: Request) -> JSONResponse:
+            if (f"{owner}/{repo}".lower(), number) not in self.issues:
+                return JSONResponse({"message": "Not Found"}, status_code=404)
+            body = (await request.json())["body"]
+            self.comments.append((f"{owner}/{repo}".lower(), number, body))
+            return JSONResponse({"id": len(self.comments), "body": body}, status_code=201)
 
         return app

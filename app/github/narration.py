@@ -1,0 +1,63 @@
+"""Pay-on-pull rule 6: the service tells the story on the GitHub issue, in both languages and
+without private details (no amounts beyond the public award, no reasons for a hold)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import IssueComment, Opportunity
+from app.models.base import utcnow
+from app.text import format_money
+
+SIGNATURE = "— Dev Exchange"
+
+
+def _queue(session: Session, opportunity: Opportunity, key: str, body: str) -> None:
+    """Queued in the caller's transaction, posted by a job after the commit; once per key."""
+    if not opportunity.issue_link_verified:
+        return
+    full_key = f"{opportunity.id}:{key}"
+    if session.scalars(select(IssueComment.id).where(IssueComment.key == full_key)).first():
+        return
+    session.add(IssueComment(key=full_key, opportunity_id=opportunity.id, body=body))
+
+
+def awarded(
+    session: Session, opportunity: Opportunity, proposal_id: int, login: str, base_url: str
+) -> None:
+    link = f"{base_url.rstrip('/')}/opportunities/{opportunity.id}"
+    _queue(
+        session,
+        opportunity,
+        f"awarded:{proposal_id}",
+        f"This issue was awarded to @{login} on Dev Exchange: {link}\n"
+        "The payment is released when their pull request that closes this issue is merged.\n\n"
+        f"Ce ticket a été attribué à @{login} sur Dev Exchange : {link}\n"
+        "Le paiement est versé quand sa demande de tirage qui ferme ce ticket est fusionnée.\n\n"
+        f"{SIGNATURE}",
+    )
+
+
+def released(session: Session, opportunity: Opportunity) -> None:
+    amount_en = format_money(opportunity.amount_cents, opportunity.currency, "en_CA")
+    amount_fr = format_money(opportunity.amount_cents, opportunity.currency, "fr_CA")
+    _queue(
+        session,
+        opportunity,
+        "released",
+        f"The merge was verified and the payment of {amount_en} has been released.\n\n"
+        f"La fusion a été vérifiée et le paiement de {amount_fr} a été versé.\n\n{SIGNATURE}",
+    )
+
+
+def held(session: Session, opportunity: Opportunity) -> None:
+    # One comment per hold: the key carries the time, so a later hold is told as well.
+    _queue(
+        session,
+        opportunity,
+        f"held:{utcnow().strftime('%Y%m%dT%H%M%S')}",
+        "A merge was seen, but the payment is on hold until an administrator has looked at it.\n\n"
+        "Une fusion a été constatée, mais le paiement est suspendu jusqu'à ce qu'un "
+        f"administrateur l'examine.\n\n{SIGNATURE}",
+    )

@@ -1,0 +1,181 @@
+"""Money: developers' payout accounts, one payout per award, its double-entry ledger, the
+Stripe event inbox, and the comments the service leaves on GitHub issues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UTCDateTime, utcnow
+
+
+class PayoutState(StrEnum):
+    AWAITING_FUNDING = "awaiting_funding"
+    FUNDED = "funded"  # the team's payment succeeded; the money is held on the platform
+    RELEASING = "releasing"  # transfer requested, with its idempotency key stored first
+    RELEASED = "released"  # Stripe answered the transfer request
+    PAID = "paid"  # Stripe confirmed the transfer
+    REFUNDED = "refunded"
+    TRANSFER_FAILED = "transfer_failed"
+    DISPUTED = "disputed"
+    # Closed before any money arrived: nothing to refund.
+    CANCELLED = "cancelled"
+
+
+class PayoutAccount(Base):
+    """A developer's Stripe Connect Express account (or a simulated one in local mode)."""
+
+    __tablename__ = "payout_accounts"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), primary_key=True
+    )
+    provider_account_id: Mapped[str] = mapped_column(String(100), unique=True)
+    payouts_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Payout(Base):
+    """One per award (and so one per opportunity). Facts reported by Stripe (charge, transfer,
+    refund, dispute) are recorded as they arrive, in any order; the state follows from them."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("fee_cents >= 0 AND fee_cents <= amount_cents", name="fee_range"),
+        CheckConstraint(
+            "state IN ('awaiting_funding', 'funded', 'releasing', 'released', 'paid', "
+            "'refunded', 'transfer_failed', 'disputed', 'cancelled')",
+            name="state_known",
+        ),
+        Index("ix_payouts_state", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id", ondelete="RESTRICT"), unique=True)
+    opportunity_id: Mapped[int] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="RESTRICT"), unique=True
+    )
+    state: Mapped[str] = mapped_column(String(20), default=PayoutState.AWAITING_FUNDING.value)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    fee_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    checkout_session_id: Mapped[str] = mapped_column(String(100), default="")
+    funded_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    payment_intent_id: Mapped[str] = mapped_column(String(100), default="")
+    # The charge the transfer draws on (Stripe's source_transaction).
+    charge_id: Mapped[str] = mapped_column(String(100), default="")
+    funded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Written in the same transaction that moves the payout to releasing, before any call.
+    transfer_idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    destination_account_id: Mapped[str] = mapped_column(String(100), default="")
+    developer_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    transfer_id: Mapped[str] = mapped_column(String(100), default="")
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    transfer_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    transfer_failure: Mapped[str] = mapped_column(Text, default="")
+    transfer_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    refund_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refund_id: Mapped[str] = mapped_column(String(100), default="")
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # open | won | lost, as Stripe reports the dispute on the team's payment.
+    dispute_status: Mapped[str] = mapped_column(String(10), default="")
+
+    # Releasing a held payment takes two administrators: the first one's approval is kept here.
+    release_approved_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def transfer_group(self) -> str:
+        return transfer_group_for(self.opportunity_id)
+
+
+def transfer_group_for(opportunity_id: int) -> str:
+    return f"opportunity-{opportunity_id}"
+
+
+class LedgerEntry(Base):
+    """One line of a double-entry movement. Each movement of a payout is written once (the
+    unique key) and its lines sum to zero, so every payout's lines sum to zero."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("payout_id", "movement", "account", name="uq_ledger_movement_line"),
+        CheckConstraint("amount_cents <> 0", name="amount_nonzero"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payout_id: Mapped[int] = mapped_column(
+        ForeignKey("payouts.id", ondelete="RESTRICT"), index=True
+    )
+    # funding | release | refund
+    movement: Mapped[str] = mapped_column(String(20))
+    # team:<id> | platform:holding | platform:fees | developer:<user id>
+    account: Mapped[str] = mapped_column(String(40))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StripeEvent(Base):
+    """The Stripe webhook inbox, unique on the event id: a retried event is stored once."""
+
+    __tablename__ = "stripe_events"
+    __table_args__ = (Index("ix_stripe_events_pending", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # pending → processed | ignored; an event about a payout we cannot place yet stays pending
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(300), default="")
+
+
+class IssueComment(Base):
+    """Narration on the opportunity's GitHub issue, posted by a job after the commit; the key
+    makes each comment exist once however often the step that asks for it runs."""
+
+    __tablename__ = "issue_comments"
+    __table_args__ = (Index("ix_issue_comments_pending", "posted_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    github_comment_id: Mapped[int | None] = mapped_column(BigInteger)

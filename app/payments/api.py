@@ -1,0 +1,74 @@
+"""POST /webhooks/stripe, and the money trail as JSON for the team's finance and admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.access import SIGNED_WEBHOOK, allow, team
+from app.config import Settings
+from app.deps import DbSession, RowId
+from app.errors import NotFound, NotSignedIn
+from app.i18n import gettext as _
+from app.models import TeamRole
+from app.opportunities import service as opportunities
+from app.payments import repository, webhooks
+from app.payments.schemas import LedgerLineOut, PayoutOut
+
+router = APIRouter(prefix="/api/v1", tags=["payments"])
+webhook_router = APIRouter(tags=["webhooks"])
+
+
+@webhook_router.post(
+    "/webhooks/stripe",
+    dependencies=[allow(SIGNED_WEBHOOK)],
+    summary="Stripe webhook (signed with the endpoint secret)",
+)
+async def stripe_webhook(request: Request) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    body = await request.body()
+    event = webhooks.verified_event(
+        body, request.headers.get("stripe-signature"), settings.stripe_webhook_secret
+    )
+    if event is None:
+        raise NotSignedIn(_("The webhook signature is missing, wrong or too old."))
+    if not webhooks.livemode_matches(event, settings.stripe_secret_key):
+        # Acknowledged so that Stripe stops sending it, and never acted on.
+        return JSONResponse({"status": "ignored", "reason": "livemode does not match"})
+
+    def store() -> bool:
+        with request.app.state.session_factory() as session:
+            new = webhooks.store_event(session, event)
+            session.commit()
+            return new
+
+    new = await run_in_threadpool(store)
+    return JSONResponse({"status": "queued" if new else "duplicate"})
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/payout",
+    response_model=PayoutOut,
+    dependencies=[allow(team(TeamRole.FINANCE, via="opportunity_id", admins_too=True))],
+    summary="The payout of an awarded opportunity, with its ledger lines",
+)
+def payout(opportunity_id: RowId, db: DbSession) -> PayoutOut:
+    opportunity = opportunities.get_opportunity(db, opportunity_id)
+    found = repository.payout_for(db, opportunity.id)
+    if found is None:
+        raise NotFound(_("This opportunity has no payout."))
+    return PayoutOut(
+        opportunity_id=found.opportunity_id,
+        state=found.state,
+        amount_cents=found.amount_cents,
+        fee_cents=found.fee_cents,
+        currency=found.currency,
+        simulated=found.simulated,
+        funded_at=found.funded_at,
+        released_at=found.released_at,
+        transfer_id=found.transfer_id,
+        refunded_at=found.refunded_at,
+        ledger=[LedgerLineOut.model_validate(e) for e in repository.ledger_of(db, found.id)],
+        ledger_balance_cents=repository.ledger_balance(db, found.id),
+    )

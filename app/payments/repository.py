@@ -1,0 +1,161 @@
+"""Payment queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AuditEvent,
+    Award,
+    LedgerEntry,
+    Opportunity,
+    OpportunityState,
+    Payout,
+    PayoutAccount,
+    PayoutState,
+    Proposal,
+    StripeEvent,
+    User,
+)
+
+
+def payout_for(session: Session, opportunity_id: int) -> Payout | None:
+    return session.scalars(select(Payout).where(Payout.opportunity_id == opportunity_id)).first()
+
+
+def account_of(session: Session, user_id: int) -> PayoutAccount | None:
+    return session.get(PayoutAccount, user_id)
+
+
+def account_by_provider_id(session: Session, provider_account_id: str) -> PayoutAccount | None:
+    return session.scalars(
+        select(PayoutAccount).where(PayoutAccount.provider_account_id == provider_account_id)
+    ).first()
+
+
+def awardee_of(session: Session, opportunity_id: int) -> tuple[Award, User] | None:
+    row = session.execute(
+        select(Award, User)
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .join(User, User.id == Proposal.author_user_id)
+        .where(Award.opportunity_id == opportunity_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def awarded_opportunities_of(session: Session, user_id: int) -> Sequence[Opportunity]:
+    return session.scalars(
+        select(Opportunity)
+        .join(Award, Award.opportunity_id == Opportunity.id)
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .where(
+            Proposal.author_user_id == user_id,
+            Opportunity.state == OpportunityState.AWARDED.value,
+        )
+    ).all()
+
+
+def ledger_of(session: Session, payout_id: int) -> Sequence[LedgerEntry]:
+    return session.scalars(
+        select(LedgerEntry).where(LedgerEntry.payout_id == payout_id).order_by(LedgerEntry.id)
+    ).all()
+
+
+def ledger_balance(session: Session, payout_id: int) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
+            LedgerEntry.payout_id == payout_id
+        )
+    )
+    return int(total or 0)
+
+
+def payout_events(session: Session, payout: Payout) -> Sequence[AuditEvent]:
+    """The payout's own events and its opportunity's: the money trail in time order."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(
+            ((AuditEvent.subject_type == "payout") & (AuditEvent.subject_id == payout.id))
+            | (
+                (AuditEvent.subject_type == "opportunity")
+                & (AuditEvent.subject_id == payout.opportunity_id)
+            )
+        )
+        .order_by(AuditEvent.id)
+    ).all()
+
+
+def find_payout_for_stripe_object(session: Session, obj: dict[str, Any]) -> Payout | None:
+    """Which payout a Stripe object concerns: our metadata first, then the transfer group, then
+    the ids we recorded. None when it cannot be placed (yet)."""
+    metadata = obj.get("metadata") or {}
+    raw_id = str(metadata.get("payout_id") or obj.get("client_reference_id") or "")
+    if raw_id.isdigit():
+        return session.get(Payout, int(raw_id))
+    group = obj.get("transfer_group") or ""
+    if group.startswith("opportunity-") and group.removeprefix("opportunity-").isdigit():
+        found = payout_for(session, int(group.removeprefix("opportunity-")))
+        if found is not None and found.transfer_group == group:
+            return found
+    for column, key in ((Payout.payment_intent_id, "payment_intent"), (Payout.charge_id, "charge")):
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            found = session.scalars(select(Payout).where(column == value)).first()
+            if found is not None:
+                return found
+    return None
+
+
+def claim_pending_event(session: Session, after_id: int) -> StripeEvent | None:
+    return session.scalars(
+        select(StripeEvent)
+        .where(StripeEvent.status == "pending", StripeEvent.id > after_id)
+        .order_by(StripeEvent.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def claim_payout(session: Session, *conditions: Any) -> Payout | None:
+    """One payout matching the conditions, locked so that concurrent workers never handle the
+    same one (SKIP LOCKED: they take the next one instead)."""
+    return session.scalars(
+        select(Payout)
+        .where(*conditions)
+        .order_by(Payout.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def payouts_needing_attention(session: Session) -> Sequence[Payout]:
+    return session.scalars(
+        select(Payout)
+        .where(Payout.state.in_([PayoutState.TRANSFER_FAILED.value, PayoutState.DISPUTED.value]))
+        .order_by(Payout.id)
+    ).all()
+
+
+def held_opportunities(session: Session) -> Sequence[Opportunity]:
+    return session.scalars(
+        select(Opportunity)
+        .where(Opportunity.state == OpportunityState.ON_HOLD.value)
+        .order_by(Opportunity.updated_at)
+    ).all()
+
+
+def latest_hold_event(session: Session, opportunity_id: int) -> AuditEvent | None:
+    return session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.subject_type == "opportunity",
+            AuditEvent.subject_id == opportunity_id,
+            AuditEvent.to_state == OpportunityState.ON_HOLD.value,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()

@@ -1,0 +1,554 @@
+"""Payout rules: the lifecycle, facts from the gateway, the ledger. Nothing here commits.
+
+A payout's state follows from facts the gateway reports (the team's charge, our transfer, a
+refund, a dispute). Facts are recorded as they arrive, in whatever order, each at most once;
+``advance`` then takes every transition the facts allow, each through the one guarded
+transition function, and posts the matching ledger movement in the same transaction. So
+duplicates and any ordering of events end in the same state, with each movement posted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.config import Settings
+from app.errors import Conflict
+from app.github import narration
+from app.i18n import gettext as _
+from app.lifecycle import guarded_transition
+from app.models import (
+    LedgerEntry,
+    Opportunity,
+    OpportunityState,
+    Payout,
+    PayoutAccount,
+    PayoutState,
+    TeamRole,
+    User,
+)
+from app.models.base import utcnow
+from app.opportunities import service as opportunities
+from app.payments import repository
+from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
+from app.teams.service import require_role
+
+P = PayoutState
+ALLOWED_TRANSITIONS: Mapping[P, frozenset[P]] = {
+    P.AWAITING_FUNDING: frozenset({P.FUNDED, P.CANCELLED}),
+    P.FUNDED: frozenset({P.RELEASING, P.REFUNDED, P.DISPUTED}),
+    P.RELEASING: frozenset({P.RELEASED, P.TRANSFER_FAILED}),
+    P.RELEASED: frozenset({P.PAID}),
+    # An administrator retries a failed transfer, or refunds the team.
+    P.TRANSFER_FAILED: frozenset({P.RELEASING, P.REFUNDED}),
+    # Won: the money is held again. Lost: it went back to the card holder.
+    P.DISPUTED: frozenset({P.FUNDED, P.REFUNDED}),
+    P.PAID: frozenset(),
+    P.REFUNDED: frozenset(),
+    P.CANCELLED: frozenset(),
+}
+# The money has left the platform, or is on its way: nothing can be refunded any more.
+RELEASED_STATES = frozenset({P.RELEASING, P.RELEASED, P.PAID})
+MAX_TRANSFER_ATTEMPTS = 5
+HOLDING = "platform:holding"
+FEES = "platform:fees"
+
+
+def transition(
+    session: Session,
+    payout: Payout,
+    to_state: P,
+    *,
+    actor: User | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    guarded_transition(
+        session,
+        payout,
+        to_state,
+        ALLOWED_TRANSITIONS,
+        actor_user_id=actor.id if actor else None,
+        subject_type="payout",
+        refused=_(
+            "A payment that is %(current)s cannot become %(target)s.",
+            current=state_label(payout.state),
+            target=state_label(to_state),
+        ),
+        extra_values={"updated_at": utcnow()},
+        details=details,
+    )
+
+
+def state_label(state: P | str) -> str:
+    labels = {
+        P.AWAITING_FUNDING: _("awaiting funding"),
+        P.FUNDED: _("funded, held until the merge"),
+        P.RELEASING: _("being released"),
+        P.RELEASED: _("released"),
+        P.PAID: _("paid"),
+        P.REFUNDED: _("refunded"),
+        P.TRANSFER_FAILED: _("transfer failed"),
+        P.DISPUTED: _("disputed"),
+        P.CANCELLED: _("cancelled before funding"),
+    }
+    return labels[P(state)]
+
+
+def fee_for(amount_cents: int, settings: Settings) -> int:
+    return amount_cents * settings.platform_fee_basis_points // 10_000
+
+
+def ensure_payout(
+    session: Session, opportunity: Opportunity, award_id: int, settings: Settings
+) -> Payout:
+    """The award's one payout (a unique key on the award), created on first need."""
+    existing = repository.payout_for(session, opportunity.id)
+    if existing is not None:
+        return existing
+    payout = Payout(
+        award_id=award_id,
+        opportunity_id=opportunity.id,
+        amount_cents=opportunity.amount_cents,
+        fee_cents=fee_for(opportunity.amount_cents, settings),
+        currency=opportunity.currency,
+        simulated=settings.payments_simulated,
+    )
+    session.add(payout)
+    session.flush()
+    audit.record(
+        session,
+        actor_user_id=None,
+        action="payout.created",
+        subject_type="payout",
+        subject_id=payout.id,
+        details={"amount_cents": payout.amount_cents, "currency": payout.currency},
+    )
+    return payout
+
+
+# --- facts -------------------------------------------------------------------------------
+
+
+def record_funding(session: Session, payout: Payout, funding: Funding) -> None:
+    if not funding.paid:
+        return
+    payout.payment_intent_id = payout.payment_intent_id or funding.payment_intent_id
+    if funding.charge_id and not payout.charge_id:
+        payout.charge_id = funding.charge_id
+        payout.funded_at = utcnow()
+    advance(session, payout)
+
+
+def record_transfer(
+    session: Session, payout: Payout, transfer: Transfer, *, confirmed: bool
+) -> None:
+    if payout.transfer_id and payout.transfer_id != transfer.transfer_id:
+        # Rule 4 says this cannot happen; if it ever does, a person must look at once.
+        audit.record(
+            session,
+            actor_user_id=None,
+            action="payout.unexpected_transfer",
+            subject_type="payout",
+            subject_id=payout.id,
+            details={"known": payout.transfer_id, "reported": transfer.transfer_id},
+        )
+        return
+    if not payout.transfer_id:
+        payout.transfer_id = transfer.transfer_id
+        payout.released_at = utcnow()
+    if transfer.reversed and not payout.transfer_failure:
+        payout.transfer_failure = "reversed"
+    if confirmed and payout.transfer_confirmed_at is None and not transfer.reversed:
+        payout.transfer_confirmed_at = utcnow()
+    advance(session, payout)
+
+
+def record_refund(session: Session, payout: Payout, refund_id: str) -> None:
+    if not payout.refund_id:
+        payout.refund_id = refund_id
+        payout.refunded_at = utcnow()
+    advance(session, payout)
+
+
+def record_dispute(session: Session, payout: Payout, status: str) -> None:
+    # A closed dispute's outcome outranks "open", whichever event arrives first.
+    if payout.dispute_status not in ("won", "lost"):
+        payout.dispute_status = status
+    advance(session, payout)
+
+
+def advance(session: Session, payout: Payout) -> None:
+    """Takes every transition the recorded facts allow, in lifecycle order."""
+    while (step := _next_step(payout)) is not None:
+        to_state, movement = step
+        transition(session, payout, to_state)
+        if movement:
+            _post_movement(session, payout, movement)
+    _follow_with_the_opportunity(session, payout)
+
+
+def _next_step(payout: Payout) -> tuple[P, str] | None:
+    state = P(payout.state)
+    refunded = bool(payout.refund_id) or payout.dispute_status == "lost"
+    steps: dict[P, tuple[bool, P, str]] = {
+        P.AWAITING_FUNDING: (bool(payout.charge_id), P.FUNDED, "funding"),
+        P.RELEASING: (bool(payout.transfer_id), P.RELEASED, "release"),
+        P.RELEASED: (payout.transfer_confirmed_at is not None, P.PAID, ""),
+    }
+    if refunded and state in (P.FUNDED, P.TRANSFER_FAILED, P.DISPUTED):
+        return P.REFUNDED, "refund"
+    if state is P.FUNDED and payout.dispute_status == "open":
+        return P.DISPUTED, ""
+    if state is P.DISPUTED and payout.dispute_status == "won":
+        return P.FUNDED, ""
+    if state in steps and steps[state][0]:
+        return steps[state][1], steps[state][2]
+    return None
+
+
+def _post_movement(session: Session, payout: Payout, movement: str) -> None:
+    """Double entry: the lines of one movement sum to zero."""
+    opportunity = session.get(Opportunity, payout.opportunity_id)
+    assert opportunity is not None
+    team = f"team:{opportunity.team_id}"
+    amount = payout.amount_cents
+    lines: list[tuple[str, int, str]]
+    if movement == "funding":
+        lines = [(team, -amount, payout.charge_id), (HOLDING, amount, payout.charge_id)]
+    elif movement == "release":
+        developer = f"developer:{payout.developer_user_id}"
+        lines = [
+            (HOLDING, -amount, payout.transfer_id),
+            (developer, amount - payout.fee_cents, payout.transfer_id),
+            (FEES, payout.fee_cents, payout.transfer_id),
+        ]
+    else:
+        lines = [(HOLDING, -amount, payout.refund_id), (team, amount, payout.refund_id)]
+    assert sum(line[1] for line in lines) == 0
+    for account, cents, reference in lines:
+        if cents:
+            session.add(
+                LedgerEntry(
+                    payout_id=payout.id,
+                    movement=movement,
+                    account=account,
+                    amount_cents=cents,
+                    currency=payout.currency,
+                    reference=reference,
+                )
+            )
+    session.flush()
+
+
+def _follow_with_the_opportunity(session: Session, payout: Payout) -> None:
+    opportunity = session.get(Opportunity, payout.opportunity_id)
+    assert opportunity is not None
+    if P(payout.state) in (P.RELEASED, P.PAID):
+        narration.released(session, opportunity)
+    if P(payout.state) is P.PAID and opportunity.state == OpportunityState.MERGED.value:
+        opportunities.transition(
+            session,
+            opportunity,
+            OpportunityState.PAID,
+            actor=None,
+            details={"transfer_id": payout.transfer_id},
+        )
+    elif P(payout.state) is P.FUNDED:
+        start_work_when_ready(session, opportunity)
+
+
+# --- steps people and jobs take ----------------------------------------------------------
+
+
+def start_work_when_ready(session: Session, opportunity: Opportunity) -> bool:
+    """Awarded → in progress once the work is funded, the developer accepted the contract and
+    can receive payouts; whichever of the three happens last calls this."""
+    if opportunity.state != OpportunityState.AWARDED.value:
+        return False
+    payout = repository.payout_for(session, opportunity.id)
+    found = repository.awardee_of(session, opportunity.id)
+    if payout is None or P(payout.state) is not P.FUNDED or found is None:
+        return False
+    award, developer = found
+    account = repository.account_of(session, developer.id)
+    if award.accepted_at is None or account is None or not account.payouts_enabled:
+        return False
+    opportunities.transition(
+        session,
+        opportunity,
+        OpportunityState.IN_PROGRESS,
+        actor=None,
+        details={"payout_id": payout.id},
+    )
+    return True
+
+
+def request_release(session: Session, opportunity: Opportunity, *, actor: User | None) -> Payout:
+    """Pay-on-pull rule 4: the idempotency key, derived from the payout id, and the destination
+    are stored with the move to releasing, before any call; the transfer job does the rest."""
+    payout = repository.payout_for(session, opportunity.id)
+    found = repository.awardee_of(session, opportunity.id)
+    if payout is None or found is None:
+        raise Conflict(_("This opportunity has no funded payment to release."))
+    developer = found[1]
+    account = repository.account_of(session, developer.id)
+    if account is None or not account.payouts_enabled:
+        raise Conflict(_("The developer cannot receive payouts yet."))
+    transition(
+        session,
+        payout,
+        P.RELEASING,
+        actor=actor,
+        details={"destination": account.provider_account_id},
+    )
+    payout.transfer_idempotency_key = (
+        payout.transfer_idempotency_key or f"payout-{payout.id}-transfer"
+    )
+    payout.destination_account_id = account.provider_account_id
+    payout.developer_user_id = developer.id
+    payout.transfer_attempts = 0
+    payout.transfer_failure = ""
+    session.flush()
+    return payout
+
+
+def request_refund(session: Session, payout: Payout, *, actor: User | None, reason: str) -> None:
+    """Full refund to the team; before funding there is nothing to refund, only to close."""
+    state = P(payout.state)
+    if state is P.AWAITING_FUNDING:
+        transition(session, payout, P.CANCELLED, actor=actor, details={"reason": reason})
+        return
+    if state in RELEASED_STATES:
+        raise Conflict(_("The payment has already been released to the developer."))
+    if payout.refund_requested_at is None:
+        payout.refund_requested_at = utcnow()
+        audit.record(
+            session,
+            actor_user_id=actor.id if actor else None,
+            action="payout.refund_requested",
+            subject_type="payout",
+            subject_id=payout.id,
+            details={"reason": reason},
+        )
+
+
+def send_transfer(session: Session, gateway: Gateway, payout: Payout) -> None:
+    """One attempt at the transfer of a payout in releasing. A transfer the gateway already
+    has for this payout (an answer lost in a crash) is adopted, never made twice; otherwise the
+    stored idempotency key makes a repeated request return the first transfer."""
+    assert payout.transfer_idempotency_key
+    existing = gateway.find_transfer(payout.transfer_group, payout.id)
+    transfer = existing or gateway.create_transfer(
+        _transfer_request(payout, payout.transfer_idempotency_key)
+    )
+    record_transfer(session, payout, transfer, confirmed=gateway.simulated)
+
+
+def _transfer_request(payout: Payout, key: str) -> TransferRequest:
+    return TransferRequest(
+        amount_cents=payout.amount_cents - payout.fee_cents,
+        currency=payout.currency,
+        destination=payout.destination_account_id,
+        source_transaction=payout.charge_id,
+        transfer_group=payout.transfer_group,
+        idempotency_key=key,
+        payout_id=payout.id,
+    )
+
+
+def transfer_attempt_failed(session: Session, payout: Payout, error: str) -> None:
+    payout.transfer_attempts += 1
+    payout.transfer_failure = error[:500]
+    if payout.transfer_attempts >= MAX_TRANSFER_ATTEMPTS:
+        transition(session, payout, P.TRANSFER_FAILED, details={"error": error[:500]})
+
+
+def send_refund(session: Session, gateway: Gateway, payout: Payout) -> None:
+    refund_id = gateway.refund(payout.payment_intent_id, f"payout-{payout.id}-refund")
+    record_refund(session, payout, refund_id)
+
+
+def connect_account(
+    session: Session, gateway: Gateway, user: User, *, return_url: str, refresh_url: str
+) -> str:
+    """Where to send the developer to set up (or finish) their payout account."""
+    account = repository.account_of(session, user.id)
+    if account is None:
+        account = PayoutAccount(
+            user_id=user.id,
+            provider_account_id=gateway.create_account(user.id, user.email),
+            simulated=gateway.simulated,
+        )
+        session.add(account)
+        session.flush()
+        audit.record(
+            session,
+            actor_user_id=user.id,
+            action="payout_account.created",
+            subject_type="user",
+            subject_id=user.id,
+        )
+    return gateway.onboarding_link(account.provider_account_id, return_url, refresh_url)
+
+
+def refresh_account(session: Session, gateway: Gateway, account: PayoutAccount) -> None:
+    """Asks the gateway (rather than trusting an event's copy, which may be stale or out of
+    order) whether payouts are enabled; then starts any awarded work that waited on it."""
+    enabled = gateway.payouts_enabled(account.provider_account_id)
+    if enabled != account.payouts_enabled:
+        account.payouts_enabled = enabled
+        audit.record(
+            session,
+            actor_user_id=None,
+            action="payout_account.updated",
+            subject_type="user",
+            subject_id=account.user_id,
+            details={"payouts_enabled": enabled},
+        )
+    if enabled:
+        for opportunity in repository.awarded_opportunities_of(session, account.user_id):
+            start_work_when_ready(session, opportunity)
+
+
+# --- Stripe events -----------------------------------------------------------------------
+
+
+def _funded_by_intent(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+    record_funding(
+        session, payout, Funding(True, str(obj["id"]), str(obj.get("latest_charge") or ""))
+    )
+
+
+def _funded_by_charge(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+    record_funding(
+        session, payout, Funding(True, str(obj.get("payment_intent") or ""), str(obj["id"]))
+    )
+
+
+def _checkout_completed(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+    if obj.get("payment_status") == "paid":
+        record_funding(session, payout, Funding(True, str(obj.get("payment_intent") or "")))
+
+
+def _charge_refunded(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+    refunds = (obj.get("refunds") or {}).get("data") or []
+    record_refund(session, payout, str(refunds[0]["id"]) if refunds else str(obj["id"]))
+
+
+def _refund_succeeded(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+    if obj.get("status") == "succeeded":
+        record_refund(session, payout, str(obj["id"]))
+
+
+def _dispute_opened(session: Session, payout: Payout, obj: dict[str, Any]) -> None:  # noqa: ARG001
+    record_dispute(session, payout, "open")
+
+
+def _dispute_closed(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+    if obj.get("status") in ("won", "lost"):
+        record_dispute(session, payout, str(obj["status"]))
+
+
+def _transfer_created(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+    transfer = Transfer(str(obj["id"]), bool(obj.get("reversed")))
+    record_transfer(session, payout, transfer, confirmed=True)
+
+
+def _transfer_reversed(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+    record_transfer(session, payout, Transfer(str(obj["id"]), True), confirmed=False)
+
+
+EVENT_FACTS = {
+    "payment_intent.succeeded": _funded_by_intent,
+    "charge.succeeded": _funded_by_charge,
+    "checkout.session.completed": _checkout_completed,
+    "charge.refunded": _charge_refunded,
+    "refund.created": _refund_succeeded,
+    "refund.updated": _refund_succeeded,
+    "charge.dispute.created": _dispute_opened,
+    "charge.dispute.closed": _dispute_closed,
+    "transfer.created": _transfer_created,
+    "transfer.reversed": _transfer_reversed,
+}
+
+
+def apply_event(
+    session: Session, gateway: Gateway, event_type: str, obj: dict[str, Any]
+) -> str | None:
+    """What one Stripe event means; None when it concerns a payout we cannot place yet (its
+    events arrived before ours): it stays in the inbox and is tried again."""
+    if event_type == "account.updated":
+        account = repository.account_by_provider_id(session, str(obj.get("id")))
+        if account is None:
+            return "ignored: not one of our payout accounts"
+        refresh_account(session, gateway, account)
+        return (
+            f"payout account of user {account.user_id}: payouts enabled {account.payouts_enabled}"
+        )
+    if event_type == "payment_intent.payment_failed":
+        return "ignored: a failed attempt; the team can pay again"
+    apply = EVENT_FACTS.get(event_type)
+    if apply is None:
+        return "ignored: not an event we act on"
+    payout = repository.find_payout_for_stripe_object(session, obj)
+    if payout is None:
+        return None
+    apply(session, payout, obj)
+    return f"payout {payout.id}: {payout.state}"
+
+
+# --- funding -----------------------------------------------------------------------------
+
+
+def start_funding(
+    session: Session,
+    gateway: Gateway,
+    opportunity: Opportunity,
+    user: User,
+    settings: Settings,
+) -> Checkout:
+    """The team's finance person pays the awarded amount; the platform holds it."""
+    require_role(session, user, opportunity.team_id, frozenset({TeamRole.FINANCE.value}))
+    found = repository.awardee_of(session, opportunity.id)
+    if opportunity.state != OpportunityState.AWARDED.value or found is None:
+        raise Conflict(_("Only awarded work can be funded."))
+    payout = ensure_payout(session, opportunity, found[0].id, settings)
+    if P(payout.state) is not P.AWAITING_FUNDING:
+        raise Conflict(_("This work is already funded."))
+    base = settings.base_url.rstrip("/")
+    checkout = gateway.create_checkout(
+        payout_id=payout.id,
+        amount_cents=payout.amount_cents,
+        currency=payout.currency,
+        description=opportunity.title,
+        transfer_group=payout.transfer_group,
+        success_url=f"{base}/opportunities/{opportunity.id}/funding/return",
+        cancel_url=f"{base}/opportunities/{opportunity.id}/funding",
+    )
+    payout.checkout_session_id = checkout.session_id
+    payout.funded_by_user_id = user.id
+    audit.record(
+        session,
+        actor_user_id=user.id,
+        action="payout.checkout_started",
+        subject_type="payout",
+        subject_id=payout.id,
+        details={"checkout_session_id": checkout.session_id},
+    )
+    return checkout
+
+
+def confirm_funding(session: Session, gateway: Gateway, opportunity: Opportunity) -> Payout | None:
+    """On the way back from checkout, ask the gateway (the webhook may come later, or never)."""
+    payout = repository.payout_for(session, opportunity.id)
+    if (
+        payout is None
+        or not payout.checkout_session_id
+        or P(payout.state) is not P.AWAITING_FUNDING
+    ):
+        return payout
+    record_funding(session, payout, gateway.funding(payout.checkout_session_id))
+    return payout

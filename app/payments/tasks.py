@@ -1,0 +1,140 @@
+"""Payment jobs. Each claims its rows with SKIP LOCKED (so concurrent workers never handle one
+twice), makes at most one gateway call per row, and commits per row: a crash loses at most the
+row in hand, which the next run picks up again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.models import Payout, PayoutState, StripeEvent
+from app.models.base import utcnow
+from app.payments import repository, service
+from app.payments.gateway import Gateway, GatewayError, gateway_for
+
+log = structlog.get_logger("devex.payments")
+# An event about a payout we cannot place is retried this many times, then set aside.
+MAX_EVENT_ATTEMPTS = 50
+BATCH = 50
+
+
+def process_stripe_events(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    gateway = gateway_for(settings)
+    done = 0
+    last_id = 0
+    with session_factory() as session:
+        for _ in range(BATCH):
+            event = repository.claim_pending_event(session, last_id)
+            if event is None:
+                break
+            last_id = event.id
+            done += _apply_one(session, gateway, event)
+    return done
+
+
+def _apply_one(session: Session, gateway: Gateway, event: StripeEvent) -> int:
+    event_id = event.id
+    try:
+        outcome = service.apply_event(session, gateway, event.type, event.payload)
+    except GatewayError as exc:
+        session.rollback()
+        _note_attempt(session, event_id, f"retrying: {exc}")
+        return 0
+    if outcome is None:
+        _note_attempt(session, event_id, "waiting: its payout is not known yet")
+        return 0
+    event.status = "ignored" if outcome.startswith("ignored") else "processed"
+    event.outcome = outcome[:300]
+    event.attempts += 1
+    event.processed_at = utcnow()
+    session.commit()
+    return 1
+
+
+def _note_attempt(session: Session, event_id: int, outcome: str) -> None:
+    event = session.get(StripeEvent, event_id)
+    if event is None:
+        return
+    event.attempts += 1
+    event.outcome = outcome[:300]
+    if event.attempts >= MAX_EVENT_ATTEMPTS:
+        event.status = "ignored"
+        log.warning("stripe event set aside", event_id=event.event_id, type=event.type)
+    session.commit()
+
+
+def _each_claimed(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    conditions: list[Any],
+    step: Callable[[Session, Gateway, Payout], None],
+    on_error: Callable[[Session, Payout, str], None],
+) -> int:
+    gateway = gateway_for(settings)
+    done = 0
+    with session_factory() as session:
+        seen: set[int] = set()
+        for _ in range(BATCH):
+            payout = repository.claim_payout(session, Payout.id.not_in(seen or {0}), *conditions)
+            if payout is None:
+                break
+            seen.add(payout.id)
+            try:
+                step(session, gateway, payout)
+            except GatewayError as exc:
+                session.rollback()
+                fresh = session.get(Payout, payout.id)
+                if fresh is not None:
+                    on_error(session, fresh, str(exc))
+                session.commit()
+                log.warning("payment step failed", payout_id=payout.id, error=str(exc))
+                continue
+            session.commit()
+            done += 1
+    return done
+
+
+def _note_only(session: Session, payout: Payout, error: str) -> None:
+    """Nothing to count: the step is simply tried again on the next run."""
+
+
+def send_transfers(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """Releasing payouts whose transfer we have not recorded yet (new, or lost in a crash)."""
+    return _each_claimed(
+        session_factory,
+        settings,
+        [Payout.state == PayoutState.RELEASING.value, Payout.transfer_id == ""],
+        service.send_transfer,
+        service.transfer_attempt_failed,
+    )
+
+
+def send_refunds(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    return _each_claimed(
+        session_factory,
+        settings,
+        [Payout.refund_requested_at.is_not(None), Payout.refund_id == ""],
+        service.send_refund,
+        _note_only,
+    )
+
+
+def confirm_transfers(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """Released payouts whose confirmation event has not come: ask the gateway instead."""
+
+    def confirm(session: Session, gateway: Gateway, payout: Payout) -> None:
+        transfer = gateway.find_transfer(payout.transfer_group, payout.id)
+        if transfer is not None:
+            service.record_transfer(session, payout, transfer, confirmed=True)
+
+    return _each_claimed(
+        session_factory,
+        settings,
+        [Payout.state == PayoutState.RELEASED.value],
+        confirm,
+        _note_only,
+    )

@@ -1,0 +1,58 @@
+"""Stripe webhooks: the signature (with its timestamp tolerance) and the event inbox.
+
+Pay-on-pull rule 7: the official SDK checks the signature and the timestamp; an event is stored
+once, unique on its id, whatever Stripe's retries; a job applies it (in any order).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import stripe
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import StripeEvent
+
+TOLERANCE_SECONDS = 300
+
+
+def verified_event(payload: bytes, header: str | None, secret: str) -> dict[str, Any] | None:
+    """The event, when the signature is right and recent; None otherwise."""
+    if not secret or not header:
+        return None
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), header, secret, TOLERANCE_SECONDS
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        return None
+    return event
+
+
+def livemode_matches(event: dict[str, Any], secret_key: str) -> bool:
+    """A test-mode event must never move live money, nor the reverse."""
+    return bool(event.get("livemode")) == secret_key.startswith(("sk_live_", "rk_live_"))
+
+
+def store_event(session: Session, event: dict[str, Any]) -> bool:
+    """Inserts the event unless it is already there; True when it is new."""
+    obj = (event.get("data") or {}).get("object") or {}
+    values = {
+        "event_id": str(event["id"])[:100],
+        "type": str(event.get("type", ""))[:100],
+        "payload": obj if isinstance(obj, dict) else {},
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(StripeEvent)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(StripeEvent.id)
+    )
+    return session.connection().execute(statement).first() is not None

@@ -1,0 +1,180 @@
+"""Building blocks for pay-on-pull tests: awarded work, a signed merge delivery, the pull request
+as the GitHub API reports it, and the steps that take the work to in progress."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import flows, jobs
+from app.config import Settings
+from app.models import Award, Opportunity, Payout, Team, User
+from app.models.base import utcnow
+from app.payments import repository as payments_repository
+from app.payments import service as payments
+from app.payments.gateway import gateway_for
+from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_stripe import FakeStripe
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "github" / "pull_request.closed.json"
+GITHUB_SECRET = "webhook-test-secret"
+REPO, REPO_ID, ISSUE, PULL = "gc-demo/forms", 424242, 12, 77
+AWARDEE_ID, MERGER_ID = 5001, 9009
+
+
+def sign(body: bytes, secret: str = GITHUB_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def merged_payload(**changes: Any) -> bytes:
+    """A real 'pull_request closed' delivery (octokit's fixture), made to say it merged ours."""
+    payload = json.loads(FIXTURE.read_text())
+    pull = payload["pull_request"]
+    pull.update(
+        {
+            "merged": True,
+            "number": PULL,
+            "body": f"Fixes #{ISSUE}",
+            "merged_by": {"id": MERGER_ID, "login": "maintainer"},
+        }
+    )
+    pull["base"]["repo"].update({"id": REPO_ID, "full_name": REPO})
+    pull.update(changes)
+    return json.dumps(payload).encode()
+
+
+def delivery_headers(body: bytes, delivery: str = "d-1") -> dict[str, str]:
+    return {
+        "x-github-delivery": delivery,
+        "x-github-event": "pull_request",
+        "x-hub-signature-256": sign(body),
+        "content-type": "application/json",
+    }
+
+
+def api_pull(**changes: Any) -> dict[str, Any]:
+    """The pull request as the GitHub API answers about it (what verification believes)."""
+    pull: dict[str, Any] = {
+        "number": PULL,
+        "merged": True,
+        "merged_at": "2026-11-25T10:00:00Z",
+        "body": f"Fixes #{ISSUE}",
+        "user": {"id": AWARDEE_ID, "login": "awardee"},
+        "merged_by": {"id": MERGER_ID, "login": "maintainer"},
+        "base": {"ref": "main", "repo": {"id": REPO_ID, "full_name": REPO}},
+    }
+    pull.update(changes)
+    return pull
+
+
+@dataclass
+class Work:
+    opportunity_id: int
+    team: Team
+    owner: User
+    finance: User
+    developer: User
+
+
+def awarded_work(db: Session, fake_github: FakeGitHub, *, accepted: bool = False) -> Work:
+    team = make_team(db)
+    owner = make_user(db, roles={team: ["owner"]})
+    finance = make_user(db, roles={team: ["finance"]})
+    developer = make_user(db, github_id=AWARDEE_ID, login="awardee", email="dev@example.com")
+    opportunity = make_opportunity(
+        db,
+        team,
+        state="awarded",
+        amount_cents=250_000,
+        github_repository_id=REPO_ID,
+        github_repository_full_name=REPO,
+        github_issue_number=ISSUE,
+    )
+    proposal = make_proposal(db, opportunity, developer, state="awarded")
+    db.add(
+        Award(
+            opportunity_id=opportunity.id,
+            proposal_id=proposal.id,
+            reason="top",
+            accept_by=utcnow() + timedelta(days=5),
+            accepted_at=utcnow() if accepted else None,
+        )
+    )
+    db.commit()
+    fake_github.add_repository(REPO, REPO_ID, default_branch="main")
+    fake_github.add_issue(REPO, ISSUE)
+    return Work(opportunity.id, team, owner, finance, developer)
+
+
+def opportunity_of(db: Session, work: Work) -> Opportunity:
+    db.expire_all()
+    found = db.get(Opportunity, work.opportunity_id)
+    assert found is not None
+    return found
+
+
+def payout_of(db: Session, work: Work) -> Payout:
+    db.expire_all()
+    found = payments_repository.payout_for(db, work.opportunity_id)
+    assert found is not None
+    return found
+
+
+def connect_developer(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, work: Work
+) -> dict[str, Any]:
+    """The developer finishes Stripe onboarding; returns the account.updated event."""
+    payments.connect_account(
+        db, gateway_for(settings), work.developer, return_url="http://x/r", refresh_url="http://x/f"
+    )
+    db.commit()
+    account = payments_repository.account_of(db, work.developer.id)
+    assert account is not None
+    return fake_stripe.enable_payouts(account.provider_account_id)
+
+
+def fund_at_stripe(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, work: Work
+) -> list[dict[str, Any]]:
+    """The finance person pays on Stripe's checkout; returns the events Stripe would send."""
+    checkout = payments.start_funding(
+        db, gateway_for(settings), opportunity_of(db, work), work.finance, settings
+    )
+    db.commit()
+    return fake_stripe.complete_checkout(checkout.session_id)
+
+
+def in_progress_work(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> tuple[Work, list[dict[str, Any]]]:
+    """Awarded, accepted, payouts enabled and funded (learned from the gateway's answers, not
+    from webhooks): in progress. Returns the Stripe events held back so far."""
+    work = awarded_work(db, fake_github)
+    events = [connect_developer(db, settings, fake_stripe, work)]
+    account = payments_repository.account_of(db, work.developer.id)
+    assert account is not None
+    payments.refresh_account(db, gateway_for(settings), account)
+    flows.accept_award(db, opportunity_of(db, work), work.developer)
+    db.commit()
+    events += fund_at_stripe(db, settings, fake_stripe, work)
+    payments.confirm_funding(db, gateway_for(settings), opportunity_of(db, work))
+    db.commit()
+    assert opportunity_of(db, work).state == "in_progress"
+    return work, events
+
+
+def run_jobs(session_factory: sessionmaker[Session], settings: Settings, times: int = 1) -> None:
+    for _ in range(times):
+        jobs.run_periodic_jobs_once(session_factory, settings)
+
+
+def ledger_balance(db: Session, work: Work) -> int:
+    return payments_repository.ledger_balance(db, payout_of(db, work).id)

@@ -1,0 +1,462 @@
+"""Issue 6: fund at award, verify the merge, release exactly one payment — through the real
+stripe SDK against a local Stripe-compatible server, and the real pages."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import flows, jobs
+from app.config import Settings
+from app.errors import Conflict
+from app.models import AuditEvent, LedgerEntry, StripeEvent
+from app.payments import repository as payments_repository
+from app.payments import service as payments
+from app.payments import tasks as payment_tasks
+from app.payments.gateway import gateway_for
+from tests.support.factories import make_user
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_stripe import FakeStripe, deliver, signature_header
+from tests.support.pay_on_pull import (
+    ISSUE,
+    PULL,
+    REPO,
+    Work,
+    api_pull,
+    awarded_work,
+    connect_developer,
+    delivery_headers,
+    fund_at_stripe,
+    in_progress_work,
+    ledger_balance,
+    merged_payload,
+    opportunity_of,
+    payout_of,
+    run_jobs,
+)
+from tests.support.web import app_of, post_form, sign_in
+
+
+def _jobs(client: TestClient, settings: Settings, times: int = 2) -> None:
+    run_jobs(app_of(client).state.session_factory, settings, times)
+
+
+def _lines(db: Session, work: Work) -> list[tuple[str, str, int]]:
+    return [
+        (e.movement, e.account, e.amount_cents)
+        for e in payments_repository.ledger_of(db, payout_of(db, work).id)
+    ]
+
+
+def test_the_whole_flow_through_the_pages(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work = awarded_work(db, fake_github)
+    oid = work.opportunity_id
+
+    # The developer accepts and sets up payouts on Stripe.
+    sign_in(client, work.developer)
+    page = f"/opportunities/{oid}/proposal"
+    assert post_form(client, f"/opportunities/{oid}/award/accept", {}, page).status_code == 303
+    response = post_form(client, "/account/payouts/connect", {}, "/account/payouts")
+    assert response.headers["location"].startswith(f"{fake_stripe.url}/connect/onboarding/acct_")
+    account_id = response.headers["location"].rsplit("/", 1)[1]
+    assert deliver(client, fake_stripe.enable_payouts(account_id)).json() == {"status": "queued"}
+    _jobs(client, settings)
+    assert "Ready to receive payouts" in client.get("/account/payouts").text
+
+    # Finance pays on Stripe's checkout and comes back: the work is in progress.
+    sign_in(client, work.finance)
+    response = post_form(client, f"/opportunities/{oid}/funding", {}, f"/opportunities/{oid}")
+    assert response.status_code == 303
+    session_id = response.headers["location"].rsplit("/", 1)[1]
+    funding_events = fake_stripe.complete_checkout(session_id)
+    client.get(f"/opportunities/{oid}/funding/return")
+    assert opportunity_of(db, work).state == "in_progress"
+    assert payout_of(db, work).state == "funded"
+
+    # The awardee's pull request is merged; GitHub calls; the worker verifies and transfers.
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    body = merged_payload()
+    assert client.post("/webhooks/github", content=body, headers=delivery_headers(body)).is_success
+    _jobs(client, settings)
+    [transfer] = fake_stripe.transfers.values()
+    payout = payout_of(db, work)
+    assert transfer["amount"] == 250_000
+    assert transfer["destination"] == account_id
+    assert transfer["source_transaction"] == payout.charge_id
+    assert transfer["transfer_group"] == f"opportunity-{oid}"
+    assert fake_stripe.idempotent.get(("transfer", f"payout-{payout.id}-transfer"))
+
+    # Stripe's events arrive late, all of them; nothing changes but the confirmation.
+    for event in [*funding_events, *fake_stripe.transfer_events()]:
+        assert deliver(client, event).status_code == 200
+    _jobs(client, settings)
+    assert payout_of(db, work).state == "paid"
+    assert opportunity_of(db, work).state == "paid"
+    assert len(fake_stripe.transfers) == 1
+    assert ledger_balance(db, work) == 0
+    assert _lines(db, work) == [
+        ("funding", f"team:{work.team.id}", -250_000),
+        ("funding", "platform:holding", 250_000),
+        ("release", "platform:holding", -250_000),
+        ("release", f"developer:{work.developer.id}", 250_000),
+    ]
+    # Narration on the issue, without private details.
+    [(repo, issue, text)] = [c for c in fake_github.comments if "released" in c[2]]
+    assert (repo, issue) == (REPO.lower(), ISSUE)
+    assert account_id not in text
+
+    # The printable record: finance and the developer, nobody else.
+    record = f"/opportunities/{oid}/payment-record"
+    assert "$2,500.00" in client.get(record).text
+    assert client.get(f"/opportunities/{oid}/money").status_code == 200
+    sign_in(client, work.developer)
+    assert client.get(record).status_code == 200
+    assert client.get(f"/opportunities/{oid}/money").status_code == 403
+    stranger = make_user(db)
+    db.commit()
+    sign_in(client, stranger)
+    assert client.get(record).status_code == 404
+
+
+def _stripe_events(db: Session) -> int:
+    return len(db.scalars(select(StripeEvent)).all())
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "t=1,v1=" + "0" * 64,
+        "nonsense",
+        "old",
+        "other-secret",
+    ],
+)
+def test_a_bad_old_or_missing_stripe_signature_is_refused_and_nothing_is_stored(
+    client: TestClient, db: Session, fake_stripe: FakeStripe, header: str | None
+) -> None:
+    payload = json.dumps(fake_stripe.event("transfer.created", {"id": "tr_1"})).encode()
+    headers = {"content-type": "application/json"}
+    if header == "old":  # a replay of a real event, ten minutes later
+        headers["stripe-signature"] = signature_header(payload, timestamp=1_000_000_000)
+    elif header == "other-secret":
+        headers["stripe-signature"] = signature_header(payload, secret="whsec_other")
+    elif header is not None:
+        headers["stripe-signature"] = header
+    response = client.post("/webhooks/stripe", content=payload, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert _stripe_events(db) == 0
+
+
+def test_stripe_events_are_stored_once_and_livemode_is_checked(
+    client: TestClient, db: Session, fake_stripe: FakeStripe
+) -> None:
+    event = fake_stripe.event("transfer.created", {"id": "tr_1"})
+    assert deliver(client, event).json() == {"status": "queued"}
+    assert deliver(client, event).json() == {"status": "duplicate"}
+    live = fake_stripe.event("transfer.created", {"id": "tr_2"}, livemode=True)
+    assert deliver(client, live).json()["status"] == "ignored"
+    assert _stripe_events(db) == 1
+
+
+FUNDING_EVENTS = ["account.updated", "charge.succeeded", "payment_intent.succeeded"]
+
+
+@pytest.mark.parametrize(
+    "order", list(itertools.permutations([*FUNDING_EVENTS, "checkout.session.completed"]))
+)
+def test_every_ordering_of_the_funding_events_ends_in_the_same_state(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    order: tuple[str, ...],
+) -> None:
+    # Nobody came back from checkout or onboarding: only Stripe's events tell us.
+    work = awarded_work(db, fake_github, accepted=True)
+    events = {"account.updated": connect_developer(db, settings, fake_stripe, work)}
+    events |= {e["type"]: e for e in fund_at_stripe(db, settings, fake_stripe, work)}
+    for name in order:
+        deliver(client, events[name])
+        _jobs(client, settings, times=1)
+    deliver(client, events[order[0]])  # and a retry of the first, for good measure
+    _jobs(client, settings)
+    assert (payout_of(db, work).state, opportunity_of(db, work).state) == (
+        "funded",
+        "in_progress",
+    )
+    assert [m for m, _a, _c in _lines(db, work)] == ["funding", "funding"]
+    assert ledger_balance(db, work) == 0
+
+
+RELEASE_EVENTS = [
+    "charge.succeeded",
+    "payment_intent.succeeded",
+    "checkout.session.completed",
+    "transfer.created",
+]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(RELEASE_EVENTS)))
+def test_every_ordering_of_a_released_payouts_events_ends_paid_once(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    order: tuple[str, ...],
+) -> None:
+    work, held_back = in_progress_work(db, settings, fake_stripe, fake_github)
+    payments.request_release(db, opportunity_of(db, work), actor=None)
+    db.commit()
+    payout = payout_of(db, work)
+    payments.send_transfer(db, gateway_for(settings), payout)  # the API's answer: released
+    db.commit()
+    assert payout_of(db, work).state == "released"
+    events = {e["type"]: e for e in [*held_back, *fake_stripe.transfer_events()]}
+    for name in order:
+        deliver(client, events[name])
+        payment_tasks.process_stripe_events(app_of(client).state.session_factory, settings)
+    assert payout_of(db, work).state == "paid"
+    assert len(fake_stripe.transfers) == 1
+    assert ledger_balance(db, work) == 0
+
+
+@pytest.mark.parametrize(
+    "order", list(itertools.permutations(["charge.refunded", "refund", "payment_intent"]))
+)
+def test_cancelling_funded_work_refunds_the_team_once_whatever_the_event_order(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    order: tuple[str, ...],
+) -> None:
+    work, held_back = in_progress_work(db, settings, fake_stripe, fake_github)
+    sign_in(client, work.owner)
+    oid = work.opportunity_id
+    response = post_form(
+        client, f"/opportunities/{oid}/cancel", {"reason": "Done in-house"}, f"/opportunities/{oid}"
+    )
+    assert response.status_code == 303
+    _jobs(client, settings, times=3)
+    assert len(fake_stripe.refunds) == 1
+    [refund] = fake_stripe.refunds.values()
+    charge = fake_stripe.charges[refund["charge"]]
+    events = {
+        "charge.refunded": fake_stripe.event("charge.refunded", charge),
+        "refund": fake_stripe.event("refund.created", refund),
+        "payment_intent": next(e for e in held_back if e["type"] == "payment_intent.succeeded"),
+    }
+    for name in order:
+        deliver(client, events[name])
+        _jobs(client, settings, times=1)
+    assert payout_of(db, work).state == "refunded"
+    assert opportunity_of(db, work).state == "cancelled"
+    assert len(fake_stripe.refunds) == 1
+    assert [m for m, _a, _c in _lines(db, work)] == ["funding", "funding", "refund", "refund"]
+    assert ledger_balance(db, work) == 0
+
+
+def test_cancelling_before_funding_closes_the_payout_without_a_refund(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work = awarded_work(db, fake_github)
+    fund_at_stripe(db, settings, fake_stripe, work)  # checkout opened, never paid
+    flows.cancel(db, opportunity_of(db, work), actor=work.owner, reason="Changed our mind")
+    db.commit()
+    _jobs(client, settings)
+    assert payout_of(db, work).state == "cancelled"
+    assert fake_stripe.refunds == {}
+
+
+def test_released_money_cannot_be_refunded(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    payments.request_release(db, opportunity_of(db, work), actor=None)
+    db.commit()
+    with pytest.raises(Conflict, match="already been released"):
+        payments.request_refund(db, payout_of(db, work), actor=work.owner, reason="no")
+
+
+def test_a_failing_transfer_is_retried_then_set_aside_for_an_administrator(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    payments.request_release(db, opportunity_of(db, work), actor=None)
+    db.commit()
+    fake_stripe.fail_transfers = 3 * payments.MAX_TRANSFER_ATTEMPTS  # the SDK retries twice
+    _jobs(client, settings, times=payments.MAX_TRANSFER_ATTEMPTS)
+    assert payout_of(db, work).state == "transfer_failed"
+    assert fake_stripe.transfers == {}
+    fake_stripe.fail_transfers = 0
+    admin = make_user(db, is_admin=True)
+    db.commit()
+    sign_in(client, admin)
+    assert "transfer failed" in client.get("/admin/attention").text
+    oid = work.opportunity_id
+    assert post_form(client, f"/admin/attention/{oid}/retry-transfer", {}).status_code == 303
+    _jobs(client, settings)
+    assert payout_of(db, work).state == "paid"
+    assert len(fake_stripe.transfers) == 1
+
+
+@pytest.fixture
+def held_work(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> Work:
+    """Funded work whose merge came from someone else: on hold."""
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    fake_github.pulls[(REPO, PULL)] = api_pull(user={"id": 777, "login": "sniper"})
+    body = merged_payload()
+    client.post("/webhooks/github", content=body, headers=delivery_headers(body))
+    _jobs(client, settings)
+    assert opportunity_of(db, work).state == "on_hold"
+    return work
+
+
+def test_releasing_a_held_payment_takes_two_administrators(
+    client: TestClient, db: Session, settings: Settings, fake_stripe: FakeStripe, held_work: Work
+) -> None:
+    first, second = make_user(db, is_admin=True), make_user(db, is_admin=True)
+    db.commit()
+    oid = held_work.opportunity_id
+    sign_in(client, first)
+    page = client.get("/admin/attention").text
+    assert "author is not the awardee" in page  # the reason…
+    assert "777" in page  # …and the evidence (the pull request author's id)
+    assert post_form(client, f"/admin/attention/{oid}/release", {}).status_code == 303
+    assert opportunity_of(db, held_work).state == "on_hold"
+    assert post_form(client, f"/admin/attention/{oid}/release", {}).status_code == 409
+    sign_in(client, second)
+    assert post_form(client, f"/admin/attention/{oid}/release", {}).status_code == 303
+    _jobs(client, settings)
+    assert opportunity_of(db, held_work).state == "paid"
+    assert len(fake_stripe.transfers) == 1
+    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.subject_type == "payout")).all()
+    assert {"payout.release_approved", "payout.release_confirmed"} <= set(actions)
+
+
+def test_dismissing_a_hold_waits_for_the_awardees_own_merge(
+    client: TestClient, db: Session, settings: Settings, fake_stripe: FakeStripe, held_work: Work
+) -> None:
+    admin = make_user(db, is_admin=True)
+    db.commit()
+    sign_in(client, admin)
+    oid = held_work.opportunity_id
+    assert post_form(client, f"/admin/attention/{oid}/dismiss", {}).status_code == 303
+    assert opportunity_of(db, held_work).state == "in_progress"
+    assert payout_of(db, held_work).state == "funded"
+    assert fake_stripe.transfer_requests == []
+
+
+def test_refunding_a_held_payment_cancels_the_work(
+    client: TestClient, db: Session, settings: Settings, fake_stripe: FakeStripe, held_work: Work
+) -> None:
+    admin = make_user(db, is_admin=True)
+    db.commit()
+    sign_in(client, admin)
+    oid = held_work.opportunity_id
+    response = post_form(client, f"/admin/attention/{oid}/refund", {"reason": "Abandoned"})
+    assert response.status_code == 303
+    _jobs(client, settings)
+    assert (opportunity_of(db, held_work).state, payout_of(db, held_work).state) == (
+        "cancelled",
+        "refunded",
+    )
+    assert ledger_balance(db, held_work) == 0
+
+
+def test_a_merge_whose_webhook_never_arrived_is_paid_by_the_reconcile_job(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    jobs.run_slow_jobs_once(app_of(client).state.session_factory, settings)  # no delivery at all
+    _jobs(client, settings)
+    assert opportunity_of(db, work).state == "paid"
+    assert len(fake_stripe.transfers) == 1
+    assert ledger_balance(db, work) == 0
+
+
+def test_work_starts_only_when_funded_accepted_and_payable(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> None:
+    work = awarded_work(db, fake_github)
+    gateway = gateway_for(settings)
+    fund_at_stripe(db, settings, fake_stripe, work)
+    payments.confirm_funding(db, gateway, opportunity_of(db, work))
+    db.commit()
+    assert opportunity_of(db, work).state == "awarded"  # funded, but not accepted, not payable
+    flows.accept_award(db, opportunity_of(db, work), work.developer)
+    db.commit()
+    assert opportunity_of(db, work).state == "awarded"  # still no payout account
+    connect_developer(db, settings, fake_stripe, work)
+    account = payments_repository.account_of(db, work.developer.id)
+    assert account is not None
+    payments.refresh_account(db, gateway, account)
+    db.commit()
+    assert opportunity_of(db, work).state == "in_progress"
+
+
+def test_only_the_teams_finance_role_funds(
+    client: TestClient, db: Session, fake_github: FakeGitHub
+) -> None:
+    work = awarded_work(db, fake_github)
+    oid = work.opportunity_id
+    sign_in(client, work.owner)
+    assert post_form(client, f"/opportunities/{oid}/funding", {}).status_code == 403
+    assert payments_repository.payout_for(db, oid) is None
+
+
+def test_a_payout_is_unique_per_award(
+    db: Session, settings: Settings, fake_github: FakeGitHub
+) -> None:
+    work = awarded_work(db, fake_github)
+    opportunity = opportunity_of(db, work)
+    award = payments_repository.awardee_of(db, opportunity.id)
+    assert award is not None
+    first = payments.ensure_payout(db, opportunity, award[0].id, settings)
+    assert payments.ensure_payout(db, opportunity, award[0].id, settings) is first
+    db.commit()
+    db.add(
+        LedgerEntry(payout_id=first.id, movement="x", account="a", amount_cents=1, currency="CAD")
+    )
+    db.add(
+        LedgerEntry(payout_id=first.id, movement="x", account="a", amount_cents=1, currency="CAD")
+    )
+    with pytest.raises(IntegrityError):
+        db.commit()
+    db.rollback()
