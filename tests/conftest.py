@@ -87,6 +87,8 @@ def _empty_all_tables(engine: Engine) -> None:
 
 @pytest.fixture
 def settings(database_url: str, fake_github: FakeGitHub, fake_stripe: FakeStripe) -> Settings:
+    # Every test starts with empty fakes, whether or not it uses the client.
+    fake_github.reset()
     fake_stripe.reset()
     return Settings(
         env=Environment.TEST,
@@ -123,7 +125,6 @@ def db(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(settings: Settings, engine: Engine, fake_github: FakeGitHub) -> Iterator[TestClient]:
-    fake_github.reset()
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings), base_url="http://testserver") as test_client:
         yield test_client

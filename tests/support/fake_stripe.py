@@ -61,9 +61,10 @@ class FakeStripe:
     idempotent: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     # Failure injection: answer the next N transfer requests with a 500 and do nothing.
     fail_transfers: int = 0
-    # Called when a transfer request arrives, before ("before") or after ("after") the transfer
-    # exists: the crash matrix kills the worker process from here.
-    on_transfer: Callable[[str], None] | None = None
+    # The crash matrix kills the calling worker from here: "before" the transfer exists (the
+    # request is then dropped), or "after" it exists but before the answer leaves.
+    crash_at: str | None = None
+    crash: Callable[[], None] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,7 +81,8 @@ class FakeStripe:
             store.clear()
         self.transfer_requests.clear()
         self.fail_transfers = 0
-        self.on_transfer = None
+        self.crash_at = None
+        self.crash = None
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids):06d}"
@@ -230,8 +232,9 @@ class FakeStripe:
                 if self.fail_transfers > 0:
                     self.fail_transfers -= 1
                     return error(500, "Something went wrong on Stripe's end")
-                if self.on_transfer:
-                    self.on_transfer("before")
+                if self.crash_at == "before" and self.crash:
+                    self.crash()
+                    return error(500, "the caller is gone")
                 if (found := replay(request, "transfer")) is not None:
                     return found
                 charge = self.charges.get(params.get("source_transaction", ""))
@@ -255,8 +258,8 @@ class FakeStripe:
                 }
                 self.transfers[transfer["id"]] = transfer
                 response = remember(request, "transfer", transfer)
-                if self.on_transfer:
-                    self.on_transfer("after")
+                if self.crash_at == "after" and self.crash:
+                    self.crash()
                 return response
 
         @app.get("/v1/transfers")

@@ -1,0 +1,196 @@
+"""Pay-on-pull rule 4 on PostgreSQL: a thousand concurrent duplicate deliveries handled by
+several workers, and a worker killed between any two steps of the release, all end with
+exactly one transfer and a ledger that sums to zero."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import jobs
+from app.config import Settings
+from app.db import make_engine, make_session_factory
+from app.main import create_app
+from app.models import Payout, WebhookDelivery
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_stripe import FakeStripe
+from tests.support.pay_on_pull import (
+    PULL,
+    REPO,
+    Work,
+    api_pull,
+    delivery_headers,
+    in_progress_work,
+    ledger_balance,
+    merged_payload,
+    opportunity_of,
+    payout_of,
+)
+from tests.support.server import ThreadedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKERS = 4
+DELIVERIES = 1000
+
+
+def _count(db: Session, model: type[WebhookDelivery] | type[Payout]) -> int:
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _wait_until_paid(db: Session, work: Work, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while opportunity_of(db, work).state != "paid":
+        assert time.monotonic() < deadline, f"not paid: {payout_of(db, work).state}"
+        time.sleep(0.1)
+
+
+async def _deliver_all(url: str, body: bytes) -> list[int]:
+    limits = httpx2.Limits(max_connections=DELIVERIES)
+    async with httpx2.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+        # A thousand copies of one delivery, and twenty redeliveries (new ids, same merge).
+        requests = [
+            http.post("/webhooks/github", content=body, headers=delivery_headers(body, "same"))
+            for _ in range(DELIVERIES)
+        ] + [
+            http.post("/webhooks/github", content=body, headers=delivery_headers(body, f"re-{n}"))
+            for n in range(20)
+        ]
+        return [response.status_code for response in await asyncio.gather(*requests)]
+
+
+def test_a_thousand_duplicate_deliveries_and_several_workers_make_one_transfer(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    server = ThreadedServer(create_app(settings)).start()
+    stop = threading.Event()
+
+    def worker() -> None:
+        engine = make_engine(settings.database_url)
+        factory = make_session_factory(engine)
+        try:
+            while not stop.is_set():
+                jobs.run_periodic_jobs_once(factory, settings)
+        finally:
+            engine.dispose()
+
+    workers = [threading.Thread(target=worker) for _ in range(WORKERS)]
+    for thread in workers:
+        thread.start()
+    try:
+        statuses = asyncio.run(_deliver_all(server.url, merged_payload()))
+        _wait_until_paid(db, work)
+    finally:
+        stop.set()
+        for thread in workers:
+            thread.join(timeout=60)
+        server.stop()
+    assert sorted(set(statuses)) == [202]  # and so no 5xx
+    assert _count(db, WebhookDelivery) == 21
+    assert _count(db, Payout) == 1
+    assert len(fake_stripe.transfer_requests) == 1
+    assert len(fake_stripe.transfers) == 1
+    assert ledger_balance(db, work) == 0
+
+
+# The worker's release, step by step: verify the merge and store the key (process_inbox);
+# request the transfer (send_transfers); learn it is confirmed (confirm_transfers); narrate.
+RELEASE_JOBS = [
+    "github.process_inbox",
+    "payments.send_transfers",
+    "payments.confirm_transfers",
+    "github.post_issue_comments",
+]
+# Where the worker dies: after the first n jobs of the release, or inside the transfer call.
+CRASH_POINTS = {
+    "after the merge is verified and the key stored": ("jobs", 1),
+    "when the transfer request reaches Stripe, before it exists": ("stripe", "before"),
+    "after Stripe made the transfer, before the answer arrives": ("stripe", "after"),
+    "after the transfer is recorded, before it is confirmed": ("jobs", 2),
+    "after the payment is confirmed, before the narration": ("jobs", 3),
+}
+WORKER_SCRIPT = """
+import os, signal, sys
+from app import jobs
+from app.config import get_settings
+from app.db import make_engine, make_session_factory
+
+settings = get_settings()
+factory = make_session_factory(make_engine(settings.database_url))
+for name in sys.argv[1:]:
+    jobs.PERIODIC_JOBS[name](factory, settings)
+os.kill(os.getpid(), signal.SIGKILL)  # the crash: no clean-up, no commit of anything in hand
+"""
+
+
+def _worker_environment(settings: Settings) -> dict[str, str]:
+    values = {
+        "ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key,
+        "GITHUB_API_URL": settings.github_api_url,
+        "GITHUB_WEBHOOK_SECRET": settings.github_webhook_secret,
+        "STRIPE_SECRET_KEY": settings.stripe_secret_key,
+        "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret,
+        "STRIPE_API_BASE": settings.stripe_api_base,
+    }
+    return {**os.environ, **{f"DEVEX_{k}": v for k, v in values.items()}}
+
+
+@pytest.mark.parametrize("point", list(CRASH_POINTS))
+def test_a_worker_killed_between_any_two_steps_still_pays_exactly_once(
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    point: str,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    server = ThreadedServer(create_app(settings)).start()
+    try:
+        body = merged_payload()
+        assert httpx2.post(
+            f"{server.url}/webhooks/github", content=body, headers=delivery_headers(body)
+        ).is_success
+    finally:
+        server.stop()
+
+    kind, where = CRASH_POINTS[point]
+    names = RELEASE_JOBS[: int(where)] if kind == "jobs" else RELEASE_JOBS
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER_SCRIPT, *names], cwd=ROOT, env=_worker_environment(settings)
+    )
+    if kind == "stripe":
+        fake_stripe.crash_at = str(where)
+        fake_stripe.crash = lambda: os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=120) == -signal.SIGKILL  # it died, at the chosen point
+    fake_stripe.crash_at = None
+    if kind == "stripe":
+        assert payout_of(db, work).state == "releasing"  # nothing of the call was recorded
+        assert len(fake_stripe.transfers) == (1 if where == "after" else 0)
+
+    # Recovery: a fresh worker runs the jobs as usual.
+    engine = make_engine(settings.database_url)
+    try:
+        factory = make_session_factory(engine)
+        for _ in range(3):
+            jobs.run_periodic_jobs_once(factory, settings)
+    finally:
+        engine.dispose()
+    assert opportunity_of(db, work).state == "paid"
+    assert len(fake_stripe.transfers) == 1
+    assert ledger_balance(db, work) == 0
+    assert len([c for c in fake_github.comments if "released" in c[2]]) == 1
