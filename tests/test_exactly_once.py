@@ -114,7 +114,7 @@ RELEASE_JOBS = [
     "github.post_issue_comments",
 ]
 # Where the worker dies: after the first n jobs of the release, or inside the transfer call.
-CRASH_POINTS = {
+CRASH_POINTS: dict[str, tuple[str, int | str]] = {
     "after the merge is verified and the key stored": ("jobs", 1),
     "when the transfer request reaches Stripe, before it exists": ("stripe", "before"),
     "after Stripe made the transfer, before the answer arrives": ("stripe", "after"),
@@ -169,7 +169,7 @@ def test_a_worker_killed_between_any_two_steps_still_pays_exactly_once(
         server.stop()
 
     kind, where = CRASH_POINTS[point]
-    names = RELEASE_JOBS[: int(where)] if kind == "jobs" else RELEASE_JOBS
+    names = RELEASE_JOBS[:where] if isinstance(where, int) else RELEASE_JOBS
     process = subprocess.Popen(
         [sys.executable, "-c", WORKER_SCRIPT, *names], cwd=ROOT, env=_worker_environment(settings)
     )
