@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # The embedded (SQLite) setup runs scheduled jobs inside the web process.
     run_jobs_in_process: bool = False
     job_interval_seconds: float = Field(default=30.0, gt=0)
+    # Between runs, how often the worker looks for new money-path work (a merge webhook).
+    work_poll_seconds: float = Field(default=0.25, gt=0)
     # How often to ask GitHub about every opportunity in progress (catches lost webhooks).
     reconcile_interval_minutes: float = Field(default=15.0, gt=0)
     log_json: bool | None = None

@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable
 
 import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.github import tasks as github_tasks
+from app.models import Payout, PayoutState, StripeEvent, WebhookDelivery
 from app.notifications import tasks as notification_tasks
 from app.opportunities import tasks as opportunity_tasks
 from app.payments import tasks as payment_tasks
@@ -63,10 +66,42 @@ def run_forever(
 ) -> None:
     next_slow_run = 0.0
     while not stop.is_set():
-        results = run_periodic_jobs_once(session_factory, settings)
+        results: dict[str, int] = {}
+        # Slow jobs first: what reconciling finds (a merge) is paid in the same pass.
         if time.monotonic() >= next_slow_run:
             results |= run_slow_jobs_once(session_factory, settings)
             next_slow_run = time.monotonic() + settings.reconcile_interval_minutes * 60
+        results |= run_periodic_jobs_once(session_factory, settings)
         if any(results.values()):
             log.info("jobs ran", **results)
-        stop.wait(settings.job_interval_seconds)
+        wait_for_work(session_factory, settings, stop)
+
+
+def wait_for_work(
+    session_factory: sessionmaker[Session], settings: Settings, stop: threading.Event
+) -> None:
+    """Sleeps until the next run is due, or sooner when money-path work arrives (a webhook
+    delivery, a Stripe event, a transfer or refund to send): a cheap indexed look, a few
+    times a second, so a merge is paid in well under the job interval."""
+    deadline = time.monotonic() + settings.job_interval_seconds
+    while not stop.wait(min(settings.work_poll_seconds, settings.job_interval_seconds)):
+        if time.monotonic() >= deadline:
+            return
+        try:
+            with session_factory() as session:
+                if money_path_work_waiting(session):
+                    return
+        except SQLAlchemyError:
+            log.warning("cannot look for new work; waiting for the next run")
+
+
+def money_path_work_waiting(session: Session) -> bool:
+    waiting = (
+        select(WebhookDelivery.id).where(WebhookDelivery.status == "pending"),
+        select(StripeEvent.id).where(StripeEvent.status == "pending", StripeEvent.attempts == 0),
+        select(Payout.id).where(
+            Payout.state == PayoutState.RELEASING.value, Payout.transfer_attempts == 0
+        ),
+        select(Payout.id).where(Payout.refund_requested_at.is_not(None), Payout.refund_id == ""),
+    )
+    return any(session.scalars(query.limit(1)).first() is not None for query in waiting)

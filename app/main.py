@@ -18,11 +18,12 @@ from app.accounts import api as accounts_api
 from app.accounts import pages as accounts_pages
 from app.admin import pages as admin_pages
 from app.config import Settings, get_settings
-from app.db import make_engine, make_session_factory
+from app.db import make_async_engine, make_engine, make_session_factory
 from app.errors import Forbidden, install_error_handlers, render_app_error
 from app.evaluations import api as evaluations_api
 from app.evaluations import pages as evaluations_pages
 from app.github import api as github_api
+from app.github.api import GitHubWebhookFastPath
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
@@ -103,6 +104,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.join(timeout=10)
         app.state.github.close()
         app.state.engine.dispose()
+        if app.state.async_engine is not None:
+            await app.state.async_engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.async_engine = make_async_engine(settings.database_url)
     app.state.github = GitHubClient(settings.github_api_url, settings.github_token)
 
     install_error_handlers(app)
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CSRFMiddleware, secret=settings.secret_key, secure=settings.secure_cookies)
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(LocaleMiddleware)
+    app.add_middleware(GitHubWebhookFastPath, state=app.state)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestLogMiddleware)
     return app

@@ -2,8 +2,10 @@
 checks the signature and inserts a row, both on PostgreSQL, same machine, concurrency 50.
 
 Prints JSON: requests per second and p50/p99 latency for each, and the ratio (target: ours at
-least 0.8 of the bare one). The merge-to-transfer time is reported as null until payouts exist.
-Run with `python -m bench.webhooks [--requests N]`.
+least 0.8 of the bare one); then, with one `devex worker` process and local fake GitHub and
+Stripe servers, the time from a merge webhook to the transfer request reaching Stripe (p50/p95
+over --rounds merges; target p95 under 2 s).
+Run with `python -m bench.webhooks [--requests N] [--rounds N]`.
 """
 
 from __future__ import annotations
@@ -22,13 +24,85 @@ from typing import Any
 
 import httpx2
 import psycopg
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from app import migrations
+from app.config import Environment, Settings
+from app.db import make_engine
+from app.models import Base, Opportunity
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+from tests.support.pay_on_pull import (
+    GITHUB_SECRET,
+    PULL,
+    REPO,
+    api_pull,
+    delivery_headers,
+    in_progress_work,
+    merged_payload,
+)
 from tests.support.postgres import PostgresServer
-from tests.support.server import free_port
+from tests.support.server import ThreadedServer, free_port
 
-SECRET = "bench-secret"  # noqa: S105 - a throwaway secret for a local benchmark
+SECRET = GITHUB_SECRET  # the fixtures' throwaway secret, also used to sign the merges
 CONCURRENCY = 50
+
+
+def _empty(engine: Engine) -> None:
+    tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _wait_until_paid(engine: Engine, opportunity_id: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with Session(engine) as db:
+            found = db.get(Opportunity, opportunity_id)
+            if found is not None and found.state == "paid":
+                return
+        time.sleep(0.01)
+    raise RuntimeError("the merge was not paid within a minute")
+
+
+def _merge_to_transfer(
+    base: str, settings: Settings, github: FakeGitHub, stripe: FakeStripe, rounds: int
+) -> dict[str, Any]:
+    """Each round: fresh work in progress, one merge webhook, and the clock stops when the
+    worker's transfer request reaches (fake) Stripe."""
+    engine = make_engine(settings.database_url)
+    timings: list[float] = []
+    try:
+        for n in range(rounds):
+            _empty(engine)  # ids start again at 1: so must the fakes' memory of them
+            github.reset()
+            stripe.reset()
+            with Session(engine, expire_on_commit=False) as db:
+                work, _events = in_progress_work(db, settings, stripe, github)
+            github.pulls[(REPO, PULL)] = api_pull()
+            before = len(stripe.transfer_requests)
+            body = merged_payload()
+            started = time.perf_counter()
+            response = httpx2.post(
+                f"{base}/webhooks/github", content=body, headers=delivery_headers(body, f"m-{n}")
+            )
+            response.raise_for_status()
+            while len(stripe.transfer_requests) == before:
+                if time.perf_counter() - started > 60:
+                    raise RuntimeError("no transfer within a minute")
+                time.sleep(0.002)
+            timings.append((time.perf_counter() - started) * 1000)
+            _wait_until_paid(engine, work.opportunity_id)  # the worker is idle again
+    finally:
+        engine.dispose()
+    timings.sort()
+    return {
+        "rounds": rounds,
+        "p50_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1),
+        "target_p95_ms_max": 2000,
+    }
 
 
 def _serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
@@ -104,9 +178,13 @@ async def _fire(base: str, requests: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
     postgres = PostgresServer()
     postgres.start()
+    github, stripe = FakeGitHub(), FakeStripe()
+    fakes = [ThreadedServer(github.asgi()).start(), ThreadedServer(stripe.asgi()).start()]
+    github.url, stripe.url = fakes[0].url, fakes[1].url
     processes = []
     try:
         url = postgres.create_database("devex_bench_webhooks")
@@ -117,15 +195,26 @@ def main() -> None:
                 "CREATE TABLE bare_inbox (id serial PRIMARY KEY, "
                 "delivery_id text UNIQUE NOT NULL, body text NOT NULL)"
             )
-        ours, ours_url = _serve(
-            "app.main:create_app",
-            {
-                "DEVEX_DATABASE_URL": url,
-                "DEVEX_ENV": "test",
-                "DEVEX_GITHUB_WEBHOOK_SECRET": SECRET,
-                "DEVEX_LOG_JSON": "true",
-            },
+        settings = Settings(
+            env=Environment.TEST,
+            database_url=url,
+            github_webhook_secret=SECRET,
+            github_api_url=github.url,
+            stripe_secret_key=SECRET_KEY,
+            stripe_webhook_secret=WEBHOOK_SECRET,
+            stripe_api_base=stripe.url,
         )
+        env = {
+            "DEVEX_DATABASE_URL": url,
+            "DEVEX_ENV": "test",
+            "DEVEX_GITHUB_WEBHOOK_SECRET": SECRET,
+            "DEVEX_GITHUB_API_URL": github.url,
+            "DEVEX_STRIPE_SECRET_KEY": SECRET_KEY,
+            "DEVEX_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "DEVEX_STRIPE_API_BASE": stripe.url,
+            "DEVEX_LOG_JSON": "true",
+        }
+        ours, ours_url = _serve("app.main:create_app", env)
         bare, bare_url = _serve(
             "bench.bare_webhook:app", {"BENCH_DSN": dsn, "BENCH_WEBHOOK_SECRET": SECRET}
         )
@@ -142,11 +231,23 @@ def main() -> None:
             results["ours"]["requests_per_second"] / results["bare"]["requests_per_second"], 2
         )
         results["target_ratio_min"] = 0.8
-        results["merge_to_transfer_p95_ms"] = None  # payouts are not built yet
+        _empty(make_engine(url))  # the throughput deliveries are not the worker's business
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker"],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        processes.append(worker)
+        results["merge_to_transfer"] = _merge_to_transfer(
+            ours_url, settings, github, stripe, args.rounds
+        )
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=15)
+        for fake in fakes:
+            fake.stop()
         postgres.stop()
     json.dump(results, sys.stdout, indent=2)
     sys.stdout.write("\n")

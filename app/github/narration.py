@@ -21,6 +21,7 @@ def _queue(session: Session, opportunity: Opportunity, key: str, body: str) -> N
     if session.scalars(select(IssueComment.id).where(IssueComment.key == full_key)).first():
         return
     session.add(IssueComment(key=full_key, opportunity_id=opportunity.id, body=body))
+    session.flush()  # sessions do not autoflush: the next check in this transaction must see it
 
 
 def awarded(

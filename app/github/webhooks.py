@@ -11,10 +11,9 @@ import hmac
 import re
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.db import store_once_sync
 from app.models import WebhookDelivery
 
 
@@ -25,20 +24,14 @@ def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, header.removeprefix("sha256="))
 
 
+def delivery_values(delivery_id: str, event: str, body: bytes) -> dict[str, Any]:
+    return {"delivery_id": delivery_id, "event": event, "body": body.decode("utf-8")}
+
+
 def store_delivery(session: Session, delivery_id: str, event: str, body: bytes) -> bool:
-    """Inserts the delivery unless it is already there; True when it is new. Safe under any
-    number of concurrent identical deliveries: the database's unique index decides."""
-    values = {"delivery_id": delivery_id, "event": event, "body": body.decode("utf-8")}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(WebhookDelivery)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["delivery_id"])
-        .returning(WebhookDelivery.id)
-    )
-    # Core execution: RETURNING gives a row only when the insert happened.
-    return session.connection().execute(statement).first() is not None
+    """Inserts the delivery unless it is already there; True when it is new."""
+    values = delivery_values(delivery_id, event, body)
+    return store_once_sync(session, WebhookDelivery, "delivery_id", values)
 
 
 _CLOSING = re.compile(

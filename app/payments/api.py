@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.access import SIGNED_WEBHOOK, allow, team
 from app.config import Settings
+from app.db import store_once
 from app.deps import DbSession, RowId
 from app.errors import NotFound, NotSignedIn
 from app.i18n import gettext as _
-from app.models import TeamRole
+from app.models import StripeEvent, TeamRole
 from app.opportunities import service as opportunities
 from app.payments import repository, webhooks
 from app.payments.schemas import LedgerLineOut, PayoutOut
@@ -37,13 +37,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         # Acknowledged so that Stripe stops sending it, and never acted on.
         return JSONResponse({"status": "ignored", "reason": "livemode does not match"})
 
-    def store() -> bool:
-        with request.app.state.session_factory() as session:
-            new = webhooks.store_event(session, event)
-            session.commit()
-            return new
-
-    new = await run_in_threadpool(store)
+    new = await store_once(request.app.state, StripeEvent, "event_id", webhooks.event_values(event))
     return JSONResponse({"status": "queued" if new else "duplicate"})
 
 

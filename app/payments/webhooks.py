@@ -10,11 +10,6 @@ import json
 from typing import Any
 
 import stripe
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
-
-from app.models import StripeEvent
 
 TOLERANCE_SECONDS = 300
 
@@ -40,19 +35,10 @@ def livemode_matches(event: dict[str, Any], secret_key: str) -> bool:
     return bool(event.get("livemode")) == secret_key.startswith(("sk_live_", "rk_live_"))
 
 
-def store_event(session: Session, event: dict[str, Any]) -> bool:
-    """Inserts the event unless it is already there; True when it is new."""
+def event_values(event: dict[str, Any]) -> dict[str, Any]:
     obj = (event.get("data") or {}).get("object") or {}
-    values = {
+    return {
         "event_id": str(event["id"])[:100],
         "type": str(event.get("type", ""))[:100],
         "payload": obj if isinstance(obj, dict) else {},
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(StripeEvent)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(StripeEvent.id)
-    )
-    return session.connection().execute(statement).first() is not None
