@@ -57,7 +57,13 @@ PROJECTS = [
 
 USERS = [
     # github_id, login, name, email, [(team, role)]
-    (5001, "amelie-forms", "Amélie Tremblay", "amelie@forms.example.gc.ca", [("forms", "owner")]),
+    (
+        5001,
+        "amelie-forms",
+        "Amélie Tremblay",
+        "amelie@forms.example.gc.ca",
+        [("forms", "owner"), ("forms", "finance")],
+    ),
     (
         5002,
         "raj-forms",
