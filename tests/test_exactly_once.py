@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
@@ -90,7 +91,9 @@ def test_a_thousand_duplicate_deliveries_and_several_workers_make_one_transfer(
     for thread in workers:
         thread.start()
     try:
-        statuses = asyncio.run(_deliver_all(server.url, merged_payload()))
+        # In a thread of its own: the browser tests' session keeps an event loop in this one.
+        with ThreadPoolExecutor(1) as pool:
+            statuses = pool.submit(asyncio.run, _deliver_all(server.url, merged_payload())).result()
         _wait_until_paid(db, work)
     finally:
         stop.set()
