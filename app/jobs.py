@@ -81,8 +81,8 @@ def wait_for_work(
     session_factory: sessionmaker[Session], settings: Settings, stop: threading.Event
 ) -> None:
     """Sleeps until the next run is due, or sooner when money-path work arrives (a webhook
-    delivery, a Stripe event, a transfer or refund to send): a cheap indexed look, a few
-    times a second, so a merge is paid in well under the job interval."""
+    delivery, a Stripe event, a transfer to send): a cheap indexed look, a few times a
+    second, so a merge is paid in well under the job interval."""
     deadline = time.monotonic() + settings.job_interval_seconds
     while not stop.wait(min(settings.work_poll_seconds, settings.job_interval_seconds)):
         if time.monotonic() >= deadline:
@@ -96,12 +96,15 @@ def wait_for_work(
 
 
 def money_path_work_waiting(session: Session) -> bool:
+    """Only work never tried: what failed once (GitHub or Stripe unwell) waits for the next
+    regular run, or the worker would call them a few times a second. Refunds are not urgent."""
     waiting = (
-        select(WebhookDelivery.id).where(WebhookDelivery.status == "pending"),
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.status == "pending", WebhookDelivery.attempts == 0
+        ),
         select(StripeEvent.id).where(StripeEvent.status == "pending", StripeEvent.attempts == 0),
         select(Payout.id).where(
             Payout.state == PayoutState.RELEASING.value, Payout.transfer_attempts == 0
         ),
-        select(Payout.id).where(Payout.refund_requested_at.is_not(None), Payout.refund_id == ""),
     )
     return any(session.scalars(query.limit(1)).first() is not None for query in waiting)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import flows
+from app import flows, jobs
 from app.config import Settings
 from app.db import make_engine
 from app.github.client import GitHubClient
@@ -235,6 +235,7 @@ def test_github_down_leaves_the_delivery_pending(
     client: TestClient, db: Session, in_progress: Opportunity
 ) -> None:
     assert post(client, merged_payload()).status_code == 202
+    assert jobs.money_path_work_waiting(db)  # new work: the worker starts at once
     github = GitHubClient("http://127.0.0.1:9")
     try:
         assert flows.process_inbox(db, github) == 0
@@ -243,6 +244,8 @@ def test_github_down_leaves_the_delivery_pending(
     db.expire_all()
     delivery = db.scalars(select(WebhookDelivery)).one()
     assert (delivery.status, delivery.attempts) == ("pending", 1)
+    # Tried and failed: it waits for the next regular run instead of hammering GitHub.
+    assert not jobs.money_path_work_waiting(db)
     assert state_of(db, Opportunity, in_progress.id) == "in_progress"
 
 
