@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from app import flows, jobs
 from app.config import Settings
-from app.db import make_engine
+from app.db import make_engine, store_once_sync
 from app.github.client import GitHubClient
-from app.github.webhooks import closed_issues, signature_is_valid, store_delivery
+from app.github.webhooks import closed_issues, delivery_values, signature_is_valid
 from app.main import create_app
 from app.models import AuditEvent, Opportunity, WebhookDelivery
 from tests.support.factories import state_of
@@ -89,6 +89,16 @@ def test_without_a_configured_secret_every_delivery_is_refused(
 ) -> None:
     with TestClient(create_app(settings.model_copy(update={"github_webhook_secret": ""}))) as c:
         assert post(c, b"{}", signature=sign(b"{}", "")).status_code == 401
+
+
+def test_a_signed_body_the_inbox_cannot_store_is_refused_clearly(
+    client: TestClient, db: Session
+) -> None:
+    body = b'{"action": "closed", "note": "a\x00b"}'  # a NUL byte, which PostgreSQL refuses
+    response = post(client, body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert _inbox(db) == 0
 
 
 def test_duplicates_are_stored_once(client: TestClient, db: Session) -> None:
@@ -253,9 +263,10 @@ def test_the_inbox_stores_a_delivery_once_on_both_databases(any_db_url: str) -> 
     engine = make_engine(any_db_url)
     try:
         with Session(engine) as session:
-            assert store_delivery(session, "once", "ping", b"{}") is True
+            values = delivery_values("once", "ping", b"{}")
+            assert store_once_sync(session, WebhookDelivery, "delivery_id", values) is True
             session.commit()
-            assert store_delivery(session, "once", "ping", b"{}") is False
+            assert store_once_sync(session, WebhookDelivery, "delivery_id", values) is False
             session.commit()
             assert _inbox(session) == 1
     finally:

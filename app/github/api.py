@@ -1,22 +1,23 @@
 """POST /webhooks/github: verify, store once, answer 202. Processing happens in a job.
 
-The hottest route of the service: it runs on the event loop and makes one thread hop, for the
-insert; no session cookie, no user, no other dependency.
+The hottest route of the service. A correctly signed delivery is answered by the fast path
+below, ahead of the page middlewares; the route answers everything else (and documents it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.access import SIGNED_WEBHOOK, allow
 from app.config import Settings
 from app.db import store_once
-from app.errors import NotSignedIn
+from app.errors import AppError, NotSignedIn
 from app.github import webhooks
 from app.i18n import gettext as _
 from app.models import WebhookDelivery
@@ -34,33 +35,50 @@ PATH = "/webhooks/github"
     summary="GitHub webhook (signed with the shared secret)",
 )
 async def github_webhook(request: Request) -> JSONResponse:
-    settings: Settings = request.app.state.settings
     body = await request.body()  # the exact bytes GitHub signed
-    signature = request.headers.get("x-hub-signature-256")
-    if not webhooks.signature_is_valid(settings.github_webhook_secret, body, signature):
+    delivery = _Delivery.read(request.headers, body, request.app.state.settings)
+    if not delivery.signed:
         raise NotSignedIn(_("The webhook signature is missing or wrong."))
-    delivery_id = request.headers.get("x-github-delivery", "").strip()[:100]
-    event = request.headers.get("x-github-event", "").strip()[:50]
-    if not delivery_id or not event:
+    if not delivery.complete:
         return JSONResponse(
             {"status": "ignored", "reason": "no delivery id or event"}, status_code=202
         )
-
-    new = await _store(request.app.state, delivery_id, event, body)
-    return JSONResponse({"status": "queued" if new else "duplicate"}, status_code=202)
+    return await delivery.store(request.app.state)
 
 
-async def _store(state: Any, delivery_id: str, event: str, body: bytes) -> bool:
-    values = webhooks.delivery_values(delivery_id, event, body)
-    return await store_once(state, WebhookDelivery, "delivery_id", values)
+@dataclass(frozen=True)
+class _Delivery:
+    signed: bool
+    delivery_id: str
+    event: str
+    body: bytes
+
+    @classmethod
+    def read(cls, headers: Mapping[str, str], body: bytes, settings: Settings) -> _Delivery:
+        signature = headers.get("x-hub-signature-256")
+        return cls(
+            signed=webhooks.signature_is_valid(settings.github_webhook_secret, body, signature),
+            delivery_id=headers.get("x-github-delivery", "").strip()[:100],
+            event=headers.get("x-github-event", "").strip()[:50],
+            body=body,
+        )
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.delivery_id and self.event)
+
+    async def store(self, state: Any) -> JSONResponse:
+        values = webhooks.delivery_values(self.delivery_id, self.event, self.body)
+        new = await store_once(state, WebhookDelivery, "delivery_id", values)
+        return JSONResponse({"status": "queued" if new else "duplicate"}, status_code=202)
 
 
 class GitHubWebhookFastPath:
     """A correctly signed delivery is stored and acknowledged right here, before the page
     middlewares (locale, rate limit, CSRF) and the framework's routing and dependency
     machinery, none of which a signed machine-to-machine call needs; bench/webhooks.py
-    measures why. Anything else (a bad signature, another route) goes down the normal stack,
-    which answers exactly as the route above documents."""
+    measures why. Anything else (a bad signature, a body the inbox refuses, another route)
+    goes down the normal stack, which answers exactly as the route above documents."""
 
     def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
@@ -70,30 +88,19 @@ class GitHubWebhookFastPath:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        headers = Headers(scope=scope)
-        delivery_id = headers.get("x-github-delivery", "").strip()[:100]
-        event = headers.get("x-github-event", "").strip()[:50]
-        secret = self.state.settings.github_webhook_secret
-        if not (
-            delivery_id
-            and event
-            and webhooks.signature_is_valid(secret, body, headers.get("x-hub-signature-256"))
-        ):
+        request = Request(scope, receive)
+        body = await request.body()
+        delivery = _Delivery.read(request.headers, body, self.state.settings)
+        response = None
+        if delivery.signed and delivery.complete:
+            try:
+                response = await delivery.store(self.state)
+            except AppError:  # e.g. text with NUL characters: the route renders the problem
+                response = None
+        if response is None:
             await self.app(scope, _replay(body), send)
             return
-        new = await _store(self.state, delivery_id, event, body)
-        response = JSONResponse({"status": "queued" if new else "duplicate"}, status_code=202)
         await response(scope, receive, send)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 def _replay(body: bytes) -> Receive:

@@ -11,11 +11,6 @@ import hmac
 import re
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from app.db import store_once_sync
-from app.models import WebhookDelivery
-
 
 def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
     if not secret or not header or not header.startswith("sha256="):
@@ -26,12 +21,6 @@ def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
 
 def delivery_values(delivery_id: str, event: str, body: bytes) -> dict[str, Any]:
     return {"delivery_id": delivery_id, "event": event, "body": body.decode("utf-8")}
-
-
-def store_delivery(session: Session, delivery_id: str, event: str, body: bytes) -> bool:
-    """Inserts the delivery unless it is already there; True when it is new."""
-    values = delivery_values(delivery_id, event, body)
-    return store_once_sync(session, WebhookDelivery, "delivery_id", values)
 
 
 _CLOSING = re.compile(
