@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import stripe
 from stripe._base_address import BaseAddresses
+from typing_extensions import override
 
 from app.config import Settings
 
@@ -83,7 +84,7 @@ class Gateway(Protocol):
     def refund(self, payment_intent_id: str, idempotency_key: str) -> str: ...
 
 
-class StripeGateway:
+class StripeGateway(Gateway):
     simulated = False
 
     def __init__(self, settings: Settings) -> None:
@@ -216,7 +217,7 @@ class StripeGateway:
         return str(refund.id)
 
 
-class SimulatedGateway:
+class SimulatedGateway(Gateway):
     """Local runs without Stripe keys: no money moves, and every page says so. Ids are derived
     from ours, so the simulated flow is as idempotent as the real one."""
 
@@ -225,25 +226,29 @@ class SimulatedGateway:
     def __init__(self, settings: Settings) -> None:
         self._base_url = settings.base_url.rstrip("/")
 
-    def create_account(self, user_id: int, email: str | None) -> str:  # noqa: ARG002
+    @override
+    def create_account(self, user_id: int, email: str | None) -> str:
         return f"sim_acct_{user_id}"
 
-    def onboarding_link(self, account_id: str, return_url: str, refresh_url: str) -> str:  # noqa: ARG002
+    @override
+    def onboarding_link(self, account_id: str, return_url: str, refresh_url: str) -> str:
         return return_url
 
-    def payouts_enabled(self, account_id: str) -> bool:  # noqa: ARG002
+    @override
+    def payouts_enabled(self, account_id: str) -> bool:
         return True
 
+    @override
     def create_checkout(
         self,
         *,
         payout_id: int,
-        amount_cents: int,  # noqa: ARG002
-        currency: str,  # noqa: ARG002
-        description: str,  # noqa: ARG002
+        amount_cents: int,
+        currency: str,
+        description: str,
         transfer_group: str,
-        success_url: str,  # noqa: ARG002
-        cancel_url: str,  # noqa: ARG002
+        success_url: str,
+        cancel_url: str,
     ) -> Checkout:
         # The local "checkout" is a page of ours, beside the opportunity's funding page.
         opportunity_id = transfer_group.removeprefix("opportunity-")
@@ -252,17 +257,21 @@ class SimulatedGateway:
             f"{self._base_url}/opportunities/{opportunity_id}/funding/simulated-checkout",
         )
 
+    @override
     def funding(self, checkout_session_id: str) -> Funding:
         payout_id = checkout_session_id.removeprefix("sim_cs_")
         return Funding(True, f"sim_pi_{payout_id}", f"sim_ch_{payout_id}")
 
-    def find_transfer(self, transfer_group: str, payout_id: int) -> Transfer | None:  # noqa: ARG002
+    @override
+    def find_transfer(self, transfer_group: str, payout_id: int) -> Transfer | None:
         return None
 
+    @override
     def create_transfer(self, request: TransferRequest) -> Transfer:
         return Transfer(f"sim_tr_{request.payout_id}")
 
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str:  # noqa: ARG002
+    @override
+    def refund(self, payment_intent_id: str, idempotency_key: str) -> str:
         return f"sim_re_{payment_intent_id.removeprefix('sim_pi_')}"
 
 

@@ -443,7 +443,7 @@ def _refund_succeeded(session: Session, payout: Payout, obj: dict[str, Any]) -> 
         record_refund(session, payout, str(obj["id"]))
 
 
-def _dispute_opened(session: Session, payout: Payout, obj: dict[str, Any]) -> None:  # noqa: ARG001
+def _dispute_opened(session: Session, payout: Payout, _obj: dict[str, Any]) -> None:
     record_dispute(session, payout, "open")
 
 
