@@ -248,17 +248,17 @@ def simulate_merge(session: Session, opportunity: Opportunity, actor: User) -> s
 # --- the needs-attention queue: every action is audited, releasing takes two admins ------
 
 
-def release_held(session: Session, opportunity: Opportunity, admin: User) -> bool:
-    """True once released; the first administrator's call only records their approval."""
+def release_held(session: Session, opportunity: Opportunity, admin: User) -> None:
+    """The first administrator's call records their approval; a second one releases."""
     payout = _held_payout(session, opportunity)
     first = payout.release_approved_by_user_id
     if first is None:
         payout.release_approved_by_user_id = admin.id
-        audit_action(session, admin, payout, "payout.release_approved")
-        return False
+        _audit(session, admin, payout, "payout.release_approved")
+        return
     if first == admin.id:
         raise Conflict(_("A second administrator must confirm this release."))
-    audit_action(session, admin, payout, "payout.release_confirmed")
+    _audit(session, admin, payout, "payout.release_confirmed")
     payout.release_approved_by_user_id = None
     opportunities.transition(
         session,
@@ -268,7 +268,6 @@ def release_held(session: Session, opportunity: Opportunity, admin: User) -> boo
         details={"approved_by": [first, admin.id]},
     )
     payments.request_release(session, opportunity, actor=admin)
-    return True
 
 
 def refund_held(session: Session, opportunity: Opportunity, admin: User, reason: str) -> None:
@@ -299,7 +298,7 @@ def _held_payout(session: Session, opportunity: Opportunity) -> Payout:
     return payout
 
 
-def audit_action(session: Session, admin: User, payout: Payout, action: str) -> None:
+def _audit(session: Session, admin: User, payout: Payout, action: str) -> None:
     audit.record(
         session,
         actor_user_id=admin.id,

@@ -268,25 +268,22 @@ def attention(request: Request, db: DbSession) -> Response:
     return _attention_page(request, db)
 
 
-def _attention_action(request: Request, db: DbSession, action: Callable[[], str]) -> Response:
-    """Runs one audited action; ``action`` answers with the notice to show."""
+def _attention_action(request: Request, db: DbSession, action: Callable[[], object]) -> Response:
+    """Runs one audited action, then shows the queue again (a held release that waits for a
+    second administrator says so there)."""
     try:
-        notice = action()
+        action()
     except AppError as exc:
         db.rollback()
         return _attention_page(request, db, exc)
     db.commit()
-    return RedirectResponse(f"/admin/attention?notice={notice}", status_code=303)
+    return RedirectResponse("/admin/attention", status_code=303)
 
 
 @router.post("/admin/attention/{opportunity_id}/release", dependencies=[allow(ADMIN)])
 def release(opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser) -> Response:
     opportunity = opportunities.get_opportunity(db, opportunity_id)
-
-    def act() -> str:
-        return "released" if flows.release_held(db, opportunity, user) else "approved"
-
-    return _attention_action(request, db, act)
+    return _attention_action(request, db, lambda: flows.release_held(db, opportunity, user))
 
 
 @router.post("/admin/attention/{opportunity_id}/refund", dependencies=[allow(ADMIN)])
@@ -295,23 +292,13 @@ def refund(
 ) -> Response:
     opportunity = opportunities.get_opportunity(db, opportunity_id)
     reason = form_text(form, "reason") or "refunded from the needs-attention queue"
-
-    def act() -> str:
-        flows.refund_held(db, opportunity, user, reason)
-        return "refunded"
-
-    return _attention_action(request, db, act)
+    return _attention_action(request, db, lambda: flows.refund_held(db, opportunity, user, reason))
 
 
 @router.post("/admin/attention/{opportunity_id}/dismiss", dependencies=[allow(ADMIN)])
 def dismiss(opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser) -> Response:
     opportunity = opportunities.get_opportunity(db, opportunity_id)
-
-    def act() -> str:
-        flows.dismiss_hold(db, opportunity, user)
-        return "dismissed"
-
-    return _attention_action(request, db, act)
+    return _attention_action(request, db, lambda: flows.dismiss_hold(db, opportunity, user))
 
 
 @router.post("/admin/attention/{opportunity_id}/retry-transfer", dependencies=[allow(ADMIN)])
@@ -319,9 +306,4 @@ def retry_transfer(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
 ) -> Response:
     opportunity = opportunities.get_opportunity(db, opportunity_id)
-
-    def act() -> str:
-        flows.retry_transfer(db, opportunity, user)
-        return "retrying"
-
-    return _attention_action(request, db, act)
+    return _attention_action(request, db, lambda: flows.retry_transfer(db, opportunity, user))
