@@ -115,11 +115,17 @@ class Payout(Base):
 
     @property
     def transfer_group(self) -> str:
-        return transfer_group_for(self.opportunity_id)
+        """Stripe's grouping of the charge and the transfer: one per opportunity."""
+        return f"{TRANSFER_GROUP_PREFIX}{self.opportunity_id}"
 
 
-def transfer_group_for(opportunity_id: int) -> str:
-    return f"opportunity-{opportunity_id}"
+TRANSFER_GROUP_PREFIX = "opportunity-"
+
+
+def opportunity_in_group(transfer_group: str) -> int | None:
+    """The opportunity id a transfer group names, if it is one of ours."""
+    raw = transfer_group.removeprefix(TRANSFER_GROUP_PREFIX)
+    return int(raw) if transfer_group.startswith(TRANSFER_GROUP_PREFIX) and raw.isdigit() else None
 
 
 class LedgerEntry(Base):

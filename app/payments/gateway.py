@@ -16,6 +16,7 @@ from stripe._base_address import BaseAddresses
 from typing_extensions import override
 
 from app.config import Settings
+from app.models.payment import opportunity_in_group
 
 
 class GatewayError(Exception):
@@ -251,7 +252,7 @@ class SimulatedGateway(Gateway):
         cancel_url: str,
     ) -> Checkout:
         # The local "checkout" is a page of ours, beside the opportunity's funding page.
-        opportunity_id = transfer_group.removeprefix("opportunity-")
+        opportunity_id = opportunity_in_group(transfer_group)
         return Checkout(
             f"sim_cs_{payout_id}",
             f"{self._base_url}/opportunities/{opportunity_id}/funding/simulated-checkout",

@@ -21,6 +21,7 @@ from app.models import (
     StripeEvent,
     User,
 )
+from app.models.payment import opportunity_in_group
 
 
 def payout_for(session: Session, opportunity_id: int) -> Payout | None:
@@ -96,11 +97,9 @@ def find_payout_for_stripe_object(session: Session, obj: dict[str, Any]) -> Payo
     raw_id = str(metadata.get("payout_id") or obj.get("client_reference_id") or "")
     if raw_id.isdigit():
         return session.get(Payout, int(raw_id))
-    group = obj.get("transfer_group") or ""
-    if group.startswith("opportunity-") and group.removeprefix("opportunity-").isdigit():
-        found = payout_for(session, int(group.removeprefix("opportunity-")))
-        if found is not None and found.transfer_group == group:
-            return found
+    opportunity_id = opportunity_in_group(str(obj.get("transfer_group") or ""))
+    if opportunity_id is not None and (found := payout_for(session, opportunity_id)):
+        return found
     for column, key in ((Payout.payment_intent_id, "payment_intent"), (Payout.charge_id, "charge")):
         value = obj.get(key)
         if isinstance(value, str) and value:
