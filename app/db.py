@@ -37,7 +37,7 @@ def make_async_engine(database_url: str) -> AsyncEngine | None:
     return engine
 
 
-def insert_once(dialect: str, model: Any, key: str, values: dict[str, Any]) -> Insert:
+def _insert_once(dialect: str, model: Any, key: str, values: dict[str, Any]) -> Insert:
     """INSERT … ON CONFLICT (key) DO NOTHING RETURNING id: a row comes back only when new."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
@@ -54,7 +54,7 @@ async def store_once(state: Any, model: Any, key: str, values: dict[str, Any]) -
     async_engine: AsyncEngine | None = state.async_engine
     if async_engine is not None:
         async with async_engine.begin() as connection:
-            result = await connection.execute(insert_once("postgresql", model, key, values))
+            result = await connection.execute(_insert_once("postgresql", model, key, values))
             return result.first() is not None
 
     def store() -> bool:
@@ -67,7 +67,7 @@ async def store_once(state: Any, model: Any, key: str, values: dict[str, Any]) -
 
 
 def store_once_sync(session: Session, model: Any, key: str, values: dict[str, Any]) -> bool:
-    statement = insert_once(session.get_bind().dialect.name, model, key, values)
+    statement = _insert_once(session.get_bind().dialect.name, model, key, values)
     return session.connection().execute(statement).first() is not None
 
 
