@@ -6,7 +6,9 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 
 # Local run: embedded SQLite, demo sign-in, scheduled jobs inside the web process.
-LOCAL_ENV := DEVEX_ENV=local DEVEX_DEMO_SIGN_IN=true DEVEX_RUN_JOBS_IN_PROCESS=true
+# The site's own address follows PORT: the (simulated) payment pages send the browser back to it.
+LOCAL_ENV := DEVEX_ENV=local DEVEX_DEMO_SIGN_IN=true DEVEX_RUN_JOBS_IN_PROCESS=true \
+	DEVEX_BASE_URL=$${DEVEX_BASE_URL:-http://127.0.0.1:$(PORT)}
 
 .PHONY: run test lint typecheck browser pytest bench messages clean
 
