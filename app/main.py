@@ -18,7 +18,7 @@ from app.accounts import api as accounts_api
 from app.accounts import pages as accounts_pages
 from app.admin import pages as admin_pages
 from app.config import Settings, get_settings
-from app.db import make_async_engine, make_engine, make_session_factory
+from app.db import PostgresInbox, make_engine, make_session_factory
 from app.errors import Forbidden, install_error_handlers, render_app_error
 from app.evaluations import api as evaluations_api
 from app.evaluations import pages as evaluations_pages
@@ -104,8 +104,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.join(timeout=10)
         app.state.github.close()
         app.state.engine.dispose()
-        if app.state.async_engine is not None:
-            await app.state.async_engine.dispose()
+        if app.state.inbox is not None:
+            await app.state.inbox.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -124,7 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
-    app.state.async_engine = make_async_engine(settings.database_url)
+    app.state.inbox = (
+        PostgresInbox(settings.database_url)
+        if settings.database_url.startswith("postgresql")
+        else None
+    )
     app.state.github = GitHubClient(settings.github_api_url, settings.github_token)
 
     install_error_handlers(app)

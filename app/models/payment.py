@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
+from app.models.webhook import InboxRow
 
 
 class PayoutState(StrEnum):
@@ -152,7 +153,7 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class StripeEvent(Base):
+class StripeEvent(InboxRow, Base):
     """The Stripe webhook inbox, unique on the event id: a retried event is stored once."""
 
     __tablename__ = "stripe_events"
@@ -161,13 +162,8 @@ class StripeEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), unique=True)
     type: Mapped[str] = mapped_column(String(100))
+    # An event about a payout we cannot place yet stays pending.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # pending → processed | ignored; an event about a payout we cannot place yet stays pending
-    status: Mapped[str] = mapped_column(String(12), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[str] = mapped_column(String(300), default="")
 
 
 class IssueComment(Base):

@@ -1,16 +1,31 @@
-"""The webhook inbox: every verified delivery, stored once, processed by a job."""
+"""The webhook inboxes: every verified delivery, stored once, processed by a job."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
 
 
-class WebhookDelivery(Base):
+class InboxRow:
+    """What every inbox row records about its processing. The webhook routes insert only what
+    they received; the database fills the rest (server defaults), so the raw insert of the hot
+    path (app.db.PostgresInbox) and the ORM agree on a new row."""
+
+    received_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=func.now()
+    )
+    # pending → processed | ignored; failed ones are retried
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(300), default="", server_default="")
+
+
+class WebhookDelivery(InboxRow, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_pending", "status", "id"),)
 
@@ -20,9 +35,3 @@ class WebhookDelivery(Base):
     event: Mapped[str] = mapped_column(String(50))
     # The exact bytes that were signed, kept as received.
     body: Mapped[str] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # pending → processed | ignored; failed ones are retried
-    status: Mapped[str] = mapped_column(String(12), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[str] = mapped_column(String(300), default="")
