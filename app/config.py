@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     work_poll_seconds: float = Field(default=0.25, gt=0)
     # How often to ask GitHub about every opportunity in progress (catches lost webhooks).
     reconcile_interval_minutes: float = Field(default=15.0, gt=0)
+    # After a verified merge, the payment waits this long before it is released; a revert, a
+    # reopened pull request or a reopened issue in that window holds it for an administrator.
+    # 0 pays at once (the pay-on-pull promise); an operator may choose a window.
+    release_delay_seconds: int = Field(default=0, ge=0)
     log_json: bool | None = None
 
     @field_validator("currency")

@@ -10,18 +10,26 @@ opportunity on hold with a reason for an administrator, and never pays.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.config import Settings
 from app.errors import Conflict
 from app.evaluations import service as evaluations
 from app.github import narration
 from app.github.client import GitHubClient, GitHubError
-from app.github.webhooks import closed_issues, merged_pull_request
+from app.github.webhooks import (
+    closed_issues,
+    merged_pull_request,
+    repository_id,
+    reverted_pulls,
+)
 from app.i18n import gettext as _
 from app.models import (
     Award,
@@ -59,7 +67,8 @@ def awardee_github_id(session: Session, opportunity: Opportunity) -> int | None:
 def verify_merge(
     github: GitHubClient, opportunity: Opportunity, awardee_id: int | None, number: int
 ) -> Verdict:
-    """Checks one pull request of the opportunity's repository, as the API reports it."""
+    """Checks one pull request of the opportunity's repository, as the API reports it, and,
+    when the opportunity asks for it, the merged commit's checks (the quality gate)."""
     full_name = opportunity.github_repository_full_name
     pull = github.get_pull_request(full_name, number)
     repository = github.get_repository(full_name)
@@ -91,32 +100,75 @@ def verify_merge(
         problems.append("the pull request does not close the opportunity's issue")
     if merger_id is None or merger_id == awardee_id:
         problems.append("the pull request was merged by its author, the awardee")
+    if opportunity.require_passing_checks and relevant:
+        checks, problem = _quality_gate(github, full_name, str(pull.get("merge_commit_sha") or ""))
+        evidence["checks"] = checks
+        problems += [problem] if problem else []
     return Verdict(relevant, problems, evidence)
 
 
-def process_delivery(session: Session, github: GitHubClient, delivery: WebhookDelivery) -> str:
+PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
+
+
+def _quality_gate(github: GitHubClient, full_name: str, sha: str) -> tuple[dict[str, str], str]:
+    """The merged commit's check runs and commit statuses, each name with its result, and what
+    stops the payment, if anything: a check that did not pass, or one still running."""
+    if not sha:
+        return {}, "the merged commit is unknown, so its checks cannot be read"
+    results = {
+        str(run.get("name")): str(run.get("conclusion") or run.get("status"))
+        for run in github.check_runs(full_name, sha)
+    }
+    combined = github.combined_status(full_name, sha)
+    statuses = [s for s in combined.get("statuses") or [] if isinstance(s, dict)]
+    results |= {str(status.get("context")): str(status.get("state")) for status in statuses}
+    failed = sorted(name for name, result in results.items() if result not in PASSING_CONCLUSIONS)
+    if not results:
+        return results, "no check ran on the merged commit"
+    if failed:
+        return results, f"a required check did not pass: {', '.join(failed)}"
+    return results, ""
+
+
+def process_delivery(
+    session: Session, github: GitHubClient, settings: Settings, delivery: WebhookDelivery
+) -> str:
     """What one inbox delivery means for the opportunities it may concern; returns the outcome."""
+    try:
+        payload = json.loads(delivery.body)
+    except ValueError:
+        return "ignored: the body is not JSON (the webhook must send application/json)"
+    if not isinstance(payload, dict):
+        return "ignored: the body is not a JSON object"
+    delivery.repository_id = repository_id(payload)
+    if delivery.event == "issues" and payload.get("action") == "reopened":
+        return _issue_reopened(session, payload)
     if delivery.event != "pull_request":
-        return "ignored: not a pull request event"
-    payload = json.loads(delivery.body)
+        return f"ignored: {delivery.event or 'an'} event"
+    if payload.get("action") == "reopened":
+        return _pull_reopened(session, payload)
     pull = merged_pull_request(payload)
     if pull is None:
         return "ignored: not a merge"
-    repository_id = ((pull.get("base") or {}).get("repo") or {}).get("id")
+    base_repository_id = ((pull.get("base") or {}).get("repo") or {}).get("id")
+    outcomes = _reverts(session, pull, base_repository_id)
     candidates = session.scalars(
         select(Opportunity).where(
             Opportunity.state == OpportunityState.IN_PROGRESS.value,
-            Opportunity.github_repository_id == repository_id,
+            Opportunity.github_repository_id == base_repository_id,
         )
     ).all()
-    outcomes = []
     for opportunity in candidates:
-        outcomes.append(settle_merge(session, github, opportunity, int(pull["number"])))
+        outcomes.append(settle_merge(session, github, settings, opportunity, int(pull["number"])))
     return "; ".join(outcomes) or "ignored: no opportunity in progress in this repository"
 
 
 def settle_merge(
-    session: Session, github: GitHubClient, opportunity: Opportunity, number: int
+    session: Session,
+    github: GitHubClient,
+    settings: Settings,
+    opportunity: Opportunity,
+    number: int,
 ) -> str:
     verdict = verify_merge(github, opportunity, awardee_github_id(session, opportunity), number)
     if not verdict.relevant:
@@ -124,7 +176,90 @@ def settle_merge(
     if verdict.problems:
         hold(session, opportunity, verdict.problems, verdict.evidence)
         return f"opportunity {opportunity.id}: on hold ({'; '.join(verdict.problems)})"
-    return merged(session, opportunity, verdict.evidence, actor=None)
+    return merged(
+        session,
+        opportunity,
+        verdict.evidence,
+        actor=None,
+        release_delay=timedelta(seconds=settings.release_delay_seconds),
+    )
+
+
+# --- after a verified merge: signs that the work was undone before the money left ---------
+
+
+def _merged_work(session: Session, repository: Any, *conditions: Any) -> Sequence[Opportunity]:
+    """Opportunities of the repository whose merge was verified (paid or not yet)."""
+    return session.scalars(
+        select(Opportunity).where(
+            Opportunity.state.in_([OpportunityState.MERGED.value, OpportunityState.PAID.value]),
+            Opportunity.github_repository_id == repository,
+            *conditions,
+        )
+    ).all()
+
+
+def _reverts(session: Session, pull: dict[str, Any], repository: Any) -> list[str]:
+    """A merged pull request that reverts an opportunity's verified merge. The payload is
+    enough here: it only ever stops money, and it is signed by GitHub."""
+    full_name = str(((pull.get("base") or {}).get("repo") or {}).get("full_name") or "")
+    reverted = reverted_pulls(pull.get("body"), full_name)
+    return [
+        hold_unreleased(
+            session,
+            opportunity,
+            f"the verified pull request was reverted by #{pull.get('number')}",
+            {"reverted_by": pull.get("number")},
+        )
+        for opportunity in _merged_work(session, repository)
+        if (full_name.lower(), opportunity.github_pull_request_number) in reverted
+    ]
+
+
+def _pull_reopened(session: Session, payload: dict[str, Any]) -> str:
+    pull = payload.get("pull_request") or {}
+    repository = ((pull.get("base") or {}).get("repo") or {}).get("id")
+    number = pull.get("number")
+    found = _merged_work(session, repository, Opportunity.github_pull_request_number == number)
+    outcomes = [
+        hold_unreleased(session, o, "the verified pull request was reopened", {"reopened": number})
+        for o in found
+    ]
+    return "; ".join(outcomes) or "ignored: no verified pull request was reopened"
+
+
+def _issue_reopened(session: Session, payload: dict[str, Any]) -> str:
+    number = (payload.get("issue") or {}).get("number")
+    found = _merged_work(session, repository_id(payload), Opportunity.github_issue_number == number)
+    outcomes = [
+        hold_unreleased(session, o, "the issue was reopened after the merge", {"issue": number})
+        for o in found
+    ]
+    return "; ".join(outcomes) or "ignored: no merged opportunity's issue was reopened"
+
+
+def hold_unreleased(
+    session: Session, opportunity: Opportunity, reason: str, evidence: dict[str, Any]
+) -> str:
+    """Holds the payment if it has not left yet (the release waits for its due time); after
+    the release, the sign is recorded for the administrators and the payment stands."""
+    payout = payments_repository.locked_payout_for(session, opportunity.id)
+    session.refresh(opportunity)
+    evidence = {"pull_request": opportunity.github_pull_request_number, **evidence}
+    merged_work = opportunity.state == OpportunityState.MERGED.value
+    if merged_work and payout is not None and PayoutState(payout.state) is PayoutState.FUNDED:
+        payout.release_due_at = None
+        hold(session, opportunity, [reason], evidence)
+        return f"opportunity {opportunity.id}: on hold ({reason})"
+    audit.record(
+        session,
+        actor_user_id=None,
+        action="opportunity.undone_after_release",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        details={"reason": reason, **evidence},
+    )
+    return f"opportunity {opportunity.id}: {reason}, after the payment was released"
 
 
 def hold(
@@ -141,13 +276,24 @@ def hold(
 
 
 def merged(
-    session: Session, opportunity: Opportunity, evidence: dict[str, Any], *, actor: User | None
+    session: Session,
+    opportunity: Opportunity,
+    evidence: dict[str, Any],
+    *,
+    actor: User | None,
+    release_delay: timedelta,
 ) -> str:
-    """A verified merge: the work is done, and the payment starts on its way."""
+    """A verified merge: the work is done, and the payment starts on its way, at once or when
+    the release delay has passed."""
     opportunities.transition(
         session, opportunity, OpportunityState.MERGED, actor=actor, details=evidence
     )
+    number = evidence.get("pull_request")
+    opportunity.github_pull_request_number = number if isinstance(number, int) else None
     try:
+        if release_delay:
+            payments.schedule_release(session, opportunity, utcnow() + release_delay)
+            return f"opportunity {opportunity.id}: verified merge, payment due later"
         payments.request_release(session, opportunity, actor=actor)
     except Conflict as exc:
         hold(session, opportunity, [exc.detail], evidence)
@@ -155,7 +301,24 @@ def merged(
     return f"opportunity {opportunity.id}: verified merge, payment releasing"
 
 
-def reconcile(session: Session, github: GitHubClient) -> int:
+def release_due(session: Session, payout: Payout) -> None:
+    """The release delay has passed with no sign the work was undone: the payment leaves."""
+    opportunity = session.get(Opportunity, payout.opportunity_id)
+    payout.release_due_at = None
+    if opportunity is None or opportunity.state != OpportunityState.MERGED.value:
+        return
+    try:
+        payments.request_release(session, opportunity, actor=None)
+    except Conflict as exc:
+        hold(
+            session,
+            opportunity,
+            [exc.detail],
+            {"pull_request": opportunity.github_pull_request_number},
+        )
+
+
+def reconcile(session: Session, github: GitHubClient, settings: Settings) -> int:
     """Pay-on-pull rule 5: ask GitHub about every opportunity in progress, so that a merge whose
     webhook never arrived is still found (and verified exactly as a webhook's would be)."""
     settled = 0
@@ -167,26 +330,30 @@ def reconcile(session: Session, github: GitHubClient) -> int:
     ).all()
     for opportunity in in_progress:
         try:
-            settled += _reconcile_one(session, github, opportunity)
+            settled += _reconcile_one(session, github, settings, opportunity)
         except GitHubError:
             session.rollback()  # GitHub is unwell: the next run asks again
     return settled
 
 
-def _reconcile_one(session: Session, github: GitHubClient, opportunity: Opportunity) -> int:
+def _reconcile_one(
+    session: Session, github: GitHubClient, settings: Settings, opportunity: Opportunity
+) -> int:
     awardee = awardee_github_id(session, opportunity)
     issue = (opportunity.github_repository_full_name.lower(), opportunity.github_issue_number)
     for pull in github.recently_closed_pull_requests(opportunity.github_repository_full_name):
         author = (pull.get("user") or {}).get("id")
         closes = issue in closed_issues(pull.get("body"), opportunity.github_repository_full_name)
         if pull.get("merged_at") and (closes or author == awardee):
-            settle_merge(session, github, opportunity, int(pull["number"]))
+            settle_merge(session, github, settings, opportunity, int(pull["number"]))
             session.commit()
             return 1
     return 0
 
 
-def process_inbox(session: Session, github: GitHubClient, limit: int = 50) -> int:
+def process_inbox(
+    session: Session, github: GitHubClient, settings: Settings, limit: int = 50
+) -> int:
     """Processes pending deliveries, each claimed with SKIP LOCKED so that concurrent workers
     never process one twice; a GitHub outage leaves it pending for the next run."""
     done = 0
@@ -202,7 +369,7 @@ def process_inbox(session: Session, github: GitHubClient, limit: int = 50) -> in
             break
         delivery.attempts += 1
         try:
-            outcome = process_delivery(session, github, delivery)
+            outcome = process_delivery(session, github, settings, delivery)
         except GitHubError as exc:
             session.rollback()
             _record_failure(session, delivery.id, str(exc))
@@ -237,12 +404,20 @@ def cancel(session: Session, opportunity: Opportunity, *, actor: User, reason: s
         payments.request_refund(session, payout, actor=actor, reason=reason)
 
 
-def simulate_merge(session: Session, opportunity: Opportunity, actor: User) -> str:
+def simulate_merge(
+    session: Session, opportunity: Opportunity, actor: User, settings: Settings
+) -> str:
     """Local mode only: plays a verified merge of the awardee's pull request, so that the whole
     pay-on-pull flow can be tried in a browser without GitHub."""
     if opportunity.state != OpportunityState.IN_PROGRESS.value:
         raise Conflict(_("Only work in progress can be merged."))
-    return merged(session, opportunity, {"simulated": True}, actor=actor)
+    return merged(
+        session,
+        opportunity,
+        {"simulated": True},
+        actor=actor,
+        release_delay=timedelta(seconds=settings.release_delay_seconds),
+    )
 
 
 # --- the needs-attention queue: every action is audited, releasing takes two admins ------

@@ -26,6 +26,7 @@ PERIODIC_JOBS: dict[str, Job] = {
     "notifications.deliver_pending": notification_tasks.deliver_pending,
     "github.process_inbox": github_tasks.process_inbox,
     "payments.process_stripe_events": payment_tasks.process_stripe_events,
+    "payments.release_due_payouts": payment_tasks.release_due_payouts,
     "payments.send_transfers": payment_tasks.send_transfers,
     "payments.send_refunds": payment_tasks.send_refunds,
     "payments.confirm_transfers": payment_tasks.confirm_transfers,

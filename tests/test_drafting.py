@@ -60,6 +60,15 @@ def test_an_editor_writes_a_draft_and_the_issue_is_verified(
     assert "Draft saved." in page.text
     assert "<strong>silent</strong>" in page.text
     assert "not verified" not in page.text
+    assert not opportunity.require_passing_checks
+    assert "merged and its checks passed" not in page.text
+
+    # The quality gate, as a team sets it: shown to every reader of the opportunity.
+    form = _form(require_passing_checks="on")
+    assert post_form(client, f"/opportunities/{opportunity.id}/edit", form).status_code == 303
+    db.expire_all()
+    assert db.get(Opportunity, opportunity.id).require_passing_checks  # type: ignore[union-attr]
+    assert "merged and its checks passed" in client.get(f"/opportunities/{opportunity.id}").text
 
 
 def test_a_pull_request_or_a_missing_issue_is_not_a_verified_link(
@@ -179,6 +188,9 @@ def test_the_api_creates_a_draft_for_a_team_member_only(
     assert created.status_code == 201, created.text
     assert created.json()["state"] == "draft"
     assert created.json()["skills"] == ["python"]
+    assert created.json()["require_passing_checks"] is False
+    gated = client.post(url, json={**body, "require_passing_checks": True}, headers=headers)
+    assert gated.json()["require_passing_checks"] is True
     forbidden = client.post(f"/api/v1/teams/{other.slug}/opportunities", json=body, headers=headers)
     assert forbidden.status_code == 403
     no_token = client.post(url, json=body)

@@ -161,7 +161,7 @@ def _process(client: TestClient, db: Session, settings: Settings) -> str:
     assert post(client, merged_payload()).status_code == 202
     github = GitHubClient(settings.github_api_url)
     try:
-        assert flows.process_inbox(db, github) == 1
+        assert flows.process_inbox(db, github, settings) == 1
     finally:
         github.close()
     db.expire_all()
@@ -242,13 +242,13 @@ def test_a_payload_that_lies_about_merging_changes_nothing(
 
 
 def test_github_down_leaves_the_delivery_pending(
-    client: TestClient, db: Session, in_progress: Opportunity
+    client: TestClient, db: Session, settings: Settings, in_progress: Opportunity
 ) -> None:
     assert post(client, merged_payload()).status_code == 202
     assert jobs.money_path_work_waiting(db)  # new work: the worker starts at once
     github = GitHubClient("http://127.0.0.1:9")
     try:
-        assert flows.process_inbox(db, github) == 0
+        assert flows.process_inbox(db, github, settings) == 0
     finally:
         github.close()
     db.expire_all()
@@ -286,18 +286,20 @@ def test_a_merge_whose_webhook_never_arrived_is_found_by_the_reconcile_job(
     )
     github = GitHubClient(settings.github_api_url)
     try:
-        assert flows.reconcile(db, github) == 1
-        assert flows.reconcile(db, github) == 0  # nothing left in progress: nothing twice
+        assert flows.reconcile(db, github, settings) == 1
+        assert flows.reconcile(db, github, settings) == 0  # nothing left in progress: nothing twice
     finally:
         github.close()
     assert state_of(db, Opportunity, in_progress.id) == "merged"
     assert _inbox(db) == 0
 
 
-def test_reconcile_survives_github_being_down(db: Session, in_progress: Opportunity) -> None:
+def test_reconcile_survives_github_being_down(
+    db: Session, settings: Settings, in_progress: Opportunity
+) -> None:
     github = GitHubClient("http://127.0.0.1:9")
     try:
-        assert flows.reconcile(db, github) == 0
+        assert flows.reconcile(db, github, settings) == 0
     finally:
         github.close()
     assert state_of(db, Opportunity, in_progress.id) == "in_progress"

@@ -81,6 +81,13 @@ class GitHubClient:
             raise GitHubError("unexpected response shape")
         return [item for item in body if isinstance(item, dict)]
 
+    def check_runs(self, full_name: str, sha: str) -> list[dict[str, Any]]:
+        runs = self._get(f"/repos/{full_name}/commits/{sha}/check-runs?per_page=100")
+        return [run for run in runs.get("check_runs") or [] if isinstance(run, dict)]
+
+    def combined_status(self, full_name: str, sha: str) -> dict[str, Any]:
+        return self._get(f"/repos/{full_name}/commits/{sha}/status")
+
     def get_issue(self, full_name: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/issues/{number}")
 

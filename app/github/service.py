@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.github import repository
 from app.github.client import GitHubClient, GitHubError, GitHubNotFound
 from app.i18n import gettext as _
+from app.models import Opportunity
 
 _ISSUE_URL = re.compile(
     r"^https?://[^/\s]+/(?P<owner>[A-Za-z0-9-]{1,39})/(?P<repo>[A-Za-z0-9._-]{1,100})"
@@ -60,4 +66,27 @@ def verify_issue(client: GitHubClient, ref: IssueRef) -> VerifiedIssue:
         full_name=str(repository["full_name"]),
         number=ref.number,
         default_branch=str(repository.get("default_branch", "main")),
+    )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Whether the opportunity's repository sends us its webhooks, and how to make it."""
+
+    last_event_at: datetime | None
+    webhook_url: str
+    reconcile_minutes: int
+
+
+def connection_status(
+    session: Session, opportunity: Opportunity, settings: Settings
+) -> Connection | None:
+    """The last delivery the inbox job read from the repository (a ping counts): GitHub only
+    sends them once the repository's webhook points at us with the right secret."""
+    if opportunity.github_repository_id is None:
+        return None
+    return Connection(
+        last_event_at=repository.last_delivery_at(session, opportunity.github_repository_id),
+        webhook_url=f"{settings.base_url.rstrip('/')}/webhooks/github",
+        reconcile_minutes=round(settings.reconcile_interval_minutes),
     )

@@ -18,7 +18,7 @@ def process_inbox(session_factory: sessionmaker[Session], settings: Settings) ->
     github = GitHubClient(settings.github_api_url, settings.github_token)
     try:
         with session_factory() as session:
-            return flows.process_inbox(session, github)
+            return flows.process_inbox(session, github, settings)
     finally:
         github.close()
 
@@ -27,7 +27,7 @@ def reconcile(session_factory: sessionmaker[Session], settings: Settings) -> int
     github = GitHubClient(settings.github_api_url, settings.github_token)
     try:
         with session_factory() as session:
-            return flows.reconcile(session, github)
+            return flows.reconcile(session, github, settings)
     finally:
         github.close()
 

@@ -40,6 +40,24 @@ def closed_issues(body: str | None, own_repository: str) -> set[tuple[str, int]]
     return found
 
 
+# GitHub's "Revert" button writes "Reverts owner/repo#12" as the new pull request's body.
+_REVERTS = re.compile(r"\bReverts\s+(?P<repo>[\w.-]+/[\w.-]+)?#(?P<number>\d+)", re.IGNORECASE)
+
+
+def reverted_pulls(body: str | None, own_repository: str) -> set[tuple[str, int]]:
+    """Pull requests a pull request says it reverts, as GitHub's revert button words it."""
+    return {
+        ((match["repo"] or own_repository).lower(), int(match["number"]))
+        for match in _REVERTS.finditer(body or "")
+    }
+
+
+def repository_id(payload: dict[str, Any]) -> int | None:
+    repository = payload.get("repository")
+    found = repository.get("id") if isinstance(repository, dict) else None
+    return found if isinstance(found, int) else None
+
+
 def merged_pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
     """The pull request of a 'closed' event that says it was merged; verified later anyway."""
     pull = payload.get("pull_request")

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -92,6 +94,12 @@ class Opportunity(Base):
     github_repository_id: Mapped[int | None] = mapped_column(BigInteger)
     github_repository_full_name: Mapped[str] = mapped_column(String(200), default="")
     github_issue_number: Mapped[int | None] = mapped_column(Integer)
+    # The quality gate: pay only when the merged commit's checks passed.
+    require_passing_checks: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # The verified merge that did the work; a revert or a reopening of it holds the payment.
+    github_pull_request_number: Mapped[int | None] = mapped_column(Integer)
     license_spdx: Mapped[str] = mapped_column(String(60), default="")
 
     # Lower-cased title, statement and skills in both languages; what search looks in.

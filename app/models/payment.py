@@ -88,6 +88,9 @@ class Payout(Base):
     # The charge the transfer draws on (Stripe's source_transaction).
     charge_id: Mapped[str] = mapped_column(String(100), default="")
     funded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # After a verified merge, the release waits until then (the release_delay_seconds setting);
+    # a revert, a reopened pull request or a reopened issue before it holds the payment.
+    release_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Written in the same transaction that moves the payout to releasing, before any call.
     transfer_idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text, func, text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -35,3 +35,6 @@ class WebhookDelivery(InboxRow, Base):
     event: Mapped[str] = mapped_column(String(50))
     # The exact bytes that were signed, kept as received.
     body: Mapped[str] = mapped_column(Text)
+    # Read by the inbox job (not on the hot path): which repository is connected, and when it
+    # last spoke to us.
+    repository_id: Mapped[int | None] = mapped_column(BigInteger, index=True)

@@ -95,6 +95,7 @@ def _draft_from_api(team_slug: str, body: OpportunityIn) -> service.DraftInput:
         proposal_deadline=body.proposal_deadline,
         delivery_date=body.delivery_date,
         github_issue_url=body.github_issue_url,
+        require_passing_checks=body.require_passing_checks,
         license_spdx=body.license_spdx,
     )
 

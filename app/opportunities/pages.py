@@ -23,6 +23,7 @@ from app.deps import (
 )
 from app.errors import AppError, ValidationFailed
 from app.evaluations import service as evaluations
+from app.github import service as github_service
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.models import Opportunity, OpportunityState, TeamRole, User
@@ -153,6 +154,9 @@ def _detail(
             if roles & set(teams_service.AUTHOR_ROLES)
             else [],
             "is_member": bool(roles),
+            "connection": github_service.connection_status(db, opportunity, settings)
+            if roles
+            else None,
             "writing_hints": service.writing_hints(opportunity, settings)
             if roles & set(teams_service.AUTHOR_ROLES) and opportunity.published_at is None
             else [],
@@ -210,6 +214,7 @@ def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> servi
         proposal_deadline=parse_local_datetime(form_text(form, "proposal_deadline"), settings.zone),
         delivery_date=parse_date(form_text(form, "delivery_date")),
         github_issue_url=form_text(form, "github_issue_url"),
+        require_passing_checks=form_text(form, "require_passing_checks") == "on",
         license_spdx=form_text(form, "license_spdx"),
     )
 
@@ -231,6 +236,7 @@ def _form_values(opportunity: Opportunity, skills: list[str], settings: Settings
         "proposal_deadline": deadline,
         "delivery_date": opportunity.delivery_date.isoformat() if opportunity.delivery_date else "",
         "github_issue_url": opportunity.github_issue_url,
+        "require_passing_checks": "on" if opportunity.require_passing_checks else "",
         "license_spdx": opportunity.license_spdx,
         "project": "",
     }

@@ -63,6 +63,9 @@ class OpportunityOut(BaseModel):
     github_repository_full_name: str
     github_issue_number: int | None
     github_issue_url: str
+    require_passing_checks: bool = Field(
+        description="Pay only when the merged commit's checks (check runs and statuses) passed."
+    )
     license_spdx: str
     published_at: datetime | None
     created_at: datetime
@@ -99,6 +102,10 @@ class OpportunityIn(BaseModel):
     )
     delivery_date: date | None = None
     github_issue_url: str = Field(default="", max_length=300)
+    require_passing_checks: bool = Field(
+        default=False,
+        description="Pay only when the merged commit's checks (check runs and statuses) passed.",
+    )
     license_spdx: str = Field(default="", max_length=60)
 
 

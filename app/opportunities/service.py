@@ -118,6 +118,7 @@ class DraftInput:
     location: str = ""
     delivery_date: date | None = None
     github_issue_url: str = ""
+    require_passing_checks: bool = False
     license_spdx: str = ""
 
 
@@ -216,6 +217,7 @@ def _apply(
     opportunity.proposal_deadline = data.proposal_deadline
     opportunity.delivery_date = data.delivery_date
     opportunity.license_spdx = data.license_spdx.strip()
+    opportunity.require_passing_checks = data.require_passing_checks
     opportunity.search_document = build_search_document(
         data.title,
         data.title_fr,

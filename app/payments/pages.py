@@ -176,7 +176,7 @@ def simulate_merge(
 ) -> Response:
     if not (settings.merge_simulation_enabled and settings.payments_simulated):
         raise NotFound()
-    flows.simulate_merge(db, opportunities.get_opportunity(db, opportunity_id), user)
+    flows.simulate_merge(db, opportunities.get_opportunity(db, opportunity_id), user, settings)
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}?notice=merged", status_code=303)
 

@@ -28,6 +28,17 @@ def payout_for(session: Session, opportunity_id: int) -> Payout | None:
     return session.scalars(select(Payout).where(Payout.opportunity_id == opportunity_id)).first()
 
 
+def locked_payout_for(session: Session, opportunity_id: int) -> Payout | None:
+    """The payout, locked and read afresh: a decision about whether it has left yet must not
+    race the job that releases it (which holds the same lock while it does)."""
+    return session.scalars(
+        select(Payout)
+        .where(Payout.opportunity_id == opportunity_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def account_of(session: Session, user_id: int) -> PayoutAccount | None:
     return session.get(PayoutAccount, user_id)
 

@@ -10,6 +10,7 @@ duplicates and any ordering of events end in the same state, with each movement 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -286,17 +287,37 @@ def start_work_when_ready(session: Session, opportunity: Opportunity) -> bool:
     return True
 
 
-def request_release(session: Session, opportunity: Opportunity, *, actor: User | None) -> Payout:
-    """Pay-on-pull rule 4: the idempotency key, derived from the payout id, and the destination
-    are stored with the move to releasing, before any call; the transfer job does the rest."""
+def _releasable(session: Session, opportunity: Opportunity) -> tuple[Payout, User, PayoutAccount]:
     payout = repository.payout_for(session, opportunity.id)
     found = repository.awardee_of(session, opportunity.id)
-    if payout is None or found is None:
+    if payout is None or found is None or P(payout.state) is not P.FUNDED:
         raise Conflict(_("This opportunity has no funded payment to release."))
     developer = found[1]
     account = repository.account_of(session, developer.id)
     if account is None or not account.payouts_enabled:
         raise Conflict(_("The developer cannot receive payouts yet."))
+    return payout, developer, account
+
+
+def schedule_release(session: Session, opportunity: Opportunity, due_at: datetime) -> None:
+    """The release waits until ``due_at`` (the release-delay setting); the job that releases
+    due payouts checks again then."""
+    payout, _developer, _account = _releasable(session, opportunity)
+    payout.release_due_at = due_at
+    audit.record(
+        session,
+        actor_user_id=None,
+        action="payout.release_scheduled",
+        subject_type="payout",
+        subject_id=payout.id,
+        details={"due_at": due_at.isoformat()},
+    )
+
+
+def request_release(session: Session, opportunity: Opportunity, *, actor: User | None) -> Payout:
+    """Pay-on-pull rule 4: the idempotency key, derived from the payout id, and the destination
+    are stored with the move to releasing, before any call; the transfer job does the rest."""
+    payout, developer, account = _releasable(session, opportunity)
     transition(
         session,
         payout,

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import flows
 from app.config import Settings
 from app.models import Payout, PayoutState, StripeEvent
 from app.models.base import utcnow
@@ -119,6 +120,17 @@ def send_refunds(session_factory: sessionmaker[Session], settings: Settings) -> 
         settings,
         [Payout.refund_requested_at.is_not(None), Payout.refund_id == ""],
         service.send_refund,
+        _note_only,
+    )
+
+
+def release_due_payouts(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """Verified merges whose release delay has passed (see the release_delay_seconds setting)."""
+    return _each_claimed(
+        session_factory,
+        settings,
+        [Payout.state == PayoutState.FUNDED.value, Payout.release_due_at <= utcnow()],
+        lambda session, _gateway, payout: flows.release_due(session, payout),
         _note_only,
     )
 

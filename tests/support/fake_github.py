@@ -36,6 +36,9 @@ class FakeGitHub:
     pulls: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     # (repository, issue number, body) of every comment posted
     comments: list[tuple[str, int, str]] = field(default_factory=list)
+    # (repository, commit sha) → check runs, and → commit statuses (the two kinds of CI result)
+    check_runs: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    statuses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
@@ -69,6 +72,8 @@ class FakeGitHub:
         self.tokens.clear()
         self.pulls.clear()
         self.comments.clear()
+        self.check_runs.clear()
+        self.statuses.clear()
 
     def _account_for(self, request: Request) -> FakeAccount | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -145,6 +150,28 @@ class FakeGitHub:
             if found is None:
                 return JSONResponse({"message": "Not Found"}, status_code=404)
             return JSONResponse(found)
+
+        @app.get("/repos/{owner}/{repo}/commits/{sha}/check-runs")
+        def commit_check_runs(owner: str, repo: str, sha: str) -> JSONResponse:
+            runs = self.check_runs.get((f"{owner}/{repo}".lower(), sha), [])
+            return JSONResponse({"total_count": len(runs), "check_runs": runs})
+
+        @app.get("/repos/{owner}/{repo}/commits/{sha}/status")
+        def combined_status(owner: str, repo: str, sha: str) -> JSONResponse:
+            # GitHub's rule: failure if any is error/failure, pending if any is pending or
+            # there are none, success otherwise.
+            statuses = self.statuses.get((f"{owner}/{repo}".lower(), sha), [])
+            states = {status["state"] for status in statuses}
+            state = (
+                "failure"
+                if states & {"error", "failure"}
+                else "pending"
+                if not statuses or "pending" in states
+                else "success"
+            )
+            return JSONResponse(
+                {"state": state, "total_count": len(statuses), "statuses": statuses}
+            )
 
         @app.get("/repos/{owner}/{repo}/issues/{number}")
         def issue(owner: str, repo: str, number: int) -> JSONResponse:

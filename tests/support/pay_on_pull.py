@@ -24,9 +24,10 @@ from tests.support.factories import make_opportunity, make_proposal, make_team, 
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "github" / "pull_request.closed.json"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "github"
 GITHUB_SECRET = "webhook-test-secret"
 REPO, REPO_ID, ISSUE, PULL = "gc-demo/forms", 424242, 12, 77
+MERGE_SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 AWARDEE_ID, MERGER_ID = 5001, 9009
 
 
@@ -34,9 +35,16 @@ def sign(body: bytes, secret: str = GITHUB_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _fixture(name: str) -> dict[str, Any]:
+    """A real delivery (octokit's fixtures), moved to our repository."""
+    payload: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    payload["repository"].update({"id": REPO_ID, "full_name": REPO})
+    return payload
+
+
 def merged_payload(**changes: Any) -> bytes:
-    """A real 'pull_request closed' delivery (octokit's fixture), made to say it merged ours."""
-    payload = json.loads(FIXTURE.read_text())
+    """A real 'pull_request closed' delivery, made to say it merged ours."""
+    payload = _fixture("pull_request.closed")
     pull = payload["pull_request"]
     pull.update(
         {
@@ -51,10 +59,30 @@ def merged_payload(**changes: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
-def delivery_headers(body: bytes, delivery: str = "d-1") -> dict[str, str]:
+def reopened_pull_payload(number: int = PULL) -> bytes:
+    payload = _fixture("pull_request.reopened")
+    payload["pull_request"]["number"] = number
+    payload["pull_request"]["base"]["repo"].update({"id": REPO_ID, "full_name": REPO})
+    return json.dumps(payload).encode()
+
+
+def ping_payload() -> bytes:
+    """What GitHub sends first when a repository's webhook is added."""
+    return json.dumps(_fixture("ping")).encode()
+
+
+def reopened_issue_payload(number: int = ISSUE) -> bytes:
+    payload = _fixture("issues.reopened")
+    payload["issue"]["number"] = number
+    return json.dumps(payload).encode()
+
+
+def delivery_headers(
+    body: bytes, delivery: str = "d-1", event: str = "pull_request"
+) -> dict[str, str]:
     return {
         "x-github-delivery": delivery,
-        "x-github-event": "pull_request",
+        "x-github-event": event,
         "x-hub-signature-256": sign(body),
         "content-type": "application/json",
     }
@@ -66,6 +94,7 @@ def api_pull(**changes: Any) -> dict[str, Any]:
         "number": PULL,
         "merged": True,
         "merged_at": "2026-11-25T10:00:00Z",
+        "merge_commit_sha": MERGE_SHA,
         "body": f"Fixes #{ISSUE}",
         "user": {"id": AWARDEE_ID, "login": "awardee"},
         "merged_by": {"id": MERGER_ID, "login": "maintainer"},

@@ -1,0 +1,298 @@
+"""Issue 6, after a verified merge: the release delay, and the signs that the work was undone
+before the money left (a revert, a reopened pull request, a reopened issue); and the quality
+gate, which pays only when the merged commit's checks passed."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.github.webhooks import reverted_pulls
+from app.models import AuditEvent
+from tests.support.factories import make_user
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_stripe import FakeStripe
+from tests.support.pay_on_pull import (
+    MERGE_SHA,
+    PULL,
+    REPO,
+    Work,
+    api_pull,
+    delivery_headers,
+    in_progress_work,
+    ledger_balance,
+    merged_payload,
+    opportunity_of,
+    payout_of,
+    ping_payload,
+    reopened_issue_payload,
+    reopened_pull_payload,
+    run_jobs,
+)
+from tests.support.web import app_of, post_form, sign_in
+
+REVERT = 78
+
+
+@pytest.fixture
+def release_delay() -> int:
+    return 3600
+
+
+@pytest.fixture
+def settings(settings: Settings, release_delay: int) -> Settings:
+    return settings.model_copy(update={"release_delay_seconds": release_delay})
+
+
+def _deliver(client: TestClient, body: bytes, delivery: str, event: str = "pull_request") -> None:
+    response = client.post(
+        "/webhooks/github", content=body, headers=delivery_headers(body, delivery, event)
+    )
+    assert response.status_code == 202
+
+
+def _jobs(client: TestClient, settings: Settings) -> None:
+    run_jobs(app_of(client).state.session_factory, settings, times=2)
+
+
+def _merge(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> Work:
+    """Funded work in progress whose awardee's pull request is merged and verified."""
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    _deliver(client, merged_payload(), "merge")
+    _jobs(client, settings)
+    return work
+
+
+def _revert_payload() -> bytes:
+    """GitHub's revert button: a new pull request whose body says what it reverts."""
+    return merged_payload(
+        number=REVERT,
+        body=f"Reverts {REPO}#{PULL}",
+        user={"id": 31, "login": "maintainer"},
+    )
+
+
+def test_with_a_release_delay_the_payment_waits_then_leaves(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    settings = settings.model_copy(update={"release_delay_seconds": 1})
+    work = _merge(client, db, settings, fake_stripe, fake_github)
+    assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("merged", "funded")
+    assert payout_of(db, work).release_due_at is not None
+    assert fake_stripe.transfer_requests == []
+    time.sleep(1.1)
+    _jobs(client, settings)
+    assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("paid", "paid")
+    assert len(fake_stripe.transfers) == 1
+    assert ledger_balance(db, work) == 0
+
+
+@pytest.mark.parametrize(
+    ("event", "body", "reason"),
+    [
+        ("pull_request", _revert_payload(), f"reverted by #{REVERT}"),
+        ("pull_request", reopened_pull_payload(), "pull request was reopened"),
+        ("issues", reopened_issue_payload(), "issue was reopened"),
+    ],
+    ids=["revert", "reopened-pull-request", "reopened-issue"],
+)
+def test_a_sign_the_work_was_undone_before_the_release_holds_the_payment(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    event: str,
+    body: bytes,
+    reason: str,
+) -> None:
+    work = _merge(client, db, settings, fake_stripe, fake_github)
+    _deliver(client, body, "undone", event)
+    _jobs(client, settings)
+    assert opportunity_of(db, work).state == "on_hold"
+    assert payout_of(db, work).release_due_at is None  # the due time passing changes nothing
+    assert fake_stripe.transfer_requests == []
+    admin = make_user(db, is_admin=True)
+    db.commit()
+    sign_in(client, admin)
+    assert reason in client.get("/admin/attention").text
+    # The administrators decide: here, the team gets its money back.
+    oid = work.opportunity_id
+    form = {"reason": "Reverted"}
+    assert post_form(client, f"/admin/attention/{oid}/refund", form).status_code == 303
+    _jobs(client, settings)
+    assert (opportunity_of(db, work).state, payout_of(db, work).state) == (
+        "cancelled",
+        "refunded",
+    )
+    assert fake_stripe.transfer_requests == []
+    assert ledger_balance(db, work) == 0
+
+
+def test_an_unrelated_revert_or_reopening_changes_nothing(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work = _merge(client, db, settings, fake_stripe, fake_github)
+    _deliver(client, merged_payload(number=79, body=f"Reverts {REPO}#5"), "other-revert")
+    _deliver(client, reopened_pull_payload(5), "other-pull", "pull_request")
+    _deliver(client, reopened_issue_payload(99), "other-issue", "issues")
+    _jobs(client, settings)
+    assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("merged", "funded")
+
+
+@pytest.mark.parametrize("release_delay", [0])
+def test_a_revert_after_the_release_is_recorded_and_the_payment_stands(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work = _merge(client, db, settings, fake_stripe, fake_github)
+    assert payout_of(db, work).state in ("released", "paid")
+    _deliver(client, _revert_payload(), "late-revert")
+    _jobs(client, settings)
+    assert opportunity_of(db, work).state in ("merged", "paid")
+    assert len(fake_stripe.transfer_requests) == 1
+    [details] = db.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == "opportunity.undone_after_release")
+    ).all()
+    assert details["reason"] == f"the verified pull request was reverted by #{REVERT}"
+
+
+def test_revert_bodies_are_read_as_github_writes_them() -> None:
+    assert reverted_pulls("Reverts gc-demo/forms#77", "gc-demo/forms") == {("gc-demo/forms", 77)}
+    assert reverted_pulls("reverts #77\n\nBroke the build", "GC-Demo/Forms") == {
+        ("gc-demo/forms", 77)
+    }
+    assert reverted_pulls("Fixes #77", "gc-demo/forms") == set()
+    assert reverted_pulls(None, "gc-demo/forms") == set()
+
+
+# --- the quality gate ---------------------------------------------------------------------
+
+
+def _gated_merge(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    checks: list[tuple[str, str]],
+    statuses: list[tuple[str, str]],
+) -> Work:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    opportunity_of(db, work).require_passing_checks = True
+    db.commit()
+    key = (REPO.lower(), MERGE_SHA)
+    fake_github.check_runs[key] = [
+        {
+            "name": name,
+            "status": "completed" if result != "in_progress" else result,
+            "conclusion": None if result == "in_progress" else result,
+        }
+        for name, result in checks
+    ]
+    fake_github.statuses[key] = [{"context": name, "state": state} for name, state in statuses]
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    _deliver(client, merged_payload(), "gated-merge")
+    _jobs(client, settings)
+    return work
+
+
+def _transition_details(db: Session, to_state: str) -> dict[str, Any]:
+    details = db.scalars(
+        select(AuditEvent.details).where(
+            AuditEvent.action == "opportunity.transition", AuditEvent.to_state == to_state
+        )
+    ).one()
+    return dict(details)
+
+
+@pytest.mark.parametrize("release_delay", [0])
+def test_the_quality_gate_pays_when_every_check_passed_and_records_them(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    checks = [("tests", "success"), ("docs", "skipped")]
+    work = _gated_merge(
+        client, db, settings, fake_stripe, fake_github, checks, [("ci/lint", "success")]
+    )
+    assert opportunity_of(db, work).state == "paid"
+    assert len(fake_stripe.transfers) == 1
+    details = _transition_details(db, "merged")
+    assert details["checks"] == {"tests": "success", "docs": "skipped", "ci/lint": "success"}
+
+
+@pytest.mark.parametrize(
+    ("checks", "statuses", "reason"),
+    [
+        ([("tests", "failure")], [], "a required check did not pass: tests"),
+        ([("tests", "success")], [("ci/lint", "error")], "did not pass: ci/lint"),
+        ([("tests", "in_progress")], [], "did not pass: tests"),
+        ([], [], "no check ran on the merged commit"),
+    ],
+    ids=["failed-check-run", "failed-status", "still-running", "none"],
+)
+@pytest.mark.parametrize("release_delay", [0])
+def test_the_quality_gate_holds_the_payment_when_a_check_did_not_pass(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    checks: list[tuple[str, str]],
+    statuses: list[tuple[str, str]],
+    reason: str,
+) -> None:
+    work = _gated_merge(client, db, settings, fake_stripe, fake_github, checks, statuses)
+    assert opportunity_of(db, work).state == "on_hold"
+    assert fake_stripe.transfer_requests == []
+    assert any(reason in text for text in _transition_details(db, "on_hold")["reasons"])
+
+
+# --- the repository connection, and the gate as a team sets it -------------------------------
+
+
+def test_the_team_sees_whether_the_repository_is_connected_and_how_to_connect_it(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    page = f"/opportunities/{work.opportunity_id}"
+    sign_in(client, work.owner)
+    text = client.get(page).text
+    assert "Not connected yet" in text
+    assert f"{settings.base_url}/webhooks/github" in text
+    _deliver(client, ping_payload(), "ping", "ping")
+    _jobs(client, settings)
+    assert "Connected: GitHub last sent an event from" in client.get(page).text
+    sign_in(client, work.developer)  # not the team's business: no connection section
+    assert "Repository connection" not in client.get(page).text
