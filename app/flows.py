@@ -75,8 +75,9 @@ def verify_merge(
     author_id = (pull.get("user") or {}).get("id")
     merger_id = (pull.get("merged_by") or {}).get("id")
     base = pull.get("base") or {}
-    links_issue = (full_name.lower(), opportunity.github_issue_number) in closed_issues(
-        pull.get("body"), full_name
+    issue = (full_name.lower(), opportunity.github_issue_number)
+    links_issue = issue in closed_issues(pull.get("body"), full_name) or issue in (
+        github.closing_issues(full_name, number)
     )
     evidence = {
         "pull_request": number,

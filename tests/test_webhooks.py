@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app import flows, jobs
 from app.config import Settings
 from app.db import make_engine, store_once_sync
-from app.github.client import GitHubClient
+from app.github.client import GitHubClient, graphql_url
 from app.github.webhooks import closed_issues, delivery_values, signature_is_valid
 from app.main import create_app
 from app.models import AuditEvent, Opportunity, WebhookDelivery
@@ -25,6 +25,7 @@ from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
 from tests.support.pay_on_pull import (
     AWARDEE_ID,
+    ISSUE,
     PULL,
     REPO,
     REPO_ID,
@@ -157,9 +158,9 @@ def in_progress(
     return opportunity_of(db, work)
 
 
-def _process(client: TestClient, db: Session, settings: Settings) -> str:
+def _process(client: TestClient, db: Session, settings: Settings, token: str = "") -> str:
     assert post(client, merged_payload()).status_code == 202
-    github = GitHubClient(settings.github_api_url)
+    github = GitHubClient(settings.github_api_url, token)
     try:
         assert flows.process_inbox(db, github, settings) == 1
     finally:
@@ -224,6 +225,26 @@ def test_anything_wrong_puts_the_work_on_hold_with_a_reason(
     assert event.details["pull_request"] == PULL  # the evidence an admin needs
     run_jobs(app_of(client).state.session_factory, settings, times=2)
     assert fake_stripe.transfer_requests == []
+
+
+def test_an_issue_linked_in_the_sidebar_counts_when_a_token_lets_us_ask_graphql(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_github: FakeGitHub,
+    in_progress: Opportunity,
+) -> None:
+    # No closing keyword in the body: the issue was linked by hand in the pull request's sidebar.
+    fake_github.pulls[(REPO, PULL)] = api_pull(body="Focus now returns to the field.")
+    fake_github.linked_issues[(REPO, PULL)] = [(REPO, ISSUE)]
+    assert "verified merge" in _process(client, db, settings, token="platform-token")
+    assert f"graphql {REPO}#{PULL}" in fake_github.requests
+    assert state_of(db, Opportunity, in_progress.id) == "merged"
+
+
+def test_graphql_lives_beside_the_rest_api_on_github_com_and_enterprise_server() -> None:
+    assert graphql_url("https://api.github.com") == "https://api.github.com/graphql"
+    assert graphql_url("https://ghe.example/api/v3/") == "https://ghe.example/api/graphql"
 
 
 def test_a_payload_that_lies_about_merging_changes_nothing(

@@ -17,8 +17,30 @@ class GitHubNotFound(GitHubError):
     """The repository or issue does not exist, or is not visible to our credentials."""
 
 
+# The issues a pull request will close, whether by keyword or linked by hand in its sidebar;
+# only GraphQL answers this.
+_CLOSING_ISSUES = """
+query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      closingIssuesReferences(first: 50) { nodes { number repository { nameWithOwner } } }
+    }
+  }
+}
+"""
+
+
+def graphql_url(api_url: str) -> str:
+    """github.com answers GraphQL at api.github.com/graphql; GitHub Enterprise Server at
+    /api/graphql beside its REST API at /api/v3."""
+    base = api_url.rstrip("/")
+    return base.removesuffix("/v3") + "/graphql"
+
+
 class GitHubClient:
     def __init__(self, api_url: str, token: str = "", *, timeout: float = 10.0) -> None:
+        self.has_token = bool(token)
+        self._graphql_url = graphql_url(api_url)
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
@@ -87,6 +109,26 @@ class GitHubClient:
 
     def combined_status(self, full_name: str, sha: str) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/commits/{sha}/status")
+
+    def closing_issues(self, full_name: str, number: int) -> set[tuple[str, int]]:
+        """The issues GitHub will close with this pull request, lower-cased repository names.
+        GraphQL needs a token: without one, only the closing keywords count."""
+        if not self.has_token:
+            return set()
+        owner, _, name = full_name.partition("/")
+        variables = {"owner": owner, "name": name, "number": number}
+        answer = self._request(
+            self._graphql_url, json={"query": _CLOSING_ISSUES, "variables": variables}
+        )
+        try:
+            pull = answer["data"]["repository"]["pullRequest"]
+            nodes = pull["closingIssuesReferences"]["nodes"] if pull else []
+            return {
+                (str(node["repository"]["nameWithOwner"]).lower(), int(node["number"]))
+                for node in nodes
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GitHubError("unexpected GraphQL answer") from exc
 
     def get_issue(self, full_name: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/issues/{number}")

@@ -39,6 +39,8 @@ class FakeGitHub:
     # (repository, commit sha) → check runs, and → commit statuses (the two kinds of CI result)
     check_runs: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     statuses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # (repository, pull request) → issues linked in its sidebar, as (repository, number)
+    linked_issues: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)
 
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
@@ -74,6 +76,7 @@ class FakeGitHub:
         self.comments.clear()
         self.check_runs.clear()
         self.statuses.clear()
+        self.linked_issues.clear()
 
     def _account_for(self, request: Request) -> FakeAccount | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -172,6 +175,23 @@ class FakeGitHub:
             return JSONResponse(
                 {"state": state, "total_count": len(statuses), "statuses": statuses}
             )
+
+        @app.post("/graphql")
+        async def graphql(request: Request) -> JSONResponse:
+            """Only the closing-issues query; GitHub's GraphQL refuses anonymous callers."""
+            if not request.headers.get("authorization"):
+                return JSONResponse({"message": "Requires authentication"}, status_code=401)
+            variables = (await request.json())["variables"]
+            full = f"{variables['owner']}/{variables['name']}".lower()
+            self.requests.append(f"graphql {full}#{variables['number']}")
+            if (full, variables["number"]) not in self.pulls:
+                return JSONResponse({"data": {"repository": {"pullRequest": None}}})
+            nodes = [
+                {"number": number, "repository": {"nameWithOwner": repository}}
+                for repository, number in self.linked_issues.get((full, variables["number"]), [])
+            ]
+            pull = {"closingIssuesReferences": {"nodes": nodes}}
+            return JSONResponse({"data": {"repository": {"pullRequest": pull}}})
 
         @app.get("/repos/{owner}/{repo}/issues/{number}")
         def issue(owner: str, repo: str, number: int) -> JSONResponse:
