@@ -30,6 +30,7 @@ from app.github.webhooks import (
     repository_id,
     reverted_pulls,
 )
+from app.i18n import N_
 from app.i18n import gettext as _
 from app.models import (
     Award,
@@ -90,17 +91,17 @@ def verify_merge(
     relevant = links_issue or (awardee_id is not None and author_id == awardee_id)
     problems = []
     if pull.get("merged") is not True:
-        problems.append("the pull request is not merged")
+        problems.append(N_("the pull request is not merged"))
     if evidence["base_repository_id"] != opportunity.github_repository_id:
-        problems.append("the pull request is not in the opportunity's repository")
+        problems.append(N_("the pull request is not in the opportunity's repository"))
     if base.get("ref") != repository.get("default_branch"):
-        problems.append("the pull request was not merged into the default branch")
+        problems.append(N_("the pull request was not merged into the default branch"))
     if awardee_id is None or author_id != awardee_id:
-        problems.append("the pull request's author is not the awardee")
+        problems.append(N_("the pull request's author is not the awardee"))
     if not links_issue:
-        problems.append("the pull request does not close the opportunity's issue")
+        problems.append(N_("the pull request does not close the opportunity's issue"))
     if merger_id is None or merger_id == awardee_id:
-        problems.append("the pull request was merged by its author, the awardee")
+        problems.append(N_("the pull request was merged by its author, the awardee"))
     if opportunity.require_passing_checks and relevant:
         checks, problem = _quality_gate(github, full_name, str(pull.get("merge_commit_sha") or ""))
         evidence["checks"] = checks
@@ -115,7 +116,7 @@ def _quality_gate(github: GitHubClient, full_name: str, sha: str) -> tuple[dict[
     """The merged commit's check runs and commit statuses, each name with its result, and what
     stops the payment, if anything: a check that did not pass, or one still running."""
     if not sha:
-        return {}, "the merged commit is unknown, so its checks cannot be read"
+        return {}, N_("the merged commit is unknown, so its checks cannot be read")
     results = {
         str(run.get("name")): str(run.get("conclusion") or run.get("status"))
         for run in github.check_runs(full_name, sha)
@@ -125,9 +126,9 @@ def _quality_gate(github: GitHubClient, full_name: str, sha: str) -> tuple[dict[
     results |= {str(status.get("context")): str(status.get("state")) for status in statuses}
     failed = sorted(name for name, result in results.items() if result not in PASSING_CONCLUSIONS)
     if not results:
-        return results, "no check ran on the merged commit"
+        return results, N_("no check ran on the merged commit")
     if failed:
-        return results, f"a required check did not pass: {', '.join(failed)}"
+        return results, N_("a required check did not pass") + ": " + ", ".join(failed)
     return results, ""
 
 
@@ -209,7 +210,7 @@ def _reverts(session: Session, pull: dict[str, Any], repository: Any) -> list[st
         hold_unreleased(
             session,
             opportunity,
-            f"the verified pull request was reverted by #{pull.get('number')}",
+            N_("the verified pull request was reverted") + f": #{pull.get('number')}",
             {"reverted_by": pull.get("number")},
         )
         for opportunity in _merged_work(session, repository)
@@ -223,7 +224,9 @@ def _pull_reopened(session: Session, payload: dict[str, Any]) -> str:
     number = pull.get("number")
     found = _merged_work(session, repository, Opportunity.github_pull_request_number == number)
     outcomes = [
-        hold_unreleased(session, o, "the verified pull request was reopened", {"reopened": number})
+        hold_unreleased(
+            session, o, N_("the verified pull request was reopened"), {"reopened": number}
+        )
         for o in found
     ]
     return "; ".join(outcomes) or "ignored: no verified pull request was reopened"
@@ -233,10 +236,15 @@ def _issue_reopened(session: Session, payload: dict[str, Any]) -> str:
     number = (payload.get("issue") or {}).get("number")
     found = _merged_work(session, repository_id(payload), Opportunity.github_issue_number == number)
     outcomes = [
-        hold_unreleased(session, o, "the issue was reopened after the merge", {"issue": number})
+        hold_unreleased(session, o, N_("the issue was reopened after the merge"), {"issue": number})
         for o in found
     ]
     return "; ".join(outcomes) or "ignored: no merged opportunity's issue was reopened"
+
+
+def translated_reason(reason: str) -> str:
+    message, separator, data = reason.partition(": ")
+    return _(message) + separator + data
 
 
 def hold_unreleased(
@@ -266,6 +274,9 @@ def hold_unreleased(
 def hold(
     session: Session, opportunity: Opportunity, reasons: list[str], evidence: dict[str, Any]
 ) -> None:
+    """Reasons are kept in English in the audit trail, each a marked message, optionally
+    followed by ": " and data (check names, a pull request number); pages translate them with
+    ``translated_reason``."""
     opportunities.transition(
         session,
         opportunity,

@@ -66,6 +66,12 @@ def gettext(message: str, **variables: object) -> str:
     return translated % variables if variables else translated
 
 
+def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
+    """Marks a message for the catalogue without translating it: it is stored (in English) and
+    translated where it is shown."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     translated = translations_for(get_locale()).ngettext(singular, plural, n)
     return translated % {"num": n, **variables}

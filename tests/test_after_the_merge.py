@@ -105,11 +105,11 @@ def test_with_a_release_delay_the_payment_waits_then_leaves(
 
 
 @pytest.mark.parametrize(
-    ("event", "body", "reason"),
+    ("event", "body", "reason", "in_french"),
     [
-        ("pull_request", _revert_payload(), f"reverted by #{REVERT}"),
-        ("pull_request", reopened_pull_payload(), "pull request was reopened"),
-        ("issues", reopened_issue_payload(), "issue was reopened"),
+        ("pull_request", _revert_payload(), f"reverted: #{REVERT}", f"annulée (revert): #{REVERT}"),
+        ("pull_request", reopened_pull_payload(), "pull request was reopened", "a été rouverte"),
+        ("issues", reopened_issue_payload(), "issue was reopened", "ticket a été rouvert"),
     ],
     ids=["revert", "reopened-pull-request", "reopened-issue"],
 )
@@ -122,6 +122,7 @@ def test_a_sign_the_work_was_undone_before_the_release_holds_the_payment(
     event: str,
     body: bytes,
     reason: str,
+    in_french: str,
 ) -> None:
     work = _merge(client, db, settings, fake_stripe, fake_github)
     _deliver(client, body, "undone", event)
@@ -133,6 +134,7 @@ def test_a_sign_the_work_was_undone_before_the_release_holds_the_payment(
     db.commit()
     sign_in(client, admin)
     assert reason in client.get("/admin/attention").text
+    assert in_french in client.get("/admin/attention?lang=fr").text
     # The administrators decide: here, the team gets its money back.
     oid = work.opportunity_id
     form = {"reason": "Reverted"}
@@ -178,7 +180,7 @@ def test_a_revert_after_the_release_is_recorded_and_the_payment_stands(
     [details] = db.scalars(
         select(AuditEvent.details).where(AuditEvent.action == "opportunity.undone_after_release")
     ).all()
-    assert details["reason"] == f"the verified pull request was reverted by #{REVERT}"
+    assert details["reason"] == f"the verified pull request was reverted: #{REVERT}"
 
 
 def test_revert_bodies_are_read_as_github_writes_them() -> None:

@@ -247,6 +247,12 @@ def _attention_page(request: Request, db: DbSession, error: AppError | None = No
                 "o": opportunity,
                 "payout": repository.payout_for(db, opportunity.id),
                 "details": event.details if event else {},
+                "reasons": [
+                    flows.translated_reason(str(reason))
+                    for reason in (event.details or {}).get("reasons", [])
+                ]
+                if event
+                else [],
                 "held_at": event.occurred_at if event else None,
             }
         )
