@@ -22,7 +22,6 @@ from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict
 from app.evaluations import service as evaluations
-from app.github import narration
 from app.github.client import GitHubClient, GitHubError
 from app.github.webhooks import (
     closed_issues,
@@ -176,7 +175,7 @@ def settle_merge(
     if not verdict.relevant:
         return f"opportunity {opportunity.id}: unrelated pull request"
     if verdict.problems:
-        hold(session, opportunity, verdict.problems, verdict.evidence)
+        payments.hold_work(session, opportunity, verdict.problems, verdict.evidence)
         return f"opportunity {opportunity.id}: on hold ({'; '.join(verdict.problems)})"
     return merged(
         session,
@@ -258,7 +257,7 @@ def hold_unreleased(
     merged_work = opportunity.state == OpportunityState.MERGED.value
     if merged_work and payout is not None and PayoutState(payout.state) is PayoutState.FUNDED:
         payout.release_due_at = None
-        hold(session, opportunity, [reason], evidence)
+        payments.hold_work(session, opportunity, [reason], evidence)
         return f"opportunity {opportunity.id}: on hold ({reason})"
     audit.record(
         session,
@@ -269,22 +268,6 @@ def hold_unreleased(
         details={"reason": reason, **evidence},
     )
     return f"opportunity {opportunity.id}: {reason}, after the payment was released"
-
-
-def hold(
-    session: Session, opportunity: Opportunity, reasons: list[str], evidence: dict[str, Any]
-) -> None:
-    """Reasons are kept in English in the audit trail, each a marked message, optionally
-    followed by ": " and data (check names, a pull request number); pages translate them with
-    ``translated_reason``."""
-    opportunities.transition(
-        session,
-        opportunity,
-        OpportunityState.ON_HOLD,
-        actor=None,
-        details={"reasons": reasons, **evidence},
-    )
-    narration.held(session, opportunity)
 
 
 def merged(
@@ -308,7 +291,7 @@ def merged(
             return f"opportunity {opportunity.id}: verified merge, payment due later"
         payments.request_release(session, opportunity, actor=actor)
     except Conflict as exc:
-        hold(session, opportunity, [exc.detail], evidence)
+        payments.hold_work(session, opportunity, [exc.detail], evidence)
         return f"opportunity {opportunity.id}: on hold ({exc.detail})"
     return f"opportunity {opportunity.id}: verified merge, payment releasing"
 
@@ -322,7 +305,7 @@ def release_due(session: Session, payout: Payout) -> None:
     try:
         payments.request_release(session, opportunity, actor=None)
     except Conflict as exc:
-        hold(
+        payments.hold_work(
             session,
             opportunity,
             [exc.detail],

@@ -273,6 +273,75 @@ def test_cancelling_funded_work_refunds_the_team_once_whatever_the_event_order(
     assert ledger_balance(db, work) == 0
 
 
+def test_a_dispute_holds_the_work_and_a_won_one_holds_the_money_again(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    charge = payout_of(db, work).charge_id
+    deliver(client, fake_stripe.dispute(charge, "needs_response"))
+    _jobs(client, settings)
+    assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("on_hold", "disputed")
+    # A merge now pays nothing: the work is on hold, and the money is in question.
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    body = merged_payload()
+    client.post("/webhooks/github", content=body, headers=delivery_headers(body))
+    _jobs(client, settings)
+    assert fake_stripe.transfer_requests == []
+    admin = make_user(db, is_admin=True)
+    db.commit()
+    sign_in(client, admin)
+    assert "disputed by the card holder" in client.get("/admin/attention").text
+    deliver(client, fake_stripe.dispute(charge, "won"))
+    _jobs(client, settings)
+    assert payout_of(db, work).state == "funded"
+    assert [m for m, _a, _c in _lines(db, work)] == ["funding", "funding"]
+
+
+def test_a_refund_waits_for_a_dispute_to_close(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    charge = payout_of(db, work).charge_id
+    deliver(client, fake_stripe.dispute(charge, "needs_response"))
+    _jobs(client, settings)
+    flows.cancel(db, opportunity_of(db, work), actor=work.owner, reason="Abandoned")
+    db.commit()
+    _jobs(client, settings)
+    assert fake_stripe.refund_requests == []  # Stripe would refuse: the charge is disputed
+    deliver(client, fake_stripe.dispute(charge, "won"))
+    _jobs(client, settings, times=3)
+    assert payout_of(db, work).state == "refunded"
+    assert len(fake_stripe.refunds) == 1
+    assert ledger_balance(db, work) == 0
+
+
+def test_a_lost_dispute_returns_the_money_and_the_ledger_says_so(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    charge = payout_of(db, work).charge_id
+    # Closed before the opening event arrives: the outcome still wins.
+    deliver(client, fake_stripe.dispute(charge, "lost"))
+    deliver(client, fake_stripe.dispute(charge, "needs_response"))
+    _jobs(client, settings)
+    assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("on_hold", "refunded")
+    assert fake_stripe.refund_requests == []  # the bank took it back; we send nothing
+    assert [m for m, _a, _c in _lines(db, work)] == ["funding", "funding", "refund", "refund"]
+    assert ledger_balance(db, work) == 0
+
+
 def test_cancelling_before_funding_closes_the_payout_without_a_refund(
     client: TestClient,
     db: Session,

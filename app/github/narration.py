@@ -3,11 +3,10 @@ without private details (no amounts beyond the public award, no reasons for a ho
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import IssueComment, Opportunity
-from app.models.base import utcnow
 from app.text import format_money
 
 SIGNATURE = "— Dev Exchange"
@@ -53,12 +52,18 @@ def released(session: Session, opportunity: Opportunity) -> None:
 
 
 def held(session: Session, opportunity: Opportunity) -> None:
-    # One comment per hold: the key carries the time, so a later hold is told as well.
+    # One comment per hold: numbered, so a later hold is told as well (the comment is queued in
+    # the hold's own transaction, so a repeated step cannot count one hold twice).
+    earlier = session.scalar(
+        select(func.count(IssueComment.id)).where(
+            IssueComment.opportunity_id == opportunity.id,
+            IssueComment.key.like(f"{opportunity.id}:held:%"),
+        )
+    )
     _queue(
         session,
         opportunity,
-        f"held:{utcnow().strftime('%Y%m%dT%H%M%S')}",
-        "A merge was seen, but the payment is on hold until an administrator has looked at it.\n\n"
-        "Une fusion a été constatée, mais le paiement est suspendu jusqu'à ce qu'un "
-        f"administrateur l'examine.\n\n{SIGNATURE}",
+        f"held:{(earlier or 0) + 1}",
+        "The payment is on hold until an administrator has looked at it.\n\n"
+        f"Le paiement est suspendu jusqu'à ce qu'un administrateur l'examine.\n\n{SIGNATURE}",
     )

@@ -19,6 +19,7 @@ from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict
 from app.github import narration
+from app.i18n import N_
 from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
 from app.models import (
@@ -244,9 +245,42 @@ def _post_movement(session: Session, payout: Payout, movement: str) -> None:
     session.flush()
 
 
+def hold_work(
+    session: Session, opportunity: Opportunity, reasons: list[str], evidence: dict[str, Any]
+) -> None:
+    """On hold: anything suspicious on the money path waits for an administrator. Reasons are
+    kept in English in the audit trail, each a marked message, optionally followed by ": " and
+    data (check names, a pull request number); pages translate them (flows.translated_reason)."""
+    opportunities.transition(
+        session,
+        opportunity,
+        OpportunityState.ON_HOLD,
+        actor=None,
+        details={"reasons": reasons, **evidence},
+    )
+    narration.held(session, opportunity)
+
+
+# The team's money is no longer simply held for the work: an administrator must look.
+_MONEY_QUESTIONED = {
+    P.DISPUTED: N_("the team's payment is disputed by the card holder"),
+    P.REFUNDED: N_("the team's payment went back to the card holder"),
+}
+_WORK_WAITING_ON_MONEY = frozenset(
+    {
+        OpportunityState.AWARDED.value,
+        OpportunityState.IN_PROGRESS.value,
+        OpportunityState.MERGED.value,
+    }
+)
+
+
 def _follow_with_the_opportunity(session: Session, payout: Payout) -> None:
     opportunity = session.get(Opportunity, payout.opportunity_id)
     assert opportunity is not None
+    reason = _MONEY_QUESTIONED.get(P(payout.state))
+    if reason and opportunity.state in _WORK_WAITING_ON_MONEY:
+        hold_work(session, opportunity, [reason], {"payout_id": payout.id})
     if P(payout.state) in (P.RELEASED, P.PAID):
         narration.released(session, opportunity)
     if P(payout.state) is P.PAID and opportunity.state == OpportunityState.MERGED.value:

@@ -115,10 +115,16 @@ def send_transfers(session_factory: sessionmaker[Session], settings: Settings) -
 
 
 def send_refunds(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """Requested refunds not yet made. A disputed charge cannot be refunded (Stripe refuses):
+    the refund waits for the dispute to close; a lost one returns the money anyway."""
     return _each_claimed(
         session_factory,
         settings,
-        [Payout.refund_requested_at.is_not(None), Payout.refund_id == ""],
+        [
+            Payout.refund_requested_at.is_not(None),
+            Payout.refund_id == "",
+            Payout.state != PayoutState.DISPUTED.value,
+        ],
         service.send_refund,
         _note_only,
     )

@@ -58,6 +58,7 @@ class FakeStripe:
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every POST /v1/transfers that reached the server, replays included.
     transfer_requests: list[dict[str, Any]] = field(default_factory=list)
+    refund_requests: list[dict[str, Any]] = field(default_factory=list)
     idempotent: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     # Failure injection: answer the next N transfer requests with a 500 and do nothing.
     fail_transfers: int = 0
@@ -80,6 +81,7 @@ class FakeStripe:
         ):
             store.clear()
         self.transfer_requests.clear()
+        self.refund_requests.clear()
         self.fail_transfers = 0
         self.crash_at = None
         self.crash = None
@@ -131,6 +133,22 @@ class FakeStripe:
             "created": int(time.time()),
             "data": {"object": json.loads(json.dumps(obj))},
         }
+
+    def dispute(self, charge_id: str, status: str) -> dict[str, Any]:
+        """The card holder disputes the team's charge (status "needs_response"), or the dispute
+        closes ("won" or "lost"); returns the event Stripe sends."""
+        charge = self.charges[charge_id]
+        charge["disputed"] = status not in ("won", "lost")
+        dispute = {
+            "id": f"dp_{charge_id}",
+            "object": "dispute",
+            "charge": charge_id,
+            "payment_intent": charge["payment_intent"],
+            "amount": charge["amount"],
+            "status": status,
+        }
+        kind = "created" if status == "needs_response" else "closed"
+        return self.event(f"charge.dispute.{kind}", dispute)
 
     def transfer_events(self) -> list[dict[str, Any]]:
         return [self.event("transfer.created", t) for t in self.transfers.values()]
@@ -276,12 +294,15 @@ class FakeStripe:
                 if (found := replay(request, "refund")) is not None:
                     return found
                 params = await form(request)
+                self.refund_requests.append(params)
                 intent = self.intents.get(params.get("payment_intent", ""))
                 if intent is None:
                     return error(400, "No such payment_intent")
                 charge = self.charges[intent["latest_charge"]]
                 if charge["refunded"]:
                     return error(400, "Charge has already been refunded")
+                if charge.get("disputed"):
+                    return error(400, f"Charge {charge['id']} has been charged back")
                 refund = {
                     "id": self._id("re"),
                     "object": "refund",
