@@ -203,6 +203,34 @@ def test_every_ordering_of_the_funding_events_ends_in_the_same_state(
     assert ledger_balance(db, work) == 0
 
 
+DISPUTE_EVENTS = ["charge.succeeded", "checkout.session.completed", "opened", "lost"]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(DISPUTE_EVENTS)))
+def test_every_ordering_of_a_lost_disputes_events_ends_refunded_once(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    order: tuple[str, ...],
+) -> None:
+    work = awarded_work(db, fake_github, accepted=True)
+    connect_developer(db, settings, fake_stripe, work)
+    events = {e["type"]: e for e in fund_at_stripe(db, settings, fake_stripe, work)}
+    charge = next(iter(fake_stripe.charges))
+    events["opened"] = fake_stripe.dispute(charge, "needs_response")
+    events["lost"] = fake_stripe.dispute(charge, "lost")
+    for name in order:
+        deliver(client, events[name])
+        _jobs(client, settings, times=1)
+    _jobs(client, settings)
+    assert (payout_of(db, work).state, opportunity_of(db, work).state) == ("refunded", "on_hold")
+    assert [m for m, _a, _c in _lines(db, work)] == ["funding", "funding", "refund", "refund"]
+    assert ledger_balance(db, work) == 0
+    assert fake_stripe.refund_requests == []
+
+
 RELEASE_EVENTS = [
     "charge.succeeded",
     "payment_intent.succeeded",
