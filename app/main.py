@@ -28,6 +28,8 @@ from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
 from app.notifications import pages as notifications_pages
+from app.opendata import api as opendata_api
+from app.opendata import pages as opendata_pages
 from app.opportunities import api as opportunities_api
 from app.opportunities import pages as opportunities_pages
 from app.payments import api as payments_api
@@ -145,6 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         questions_pages.router,
         reviews_pages.router,
         payments_pages.router,
+        opendata_pages.router,
+        opendata_api.router,
         payments_api.router,
         payments_api.webhook_router,
         opportunities_api.router,

@@ -22,6 +22,7 @@ WORDS = {
         "submitted": "Your proposal is submitted",
         "approach": "Your approach",
         "price": "Your price",
+        "open_data": "Open data",
     },
     "fr": {
         "sign_in": "Se connecter",
@@ -32,6 +33,7 @@ WORDS = {
         "submitted": "Votre proposition est soumise",
         "approach": "Votre approche",
         "price": "Votre prix",
+        "open_data": "Données ouvertes",
     },
 }
 
@@ -56,6 +58,10 @@ def test_developer_signs_in_asks_and_proposes(
     page.goto(f"{live_server}/?lang={lang}")
     expect(page.locator("html")).to_have_attribute("lang", lang)
     check(page, f"{lang}-home")
+    # The public record, reached from every page's footer.
+    page.get_by_role("link", name=words["open_data"]).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(words["open_data"])
+    check(page, f"{lang}-open-data")
 
     page.goto(f"{live_server}/demo-sign-in")
     check(page, f"{lang}-demo-sign-in")
