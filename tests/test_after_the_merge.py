@@ -4,17 +4,22 @@ gate, which pays only when the merged commit's checks passed."""
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from app import flows
 from app.config import Settings
 from app.github.webhooks import reverted_pulls
-from app.models import AuditEvent
+from app.models import AuditEvent, Opportunity, Payout
+from app.models.base import utcnow
+from app.payments import repository as payments_repository
 from tests.support.factories import make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
@@ -146,6 +151,44 @@ def test_a_sign_the_work_was_undone_before_the_release_holds_the_payment(
     )
     assert fake_stripe.transfer_requests == []
     assert ledger_balance(db, work) == 0
+
+
+def test_a_sign_racing_the_release_waits_for_it_and_never_holds_money_on_its_way(
+    client: TestClient,
+    db: Session,
+    engine: Engine,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    """PostgreSQL: the release job holds the payout's row lock while it releases; a revert
+    processed at that moment waits for it, then sees the money on its way and only records."""
+    work = _merge(client, db, settings, fake_stripe, fake_github)
+    payout = payout_of(db, work)
+    payout.release_due_at = utcnow() - timedelta(seconds=1)
+    db.commit()
+    outcome: list[str] = []
+
+    def revert_arrives() -> None:
+        with Session(engine) as session:
+            opportunity = session.get(Opportunity, work.opportunity_id)
+            assert opportunity is not None
+            outcome.append(flows.hold_unreleased(session, opportunity, "reverted", {}))
+            session.commit()
+
+    with Session(engine) as release_job:
+        due = payments_repository.claim_payout(release_job, Payout.id == payout.id)
+        assert due is not None
+        revert = threading.Thread(target=revert_arrives)
+        revert.start()
+        revert.join(timeout=0.5)
+        assert revert.is_alive()  # waiting on the row lock, not deciding on a stale read
+        flows.release_due(release_job, due)
+        release_job.commit()
+    revert.join(timeout=10)
+    [said] = outcome
+    assert "after the payment was released" in said
+    assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("merged", "releasing")
 
 
 def test_an_unrelated_revert_or_reopening_changes_nothing(
