@@ -85,6 +85,7 @@ def verify_merge(
         "merged_by_id": merger_id,
         "base_repository_id": (base.get("repo") or {}).get("id"),
         "base_ref": base.get("ref"),
+        "default_branch": repository.get("default_branch"),
         "merged": pull.get("merged"),
     }
     relevant = links_issue or (awardee_id is not None and author_id == awardee_id)

@@ -336,6 +336,7 @@ def test_the_team_sees_whether_the_repository_is_connected_and_how_to_connect_it
     text = client.get(page).text
     assert "Not connected yet" in text
     assert f"{settings.base_url}/webhooks/github" in text
+    assert "Only a merge into the default branch, main, is paid." in text
     _deliver(client, ping_payload(), "ping", "ping")
     _jobs(client, settings)
     assert "Connected: GitHub last sent an event from" in client.get(page).text

@@ -52,6 +52,7 @@ def test_an_editor_writes_a_draft_and_the_issue_is_verified(
     assert (opportunity.state, opportunity.amount_cents) == ("draft", 450_050)
     assert opportunity.github_repository_id == 123456  # the numeric id, from the API
     assert opportunity.github_issue_number == 7
+    assert opportunity.github_default_branch == "main"
     skills = db.scalars(select(OpportunitySkill.skill).order_by(OpportunitySkill.skill)).all()
     assert skills == ["accessibility", "react"]
     actions = select(AuditEvent.action).where(AuditEvent.subject_type == "opportunity")

@@ -94,6 +94,8 @@ class Opportunity(Base):
     github_repository_id: Mapped[int | None] = mapped_column(BigInteger)
     github_repository_full_name: Mapped[str] = mapped_column(String(200), default="")
     github_issue_number: Mapped[int | None] = mapped_column(Integer)
+    # As the API said when the link was verified; a merge is checked against its answer then.
+    github_default_branch: Mapped[str] = mapped_column(String(255), default="", server_default="")
     # The quality gate: pay only when the merged commit's checks passed.
     require_passing_checks: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()

@@ -238,6 +238,7 @@ def _link_issue(opportunity: Opportunity, url: str, github: GitHubClient) -> str
         opportunity.github_repository_id = None
         opportunity.github_repository_full_name = ""
         opportunity.github_issue_number = None
+        opportunity.github_default_branch = ""
         return None
     ref = parse_issue_url(url)
     already = (
@@ -256,6 +257,7 @@ def _link_issue(opportunity: Opportunity, url: str, github: GitHubClient) -> str
         return str(exc)
     opportunity.github_repository_id = verified.repository_id
     opportunity.github_repository_full_name = verified.full_name
+    opportunity.github_default_branch = verified.default_branch
     return None
 
 

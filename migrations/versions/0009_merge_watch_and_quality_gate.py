@@ -1,4 +1,4 @@
-"""merge watch, quality gate, repository connection
+"""merge watch, quality gate, repository connection, default branch
 
 Revision ID: 0009
 Revises: 0008
@@ -28,6 +28,11 @@ def upgrade() -> None:
             )
         )
         batch.add_column(sa.Column('github_pull_request_number', sa.Integer(), nullable=True))
+        batch.add_column(
+            sa.Column(
+                'github_default_branch', sa.String(length=255), server_default='', nullable=False
+            )
+        )
     with op.batch_alter_table('payouts') as batch:
         batch.add_column(sa.Column('release_due_at', UTCDateTime(), nullable=True))
     with op.batch_alter_table('webhook_deliveries') as batch:
@@ -44,5 +49,6 @@ def downgrade() -> None:
     with op.batch_alter_table('payouts') as batch:
         batch.drop_column('release_due_at')
     with op.batch_alter_table('opportunities') as batch:
+        batch.drop_column('github_default_branch')
         batch.drop_column('github_pull_request_number')
         batch.drop_column('require_passing_checks')

@@ -126,6 +126,7 @@ def awarded_work(db: Session, fake_github: FakeGitHub, *, accepted: bool = False
         github_repository_id=REPO_ID,
         github_repository_full_name=REPO,
         github_issue_number=ISSUE,
+        github_default_branch="main",
     )
     proposal = make_proposal(db, opportunity, developer, state="awarded")
     db.add(
