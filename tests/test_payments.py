@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from app import flows, jobs
 from app.config import Settings
 from app.errors import Conflict
-from app.models import AuditEvent, LedgerEntry, StripeEvent
+from app.github import narration
+from app.github import tasks as github_tasks
+from app.models import AuditEvent, IssueComment, LedgerEntry, StripeEvent
 from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payments import tasks as payment_tasks
@@ -557,3 +559,19 @@ def test_a_payout_is_unique_per_award(
     with pytest.raises(IntegrityError):
         db.commit()
     db.rollback()
+
+
+def test_a_comment_that_reached_github_before_a_crash_is_adopted_not_posted_twice(
+    client: TestClient, db: Session, settings: Settings, fake_github: FakeGitHub
+) -> None:
+    work = awarded_work(db, fake_github)
+    narration.released(db, opportunity_of(db, work))
+    db.commit()
+    comment = db.scalars(select(IssueComment)).one()
+    # An earlier attempt reached GitHub, and the worker died before recording the answer.
+    fake_github.comments.append((REPO.lower(), ISSUE, comment.body))
+    assert github_tasks.post_issue_comments(app_of(client).state.session_factory, settings) == 1
+    assert len(fake_github.comments) == 1
+    db.expire_all()
+    adopted = db.scalars(select(IssueComment)).one()
+    assert (adopted.github_comment_id, adopted.posted_at is not None) == (1, True)

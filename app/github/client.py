@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
@@ -129,6 +130,21 @@ class GitHubClient:
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise GitHubError("unexpected GraphQL answer") from exc
+
+    def find_comment(
+        self, full_name: str, number: int, marker: str, *, since: datetime
+    ) -> int | None:
+        """The id of a comment on the issue, updated since ``since``, that contains ``marker``."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        found = self._request(
+            f"/repos/{full_name}/issues/{number}/comments?since={stamp}&per_page=100"
+        )
+        if not isinstance(found, list):
+            raise GitHubError("unexpected response shape")
+        for comment in found:
+            if isinstance(comment, dict) and marker in str(comment.get("body") or ""):
+                return int(comment["id"])
+        return None
 
     def get_issue(self, full_name: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/issues/{number}")

@@ -19,8 +19,15 @@ def _queue(session: Session, opportunity: Opportunity, key: str, body: str) -> N
     full_key = f"{opportunity.id}:{key}"
     if session.scalars(select(IssueComment.id).where(IssueComment.key == full_key)).first():
         return
+    body = f"{body}\n\n{marker(full_key)}"
     session.add(IssueComment(key=full_key, opportunity_id=opportunity.id, body=body))
     session.flush()  # sessions do not autoflush: the next check in this transaction must see it
+
+
+def marker(key: str) -> str:
+    """Invisible in the rendered comment; lets the posting job find a comment that reached
+    GitHub although our record of it was lost (a crash before the commit)."""
+    return f"<!-- dev-exchange:{key} -->"
 
 
 def awarded(

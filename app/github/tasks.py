@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import flows
 from app.config import Settings
+from app.github import narration
 from app.github.client import GitHubClient, GitHubError
 from app.models import IssueComment, Opportunity
 from app.models.base import utcnow
@@ -33,8 +36,9 @@ def reconcile(session_factory: sessionmaker[Session], settings: Settings) -> int
 
 
 def post_issue_comments(session_factory: sessionmaker[Session], settings: Settings) -> int:
-    """Posts queued narration, each comment claimed with SKIP LOCKED. A crash between GitHub's
-    answer and our commit can post a comment twice; it never moves money, so we accept that."""
+    """Posts queued narration, each comment claimed with SKIP LOCKED, once: a comment that
+    already carries its marker on the issue (posted by an attempt whose answer was lost) is
+    adopted rather than posted again."""
     posted = 0
     github = GitHubClient(settings.github_api_url, settings.github_token)
     try:
@@ -43,12 +47,12 @@ def post_issue_comments(session_factory: sessionmaker[Session], settings: Settin
                 opportunity = session.get(Opportunity, comment.opportunity_id)
                 assert opportunity is not None
                 comment.attempts += 1
+                repository = opportunity.github_repository_full_name
+                issue = int(opportunity.github_issue_number or 0)
                 try:
-                    comment.github_comment_id = github.comment_on_issue(
-                        opportunity.github_repository_full_name,
-                        int(opportunity.github_issue_number or 0),
-                        comment.body,
-                    )
+                    comment.github_comment_id = _posted_earlier(
+                        github, repository, issue, comment
+                    ) or github.comment_on_issue(repository, issue, comment.body)
                 except GitHubError:
                     session.commit()
                     break  # GitHub is unwell or refuses: the next run tries again
@@ -58,6 +62,14 @@ def post_issue_comments(session_factory: sessionmaker[Session], settings: Settin
     finally:
         github.close()
     return posted
+
+
+def _posted_earlier(
+    github: GitHubClient, repository: str, issue: int, comment: IssueComment
+) -> int | None:
+    # Queued by our clock, dated by GitHub's: a margin for the two clocks' disagreement.
+    since = comment.created_at - timedelta(minutes=10)
+    return github.find_comment(repository, issue, narration.marker(comment.key), since=since)
 
 
 def _claim_comment(session: Session) -> IssueComment | None:

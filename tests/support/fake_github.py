@@ -201,6 +201,17 @@ class FakeGitHub:
                 return JSONResponse({"message": "Not Found"}, status_code=404)
             return JSONResponse(found)
 
+        @app.get("/repos/{owner}/{repo}/issues/{number}/comments")
+        def issue_comments(owner: str, repo: str, number: int) -> JSONResponse:
+            full = f"{owner}/{repo}".lower()
+            return JSONResponse(
+                [
+                    {"id": n, "body": body}
+                    for n, (name, issue, body) in enumerate(self.comments, start=1)
+                    if (name, issue) == (full, number)
+                ]
+            )
+
         @app.post("/repos/{owner}/{repo}/issues/{number}/comments")
         async def comment(owner: str, repo: str, number: int, request: Request) -> JSONResponse:
             if (f"{owner}/{repo}".lower(), number) not in self.issues:
