@@ -115,3 +115,14 @@ def test_finance_funds_a_merge_is_simulated_and_the_work_is_paid(
     page.locator(f'main a[href="/opportunities/{oid}/payment-record"]').click()
     expect(page.locator("main")).to_contain_text("dana-dev")
     check(page, f"{lang}-payment-record")
+    # Made to be printed: on paper the record and its ledger stay, the site's chrome goes.
+    page.emulate_media(media="print")
+    expect(page.locator(".record")).to_be_visible()
+    expect(page.locator("main table")).to_be_visible()
+    expect(page.locator(".site-footer")).to_be_hidden()
+    expect(page.locator(".site-header nav")).to_be_hidden()
+    page.emulate_media(media="screen")
+    # 400 % zoom of a 1280 px window (WCAG 1.4.10): everything reflows into 320 px.
+    page.set_viewport_size({"width": 320, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.set_viewport_size({"width": 1280, "height": 900})
