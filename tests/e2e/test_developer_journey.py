@@ -73,7 +73,13 @@ def test_developer_signs_in_asks_and_proposes(
     page.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing scrolls sideways
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     check(page, f"{lang}-opportunity-375px")
+    # 400 % zoom of a 1280 px window (WCAG 1.4.10): the public pages reflow into 320 px.
+    page.set_viewport_size({"width": 320, "height": 800})
+    for path in ("/", "/opportunities", f"/opportunities/{opp.id}", "/opendata"):
+        page.goto(f"{live_server}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
     page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server}/opportunities/{opp.id}")
     page.locator("#field-question").fill("Is there test data for the form?")
     page.get_by_role("button", name=words["ask"]).click()
     expect(page.get_by_role("status")).to_contain_text(words["asked"])
