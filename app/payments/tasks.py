@@ -115,15 +115,16 @@ def send_transfers(session_factory: sessionmaker[Session], settings: Settings) -
 
 
 def send_refunds(session_factory: sessionmaker[Session], settings: Settings) -> int:
-    """Requested refunds not yet made. A disputed charge cannot be refunded (Stripe refuses):
-    the refund waits for the dispute to close; a lost one returns the money anyway."""
+    """Requested refunds not yet made, of money we still hold. A disputed charge cannot be
+    refunded (Stripe refuses): the refund waits for the dispute to close; a lost one has
+    returned the money already (refunded, with nothing to send)."""
     return _each_claimed(
         session_factory,
         settings,
         [
             Payout.refund_requested_at.is_not(None),
             Payout.refund_id == "",
-            Payout.state != PayoutState.DISPUTED.value,
+            Payout.state.in_([PayoutState.FUNDED.value, PayoutState.TRANSFER_FAILED.value]),
         ],
         service.send_refund,
         _note_only,
