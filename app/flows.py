@@ -263,7 +263,7 @@ def hold_unreleased(
     audit.record(
         session,
         actor_user_id=None,
-        action="opportunity.undone_after_release",
+        action=payments_repository.UNDONE_AFTER_RELEASE,
         subject_type="opportunity",
         subject_id=opportunity.id,
         details={"reason": reason, **evidence},

@@ -224,6 +224,11 @@ def test_a_revert_after_the_release_is_recorded_and_the_payment_stands(
         select(AuditEvent.details).where(AuditEvent.action == "opportunity.undone_after_release")
     ).all()
     assert details["reason"] == f"the verified pull request was reverted: #{REVERT}"
+    admin = make_user(db, is_admin=True)
+    db.commit()
+    sign_in(client, admin)
+    queue = client.get("/admin/attention?lang=fr").text
+    assert f"la demande de tirage vérifiée a été annulée (revert): #{REVERT}" in queue
 
 
 def test_revert_bodies_are_read_as_github_writes_them() -> None:

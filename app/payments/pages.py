@@ -262,6 +262,10 @@ def _attention_page(request: Request, db: DbSession, error: AppError | None = No
         {
             "held": held,
             "payouts": repository.payouts_needing_attention(db),
+            "undone": [
+                (event, flows.translated_reason(str((event.details or {}).get("reason", ""))))
+                for event in repository.undone_after_release(db)
+            ],
             "state_label": service.state_label,
             "error": error,
         },

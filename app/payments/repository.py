@@ -169,3 +169,17 @@ def latest_hold_event(session: Session, opportunity_id: int) -> AuditEvent | Non
         .order_by(AuditEvent.id.desc())
         .limit(1)
     ).first()
+
+
+UNDONE_AFTER_RELEASE = "opportunity.undone_after_release"
+
+
+def undone_after_release(session: Session, limit: int = 20) -> Sequence[AuditEvent]:
+    """The latest signs that paid work was undone (a revert, a reopening) after the money left:
+    nothing to hold any more, but an administrator may want to talk to the team."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == UNDONE_AFTER_RELEASE)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
