@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.github import tasks as github_tasks
 from app.models import Payout, PayoutState, StripeEvent, WebhookDelivery
+from app.models.base import utcnow
 from app.notifications import tasks as notification_tasks
 from app.opportunities import tasks as opportunity_tasks
 from app.payments import tasks as payment_tasks
@@ -106,6 +107,10 @@ def money_path_work_waiting(session: Session) -> bool:
         select(StripeEvent.id).where(StripeEvent.status == "pending", StripeEvent.attempts == 0),
         select(Payout.id).where(
             Payout.state == PayoutState.RELEASING.value, Payout.transfer_attempts == 0
+        ),
+        # A release whose delay has just passed: due ones leave the funded state when released.
+        select(Payout.id).where(
+            Payout.state == PayoutState.FUNDED.value, Payout.release_due_at <= utcnow()
         ),
     )
     return any(session.scalars(query.limit(1)).first() is not None for query in waiting)

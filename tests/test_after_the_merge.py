@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app import flows
+from app import flows, jobs
 from app.config import Settings
 from app.github.webhooks import reverted_pulls
 from app.models import AuditEvent, Opportunity, Payout
@@ -102,7 +102,9 @@ def test_with_a_release_delay_the_payment_waits_then_leaves(
     assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("merged", "funded")
     assert payout_of(db, work).release_due_at is not None
     assert fake_stripe.transfer_requests == []
+    assert not jobs.money_path_work_waiting(db)  # not due yet: the worker sleeps
     time.sleep(1.1)
+    assert jobs.money_path_work_waiting(db)  # due: the worker starts at once
     _jobs(client, settings)
     assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("paid", "paid")
     assert len(fake_stripe.transfers) == 1
