@@ -9,7 +9,6 @@ opportunity on hold with a reason for an administrator, and never pays.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +25,7 @@ from app.github.client import GitHubClient, GitHubError
 from app.github.webhooks import (
     closed_issues,
     merged_pull_request,
+    read_payload,
     repository_id,
     reverted_pulls,
 )
@@ -136,11 +136,8 @@ def process_delivery(
     session: Session, github: GitHubClient, settings: Settings, delivery: WebhookDelivery
 ) -> str:
     """What one inbox delivery means for the opportunities it may concern; returns the outcome."""
-    try:
-        payload = json.loads(delivery.body)
-    except ValueError:
-        return "ignored: the body is not JSON (the webhook must send application/json)"
-    if not isinstance(payload, dict):
+    payload = read_payload(delivery.body)
+    if payload is None:
         return "ignored: the body is not a JSON object"
     delivery.repository_id = repository_id(payload)
     if delivery.event == "issues" and payload.get("action") == "reopened":

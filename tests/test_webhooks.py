@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import threading
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx2
 import pytest
@@ -30,6 +31,7 @@ from tests.support.pay_on_pull import (
     REPO,
     REPO_ID,
     api_pull,
+    delivery_headers,
     in_progress_work,
     merged_payload,
     opportunity_of,
@@ -240,6 +242,23 @@ def test_an_issue_linked_in_the_sidebar_counts_when_a_token_lets_us_ask_graphql(
     assert "verified merge" in _process(client, db, settings, token="platform-token")
     assert f"graphql {REPO}#{PULL}" in fake_github.requests
     assert state_of(db, Opportunity, in_progress.id) == "merged"
+
+
+def test_a_webhook_left_on_githubs_default_form_encoding_is_read_all_the_same(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_github: FakeGitHub,
+    in_progress: Opportunity,
+) -> None:
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    body = urlencode({"payload": merged_payload().decode()}).encode()
+    headers = {**delivery_headers(body), "content-type": "application/x-www-form-urlencoded"}
+    assert client.post("/webhooks/github", content=body, headers=headers).status_code == 202
+    run_jobs(app_of(client).state.session_factory, settings, times=1)
+    assert state_of(db, Opportunity, in_progress.id) in ("merged", "paid")
+    delivery = db.scalars(select(WebhookDelivery)).one()
+    assert delivery.repository_id == REPO_ID  # the repository shows as connected
 
 
 def test_graphql_lives_beside_the_rest_api_on_github_com_and_enterprise_server() -> None:

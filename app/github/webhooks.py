@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 
 def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
@@ -42,6 +44,18 @@ def closed_issues(body: str | None, own_repository: str) -> set[tuple[str, int]]
 
 # GitHub's "Revert" button writes "Reverts owner/repo#12" as the new pull request's body.
 _REVERTS = re.compile(r"\bReverts\s+(?P<repo>[\w.-]+/[\w.-]+)?#(?P<number>\d+)", re.IGNORECASE)
+
+
+def read_payload(body: str) -> dict[str, Any] | None:
+    """The delivery's JSON object, whichever content type the repository's webhook was set up
+    with: application/json, or GitHub's default, a form with the JSON in its `payload` field."""
+    if body.startswith("payload="):
+        body = parse_qs(body).get("payload", [""])[0]
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def reverted_pulls(body: str | None, own_repository: str) -> set[tuple[str, int]]:
