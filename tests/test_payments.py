@@ -205,6 +205,34 @@ def test_every_ordering_of_the_funding_events_ends_in_the_same_state(
     assert ledger_balance(db, work) == 0
 
 
+def test_a_reversed_transfer_is_never_taken_for_paid_and_waits_for_an_administrator(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _held_back = in_progress_work(db, settings, fake_stripe, fake_github)
+    payments.request_release(db, opportunity_of(db, work), actor=None)
+    db.commit()
+    payments.send_transfer(db, gateway_for(settings), payout_of(db, work))
+    db.commit()
+    [transfer] = fake_stripe.transfers.values()
+    transfer["reversed"] = True  # the platform pulled the money back from the developer
+    deliver(client, fake_stripe.event("transfer.reversed", transfer))
+    deliver(client, fake_stripe.event("transfer.created", transfer))  # late, and stale
+    _jobs(client, settings, times=3)
+    assert payout_of(db, work).state == "released"  # never confirmed as paid
+    admin = make_user(db, is_admin=True)
+    db.commit()
+    sign_in(client, admin)
+    page = client.get("/admin/attention").text
+    assert f'href="/opportunities/{work.opportunity_id}/money"' in page
+    assert "reversed" in page
+    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.subject_type == "payout"))
+    assert list(actions).count("payout.transfer_reversed") == 1
+
+
 DISPUTE_EVENTS = ["charge.succeeded", "checkout.session.completed", "opened", "lost"]
 
 

@@ -24,6 +24,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, UTCDateTime, utcnow
 from app.models.webhook import InboxRow
 
+# A payout's transfer_failure when Stripe reports its transfer reversed (money came back).
+TRANSFER_REVERSED = "reversed"
+
 
 class PayoutState(StrEnum):
     AWAITING_FUNDING = "awaiting_funding"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -21,7 +21,7 @@ from app.models import (
     StripeEvent,
     User,
 )
-from app.models.payment import opportunity_in_group
+from app.models.payment import TRANSFER_REVERSED, opportunity_in_group
 
 
 def payout_for(session: Session, opportunity_id: int) -> Payout | None:
@@ -145,7 +145,12 @@ def claim_payout(session: Session, *conditions: Any) -> Payout | None:
 def payouts_needing_attention(session: Session) -> Sequence[Payout]:
     return session.scalars(
         select(Payout)
-        .where(Payout.state.in_([PayoutState.TRANSFER_FAILED.value, PayoutState.DISPUTED.value]))
+        .where(
+            or_(
+                Payout.state.in_([PayoutState.TRANSFER_FAILED.value, PayoutState.DISPUTED.value]),
+                Payout.transfer_failure == TRANSFER_REVERSED,
+            )
+        )
         .order_by(Payout.id)
     ).all()
 

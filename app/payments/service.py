@@ -33,6 +33,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.models.payment import TRANSFER_REVERSED
 from app.opportunities import service as opportunities
 from app.payments import repository
 from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
@@ -161,8 +162,17 @@ def record_transfer(
     if not payout.transfer_id:
         payout.transfer_id = transfer.transfer_id
         payout.released_at = utcnow()
-    if transfer.reversed and not payout.transfer_failure:
-        payout.transfer_failure = "reversed"
+    if transfer.reversed and payout.transfer_failure != TRANSFER_REVERSED:
+        # The money came back from the developer's account: a person must find out why.
+        payout.transfer_failure = TRANSFER_REVERSED
+        audit.record(
+            session,
+            actor_user_id=None,
+            action="payout.transfer_reversed",
+            subject_type="payout",
+            subject_id=payout.id,
+            details={"transfer_id": transfer.transfer_id},
+        )
     if confirmed and payout.transfer_confirmed_at is None and not transfer.reversed:
         payout.transfer_confirmed_at = utcnow()
     advance(session, payout)
