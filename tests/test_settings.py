@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -68,3 +70,11 @@ def test_production_refuses_the_simulated_payment_gateway() -> None:
 def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(ValidationError, match="time zone"):
         Settings(timezone="Mars/Olympus")
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    undocumented = [
+        name for name in Settings.model_fields if f"`DEVEX_{name.upper()}`" not in readme
+    ]
+    assert undocumented == []
