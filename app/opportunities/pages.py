@@ -155,7 +155,7 @@ def _detail(
             else [],
             "is_member": bool(roles),
             "connection": github_service.connection_status(db, opportunity, settings)
-            if roles
+            if roles and opportunity.state not in service.CLOSED_STATES
             else None,
             "writing_hints": service.writing_hints(opportunity, settings)
             if roles & set(teams_service.AUTHOR_ROLES) and opportunity.published_at is None

@@ -47,6 +47,8 @@ ALLOWED_TRANSITIONS: Mapping[S, frozenset[S]] = {
     S.UNSUCCESSFUL: frozenset(),
 }
 EDITABLE_STATES = frozenset({S.DRAFT})
+# Nothing can happen to these any more (no transition leaves them).
+CLOSED_STATES = frozenset(state for state, targets in ALLOWED_TRANSITIONS.items() if not targets)
 MAX_SKILLS = 15
 _SKILL = re.compile(r"^[\w+#.\- ]{1,50}$", re.UNICODE)
 
