@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import IssueComment, Opportunity
 from app.text import format_money
 
-SIGNATURE = "— Dev Exchange"
+SIGNATURE = "— Dev Exchange / Échange Dev"
 
 
 def _queue(session: Session, opportunity: Opportunity, key: str, body: str) -> None:
@@ -40,7 +40,7 @@ def awarded(
         f"awarded:{proposal_id}",
         f"This issue was awarded to @{login} on Dev Exchange: {link}\n"
         "The payment is released when their pull request that closes this issue is merged.\n\n"
-        f"Ce ticket a été attribué à @{login} sur Dev Exchange : {link}\n"
+        f"Ce ticket a été attribué à @{login} sur Échange Dev : {link}\n"
         "Le paiement est versé quand sa demande de tirage qui ferme ce ticket est fusionnée.\n\n"
         f"{SIGNATURE}",
     )
