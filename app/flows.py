@@ -21,7 +21,7 @@ from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict
 from app.evaluations import service as evaluations
-from app.github.client import GitHubClient, GitHubError
+from app.github.client import GitHubClient, GitHubError, GitHubNotFound
 from app.github.webhooks import (
     closed_issues,
     merged_pull_request,
@@ -348,7 +348,10 @@ def process_inbox(
     session: Session, github: GitHubClient, settings: Settings, limit: int = 50
 ) -> int:
     """Processes pending deliveries, each claimed with SKIP LOCKED so that concurrent workers
-    never process one twice; a GitHub outage leaves it pending for the next run."""
+    never process one twice; a GitHub outage leaves it pending for the next run. GitHub saying
+    a pull request or repository does not exist (deleted, or made private) is an answer, not an
+    outage: that delivery is set aside, so it cannot hold up the ones behind it; no payment
+    follows from it, and the reconcile job keeps asking about the work in progress."""
     done = 0
     for _attempt in range(limit):
         delivery = session.scalars(
@@ -363,6 +366,11 @@ def process_inbox(
         delivery.attempts += 1
         try:
             outcome = process_delivery(session, github, settings, delivery)
+        except GitHubNotFound as exc:
+            session.rollback()
+            _set_aside(session, delivery.id, f"ignored: GitHub cannot show {exc}")
+            done += 1
+            continue
         except GitHubError as exc:
             session.rollback()
             _record_failure(session, delivery.id, str(exc))
@@ -373,6 +381,16 @@ def process_inbox(
         session.commit()
         done += 1
     return done
+
+
+def _set_aside(session: Session, delivery_id: int, outcome: str) -> None:
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is not None:
+        delivery.attempts += 1
+        delivery.status = "ignored"
+        delivery.outcome = outcome[:300]
+        delivery.processed_at = utcnow()
+        session.commit()
 
 
 def _record_failure(session: Session, delivery_id: int, error: str) -> None:

@@ -244,6 +244,31 @@ def test_an_issue_linked_in_the_sidebar_counts_when_a_token_lets_us_ask_graphql(
     assert state_of(db, Opportunity, in_progress.id) == "merged"
 
 
+def test_a_pull_request_github_cannot_show_is_set_aside_and_blocks_nothing_behind_it(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_github: FakeGitHub,
+    in_progress: Opportunity,
+) -> None:
+    # The first delivery's pull request is gone (deleted, or its repository made private).
+    assert post(client, merged_payload(number=404), delivery="gone").status_code == 202
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    assert post(client, merged_payload(), delivery="ours").status_code == 202
+    github = GitHubClient(settings.github_api_url)
+    try:
+        assert flows.process_inbox(db, github, settings) == 2
+    finally:
+        github.close()
+    db.expire_all()
+    gone = db.scalars(select(WebhookDelivery).where(WebhookDelivery.delivery_id == "gone")).one()
+    assert (gone.status, gone.outcome.startswith("ignored: GitHub cannot show")) == (
+        "ignored",
+        True,
+    )
+    assert state_of(db, Opportunity, in_progress.id) == "merged"
+
+
 def test_a_webhook_left_on_githubs_default_form_encoding_is_read_all_the_same(
     client: TestClient,
     db: Session,
