@@ -393,12 +393,22 @@ def _set_aside(session: Session, delivery_id: int, outcome: str) -> None:
         session.commit()
 
 
+# A delivery GitHub keeps failing on is given up after this many runs (about an hour of
+# regular runs), so it cannot hold up the inbox for ever; the reconcile job still asks GitHub
+# about the work in progress, so a merge it carried is delayed, never lost.
+MAX_DELIVERY_ATTEMPTS = 120
+
+
 def _record_failure(session: Session, delivery_id: int, error: str) -> None:
     delivery = session.get(WebhookDelivery, delivery_id)
-    if delivery is not None:
-        delivery.attempts += 1
-        delivery.outcome = f"retrying: {error}"[:300]
-        session.commit()
+    if delivery is None:
+        return
+    if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS:
+        _set_aside(session, delivery_id, f"ignored: gave up after {delivery.attempts + 1}: {error}")
+        return
+    delivery.attempts += 1
+    delivery.outcome = f"retrying: {error}"[:300]
+    session.commit()
 
 
 def accept_award(session: Session, opportunity: Opportunity, user: User) -> Award:

@@ -323,6 +323,19 @@ def test_github_down_leaves_the_delivery_pending(
     assert not jobs.money_path_work_waiting(db)
     assert state_of(db, Opportunity, in_progress.id) == "in_progress"
 
+    # A failure that never ends is given up at last, so it cannot hold up the inbox for ever.
+    delivery.attempts = flows.MAX_DELIVERY_ATTEMPTS - 1
+    db.commit()
+    github = GitHubClient("http://127.0.0.1:9")
+    try:
+        flows.process_inbox(db, github, settings)
+    finally:
+        github.close()
+    db.expire_all()
+    given_up = db.scalars(select(WebhookDelivery)).one()
+    assert given_up.status == "ignored"
+    assert given_up.outcome.startswith("ignored: gave up after")
+
 
 def test_the_inbox_stores_a_delivery_once_on_both_databases(any_db_url: str) -> None:
     engine = make_engine(any_db_url)
