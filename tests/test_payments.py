@@ -22,13 +22,14 @@ from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payments import tasks as payment_tasks
 from app.payments.gateway import gateway_for
-from tests.support.factories import make_user
+from tests.support.factories import make_opportunity, make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe, deliver, signature_header
 from tests.support.pay_on_pull import (
     ISSUE,
     PULL,
     REPO,
+    REPO_ID,
     Work,
     api_pull,
     awarded_work,
@@ -607,3 +608,27 @@ def test_a_comment_that_reached_github_before_a_crash_is_adopted_not_posted_twic
     db.expire_all()
     adopted = db.scalars(select(IssueComment)).one()
     assert (adopted.github_comment_id, adopted.posted_at is not None) == (1, True)
+
+
+def test_a_comment_on_an_issue_that_is_gone_is_given_up_and_blocks_nothing(
+    client: TestClient, db: Session, settings: Settings, fake_github: FakeGitHub
+) -> None:
+    gone = awarded_work(db, fake_github)
+    fake_github.issues.clear()  # its issue was deleted…
+    narration.released(db, opportunity_of(db, gone))
+    db.commit()
+    fake_github.add_issue(REPO, ISSUE + 1)  # …while another opportunity's issue is there
+    other = make_opportunity(
+        db,
+        gone.team,
+        state="paid",
+        github_repository_id=REPO_ID,
+        github_repository_full_name=REPO,
+        github_issue_number=ISSUE + 1,
+    )
+    narration.released(db, other)
+    db.commit()
+    assert github_tasks.post_issue_comments(app_of(client).state.session_factory, settings) == 1
+    assert [(issue, "released" in text) for _r, issue, text in fake_github.comments] == [
+        (ISSUE + 1, True)
+    ]

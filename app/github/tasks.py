@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import flows
 from app.config import Settings
 from app.github import narration
-from app.github.client import GitHubClient, GitHubError
+from app.github.client import GitHubClient, GitHubError, GitHubNotFound
 from app.models import IssueComment, Opportunity
 from app.models.base import utcnow
 
@@ -53,6 +53,11 @@ def post_issue_comments(session_factory: sessionmaker[Session], settings: Settin
                     comment.github_comment_id = _posted_earlier(
                         github, repository, issue, comment
                     ) or github.comment_on_issue(repository, issue, comment.body)
+                except GitHubNotFound:
+                    # The issue is gone (or hidden from us): an answer, not an outage.
+                    comment.attempts = MAX_COMMENT_ATTEMPTS
+                    session.commit()
+                    continue
                 except GitHubError:
                     session.commit()
                     break  # GitHub is unwell or refuses: the next run tries again

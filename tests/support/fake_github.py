@@ -204,6 +204,8 @@ class FakeGitHub:
         @app.get("/repos/{owner}/{repo}/issues/{number}/comments")
         def issue_comments(owner: str, repo: str, number: int) -> JSONResponse:
             full = f"{owner}/{repo}".lower()
+            if (full, number) not in self.issues:
+                return JSONResponse({"message": "Not Found"}, status_code=404)
             return JSONResponse(
                 [
                     {"id": n, "body": body}
