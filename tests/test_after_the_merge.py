@@ -136,6 +136,10 @@ def test_a_sign_the_work_was_undone_before_the_release_holds_the_payment(
     _jobs(client, settings)
     assert opportunity_of(db, work).state == "on_hold"
     assert payout_of(db, work).release_due_at is None  # the due time passing changes nothing
+    # Everyone sees that the payment waits, and why not (the reasons are for administrators).
+    public = client.get(f"/opportunities/{work.opportunity_id}").text
+    assert "The payment is on hold until an administrator has looked at it." in public
+    assert reason not in public
     assert fake_stripe.transfer_requests == []
     admin = make_user(db, is_admin=True)
     db.commit()
