@@ -21,6 +21,7 @@ from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict
 from app.evaluations import service as evaluations
+from app.github import repository as github_repository
 from app.github.client import GitHubClient, GitHubError, GitHubNotFound
 from app.github.webhooks import (
     closed_issues,
@@ -37,7 +38,6 @@ from app.models import (
     OpportunityState,
     Payout,
     PayoutState,
-    Proposal,
     User,
     WebhookDelivery,
 )
@@ -55,13 +55,8 @@ class Verdict:
 
 
 def awardee_github_id(session: Session, opportunity: Opportunity) -> int | None:
-    row = session.execute(
-        select(User.github_id)
-        .join(Proposal, Proposal.author_user_id == User.id)
-        .join(Award, Award.proposal_id == Proposal.id)
-        .where(Award.opportunity_id == opportunity.id)
-    ).first()
-    return int(row[0]) if row else None
+    found = payments_repository.awardee_of(session, opportunity.id)
+    return found[1].github_id if found else None
 
 
 def verify_merge(
@@ -150,7 +145,12 @@ def process_delivery(
     if pull is None:
         return "ignored: not a merge"
     base_repository_id = ((pull.get("base") or {}).get("repo") or {}).get("id")
-    outcomes = _reverts(session, pull, base_repository_id)
+    outcomes = _hold_undone(
+        session,
+        _merged_work(session, base_repository_id, *_reverted_by(pull)),
+        N_("the verified pull request was reverted") + f": #{pull.get('number')}",
+        {"reverted_by": pull.get("number")},
+    )
     candidates = session.scalars(
         select(Opportunity).where(
             Opportunity.state == OpportunityState.IN_PROGRESS.value,
@@ -188,7 +188,10 @@ def settle_merge(
 
 
 def _merged_work(session: Session, repository: Any, *conditions: Any) -> Sequence[Opportunity]:
-    """Opportunities of the repository whose merge was verified (paid or not yet)."""
+    """Opportunities of the repository whose merge was verified (paid or not yet), among those
+    the conditions pick; none is looked for without a condition."""
+    if not conditions:
+        return []
     return session.scalars(
         select(Opportunity).where(
             Opportunity.state.in_([OpportunityState.MERGED.value, OpportunityState.PAID.value]),
@@ -198,21 +201,13 @@ def _merged_work(session: Session, repository: Any, *conditions: Any) -> Sequenc
     ).all()
 
 
-def _reverts(session: Session, pull: dict[str, Any], repository: Any) -> list[str]:
-    """A merged pull request that reverts an opportunity's verified merge. The payload is
+def _reverted_by(pull: dict[str, Any]) -> list[Any]:
+    """The condition that picks the verified merges this pull request says it reverts (GitHub's
+    revert button writes "Reverts owner/repo#12"); none when it reverts nothing. The payload is
     enough here: it only ever stops money, and it is signed by GitHub."""
-    full_name = str(((pull.get("base") or {}).get("repo") or {}).get("full_name") or "")
-    reverted = reverted_pulls(pull.get("body"), full_name)
-    return [
-        hold_unreleased(
-            session,
-            opportunity,
-            N_("the verified pull request was reverted") + f": #{pull.get('number')}",
-            {"reverted_by": pull.get("number")},
-        )
-        for opportunity in _merged_work(session, repository)
-        if (full_name.lower(), opportunity.github_pull_request_number) in reverted
-    ]
+    full_name = str(((pull.get("base") or {}).get("repo") or {}).get("full_name") or "").lower()
+    numbers = [n for repo, n in reverted_pulls(pull.get("body"), full_name) if repo == full_name]
+    return [Opportunity.github_pull_request_number.in_(numbers)] if numbers else []
 
 
 def _pull_reopened(session: Session, payload: dict[str, Any]) -> str:
@@ -220,23 +215,23 @@ def _pull_reopened(session: Session, payload: dict[str, Any]) -> str:
     repository = ((pull.get("base") or {}).get("repo") or {}).get("id")
     number = pull.get("number")
     found = _merged_work(session, repository, Opportunity.github_pull_request_number == number)
-    outcomes = [
-        hold_unreleased(
-            session, o, N_("the verified pull request was reopened"), {"reopened": number}
-        )
-        for o in found
-    ]
+    reason = N_("the verified pull request was reopened")
+    outcomes = _hold_undone(session, found, reason, {"reopened": number})
     return "; ".join(outcomes) or "ignored: no verified pull request was reopened"
 
 
 def _issue_reopened(session: Session, payload: dict[str, Any]) -> str:
     number = (payload.get("issue") or {}).get("number")
     found = _merged_work(session, repository_id(payload), Opportunity.github_issue_number == number)
-    outcomes = [
-        hold_unreleased(session, o, N_("the issue was reopened after the merge"), {"issue": number})
-        for o in found
-    ]
+    reason = N_("the issue was reopened after the merge")
+    outcomes = _hold_undone(session, found, reason, {"issue": number})
     return "; ".join(outcomes) or "ignored: no merged opportunity's issue was reopened"
+
+
+def _hold_undone(
+    session: Session, found: Sequence[Opportunity], reason: str, evidence: dict[str, Any]
+) -> list[str]:
+    return [hold_unreleased(session, opportunity, reason, evidence) for opportunity in found]
 
 
 def translated_reason(reason: str) -> str:
@@ -354,43 +349,26 @@ def process_inbox(
     follows from it, and the reconcile job keeps asking about the work in progress."""
     done = 0
     for _attempt in range(limit):
-        delivery = session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.status == "pending")
-            .order_by(WebhookDelivery.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
+        delivery = github_repository.claim_pending_delivery(session)
         if delivery is None:
             break
-        delivery.attempts += 1
+        delivery_id = delivery.id
         try:
-            outcome = process_delivery(session, github, settings, delivery)
-        except GitHubNotFound as exc:
-            session.rollback()
-            _set_aside(session, delivery.id, f"ignored: GitHub cannot show {exc}")
-            done += 1
-            continue
+            _finish(delivery, process_delivery(session, github, settings, delivery))
         except GitHubError as exc:
             session.rollback()
-            _record_failure(session, delivery.id, str(exc))
-            break
-        delivery.status = "ignored" if outcome.startswith("ignored") else "processed"
-        delivery.outcome = outcome[:300]
-        delivery.processed_at = utcnow()
+            if not _record_failure(session, delivery_id, exc):
+                break  # GitHub is unwell: the next run tries again
         session.commit()
         done += 1
     return done
 
 
-def _set_aside(session: Session, delivery_id: int, outcome: str) -> None:
-    delivery = session.get(WebhookDelivery, delivery_id)
-    if delivery is not None:
-        delivery.attempts += 1
-        delivery.status = "ignored"
-        delivery.outcome = outcome[:300]
-        delivery.processed_at = utcnow()
-        session.commit()
+def _finish(delivery: WebhookDelivery, outcome: str) -> None:
+    delivery.attempts += 1
+    delivery.status = "ignored" if outcome.startswith("ignored") else "processed"
+    delivery.outcome = outcome[:300]
+    delivery.processed_at = utcnow()
 
 
 # A delivery GitHub keeps failing on is given up after this many runs (about an hour of
@@ -399,16 +377,21 @@ def _set_aside(session: Session, delivery_id: int, outcome: str) -> None:
 MAX_DELIVERY_ATTEMPTS = 120
 
 
-def _record_failure(session: Session, delivery_id: int, error: str) -> None:
+def _record_failure(session: Session, delivery_id: int, error: GitHubError) -> bool:
+    """Records a failed attempt (after the rollback); True when the delivery is set aside, so
+    the inbox goes on. GitHub saying a pull request does not exist is an answer, not an outage."""
     delivery = session.get(WebhookDelivery, delivery_id)
-    if delivery is None:
-        return
+    assert delivery is not None
+    if isinstance(error, GitHubNotFound):
+        _finish(delivery, f"ignored: GitHub cannot show {error}")
+        return True
     if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS:
-        _set_aside(session, delivery_id, f"ignored: gave up after {delivery.attempts + 1}: {error}")
-        return
-    delivery.attempts += 1
-    delivery.outcome = f"retrying: {error}"[:300]
+        _finish(delivery, f"ignored: gave up after {delivery.attempts + 1} attempts: {error}")
+    else:
+        delivery.attempts += 1
+        delivery.outcome = f"retrying: {error}"[:300]
     session.commit()
+    return False
 
 
 def accept_award(session: Session, opportunity: Opportunity, user: User) -> Award:

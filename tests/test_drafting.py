@@ -67,8 +67,8 @@ def test_an_editor_writes_a_draft_and_the_issue_is_verified(
     # The quality gate, as a team sets it: shown to every reader of the opportunity.
     form = _form(require_passing_checks="on")
     assert post_form(client, f"/opportunities/{opportunity.id}/edit", form).status_code == 303
-    db.expire_all()
-    assert db.get(Opportunity, opportunity.id).require_passing_checks  # type: ignore[union-attr]
+    db.refresh(opportunity)
+    assert opportunity.require_passing_checks
     assert "merged and its checks passed" in client.get(f"/opportunities/{opportunity.id}").text
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import flows
 from app.config import Settings
 from app.github import narration
 from app.github.client import GitHubClient, GitHubError, GitHubNotFound
+from app.github.repository import claim_unposted_comment
 from app.models import IssueComment, Opportunity
 from app.models.base import utcnow
 
@@ -43,7 +43,7 @@ def post_issue_comments(session_factory: sessionmaker[Session], settings: Settin
     github = GitHubClient(settings.github_api_url, settings.github_token)
     try:
         with session_factory() as session:
-            while (comment := _claim_comment(session)) is not None:
+            while (comment := claim_unposted_comment(session, MAX_COMMENT_ATTEMPTS)) is not None:
                 opportunity = session.get(Opportunity, comment.opportunity_id)
                 assert opportunity is not None
                 comment.attempts += 1
@@ -75,13 +75,3 @@ def _posted_earlier(
     # Queued by our clock, dated by GitHub's: a margin for the two clocks' disagreement.
     since = comment.created_at - timedelta(minutes=10)
     return github.find_comment(repository, issue, narration.marker(comment.key), since=since)
-
-
-def _claim_comment(session: Session) -> IssueComment | None:
-    return session.scalars(
-        select(IssueComment)
-        .where(IssueComment.posted_at.is_(None), IssueComment.attempts < MAX_COMMENT_ATTEMPTS)
-        .order_by(IssueComment.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
