@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Self
@@ -93,6 +94,12 @@ class Settings(BaseSettings):
     def _upper_currency(cls, value: str) -> str:
         return value.upper()
 
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        """Links are built as base_url + "/path", whichever way the address was written."""
+        return value.rstrip("/")
+
     @field_validator("government_email_domains")
     @classmethod
     def _lower_domains(cls, value: list[str]) -> list[str]:
@@ -143,6 +150,10 @@ class Settings(BaseSettings):
     def merge_simulation_enabled(self) -> bool:
         """Local mode only: a button that plays a verified merge, to try pay-on-pull by hand."""
         return self.env is Environment.LOCAL
+
+    @property
+    def release_delay(self) -> timedelta:
+        return timedelta(seconds=self.release_delay_seconds)
 
     @property
     def json_logs(self) -> bool:

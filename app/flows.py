@@ -180,7 +180,7 @@ def settle_merge(
         opportunity,
         verdict.evidence,
         actor=None,
-        release_delay=timedelta(seconds=settings.release_delay_seconds),
+        release_delay=settings.release_delay,
     )
 
 
@@ -420,7 +420,7 @@ def simulate_merge(
         opportunity,
         {"simulated": True},
         actor=actor,
-        release_delay=timedelta(seconds=settings.release_delay_seconds),
+        release_delay=settings.release_delay,
     )
 
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.github import tasks as github_tasks
 from app.models import Payout, PayoutState, StripeEvent, WebhookDelivery
-from app.models.base import utcnow
 from app.notifications import tasks as notification_tasks
 from app.opportunities import tasks as opportunity_tasks
+from app.payments import repository as payments_repository
 from app.payments import tasks as payment_tasks
 
 log = structlog.get_logger("devex.jobs")
@@ -108,9 +108,6 @@ def money_path_work_waiting(session: Session) -> bool:
         select(Payout.id).where(
             Payout.state == PayoutState.RELEASING.value, Payout.transfer_attempts == 0
         ),
-        # A release whose delay has just passed: due ones leave the funded state when released.
-        select(Payout.id).where(
-            Payout.state == PayoutState.FUNDED.value, Payout.release_due_at <= utcnow()
-        ),
+        select(Payout.id).where(*payments_repository.release_due()),
     )
     return any(session.scalars(query.limit(1)).first() is not None for query in waiting)

@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.database_url.startswith("postgresql")
         else None
     )
-    app.state.github = GitHubClient(settings.github_api_url, settings.github_token)
+    app.state.github = GitHubClient.from_settings(settings)
 
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -78,3 +78,8 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         name for name in Settings.model_fields if f"`DEVEX_{name.upper()}`" not in readme
     ]
     assert undocumented == []
+
+
+def test_the_sites_address_is_kept_without_a_trailing_slash() -> None:
+    settings = Settings(base_url="https://devex.example/")
+    assert settings.base_url == "https://devex.example"

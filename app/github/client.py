@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx2
 
+from app.config import Settings
+
 API_VERSION = "2022-11-28"
 
 
@@ -51,8 +53,18 @@ class GitHubClient:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx2.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=timeout)
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GitHubClient:
+        return cls(settings.github_api_url, settings.github_token)
+
     def close(self) -> None:
         self._http.close()
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def _request(
         self, path: str, access_token: str | None = None, *, json: dict[str, Any] | None = None

@@ -33,7 +33,7 @@ def marker(key: str) -> str:
 def awarded(
     session: Session, opportunity: Opportunity, proposal_id: int, login: str, base_url: str
 ) -> None:
-    link = f"{base_url.rstrip('/')}/opportunities/{opportunity.id}"
+    link = f"{base_url}/opportunities/{opportunity.id}"
     _queue(
         session,
         opportunity,

@@ -29,7 +29,7 @@ def _client(settings: Settings) -> OAuth2Client:
         # GitHub reads the client credentials from the form body.
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
         scope=SCOPES,
-        redirect_uri=f"{settings.base_url.rstrip('/')}/auth/github/callback",
+        redirect_uri=f"{settings.base_url}/auth/github/callback",
         code_challenge_method="S256",
         timeout=10,
     )

@@ -87,6 +87,6 @@ def connection_status(
         return None
     return Connection(
         last_event_at=repository.last_delivery_at(session, opportunity.github_repository_id),
-        webhook_url=f"{settings.base_url.rstrip('/')}/webhooks/github",
+        webhook_url=f"{settings.base_url}/webhooks/github",
         reconcile_minutes=round(settings.reconcile_interval_minutes),
     )

@@ -18,21 +18,13 @@ MAX_COMMENT_ATTEMPTS = 10
 
 
 def process_inbox(session_factory: sessionmaker[Session], settings: Settings) -> int:
-    github = GitHubClient(settings.github_api_url, settings.github_token)
-    try:
-        with session_factory() as session:
-            return flows.process_inbox(session, github, settings)
-    finally:
-        github.close()
+    with GitHubClient.from_settings(settings) as github, session_factory() as session:
+        return flows.process_inbox(session, github, settings)
 
 
 def reconcile(session_factory: sessionmaker[Session], settings: Settings) -> int:
-    github = GitHubClient(settings.github_api_url, settings.github_token)
-    try:
-        with session_factory() as session:
-            return flows.reconcile(session, github, settings)
-    finally:
-        github.close()
+    with GitHubClient.from_settings(settings) as github, session_factory() as session:
+        return flows.reconcile(session, github, settings)
 
 
 def post_issue_comments(session_factory: sessionmaker[Session], settings: Settings) -> int:
@@ -40,32 +32,28 @@ def post_issue_comments(session_factory: sessionmaker[Session], settings: Settin
     already carries its marker on the issue (posted by an attempt whose answer was lost) is
     adopted rather than posted again."""
     posted = 0
-    github = GitHubClient(settings.github_api_url, settings.github_token)
-    try:
-        with session_factory() as session:
-            while (comment := claim_unposted_comment(session, MAX_COMMENT_ATTEMPTS)) is not None:
-                opportunity = session.get(Opportunity, comment.opportunity_id)
-                assert opportunity is not None
-                comment.attempts += 1
-                repository = opportunity.github_repository_full_name
-                issue = int(opportunity.github_issue_number or 0)
-                try:
-                    comment.github_comment_id = _posted_earlier(
-                        github, repository, issue, comment
-                    ) or github.comment_on_issue(repository, issue, comment.body)
-                except GitHubNotFound:
-                    # The issue is gone (or hidden from us): an answer, not an outage.
-                    comment.attempts = MAX_COMMENT_ATTEMPTS
-                    session.commit()
-                    continue
-                except GitHubError:
-                    session.commit()
-                    break  # GitHub is unwell or refuses: the next run tries again
-                comment.posted_at = utcnow()
+    with GitHubClient.from_settings(settings) as github, session_factory() as session:
+        while (comment := claim_unposted_comment(session, MAX_COMMENT_ATTEMPTS)) is not None:
+            opportunity = session.get(Opportunity, comment.opportunity_id)
+            assert opportunity is not None
+            comment.attempts += 1
+            repository = opportunity.github_repository_full_name
+            issue = int(opportunity.github_issue_number or 0)
+            try:
+                comment.github_comment_id = _posted_earlier(
+                    github, repository, issue, comment
+                ) or github.comment_on_issue(repository, issue, comment.body)
+            except GitHubNotFound:
+                # The issue is gone (or hidden from us): an answer, not an outage.
+                comment.attempts = MAX_COMMENT_ATTEMPTS
                 session.commit()
-                posted += 1
-    finally:
-        github.close()
+                continue
+            except GitHubError:
+                session.commit()
+                break  # GitHub is unwell or refuses: the next run tries again
+            comment.posted_at = utcnow()
+            session.commit()
+            posted += 1
     return posted
 
 

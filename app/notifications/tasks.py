@@ -59,7 +59,7 @@ def deliver_pending(session_factory: sessionmaker[Session], settings: Settings) 
 
 
 def _send(settings: Settings, row: Notification, address: str) -> None:
-    base = settings.base_url.rstrip("/")
+    base = settings.base_url
     unsubscribe = f"{base}/unsubscribe/{unsubscribe_token(settings, row.user_id, row.kind)}"
     with using_locale(row.locale):
         footer = _("Stop these emails: %(link)s", link=unsubscribe)

@@ -22,11 +22,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def opportunities(session: Session, base_url: str) -> Dataset:
     rows = repository.public_opportunities(session)
     skills = skills_for(session, [row[0].id for row in rows])
-    base = base_url.rstrip("/")
     items = [
         OpportunityRecord(
             id=o.id,
-            url=f"{base}/opportunities/{o.id}",
+            url=f"{base_url}/opportunities/{o.id}",
             title=o.title,
             title_fr=o.title_fr,
             team=team_slug,

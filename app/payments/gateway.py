@@ -225,7 +225,7 @@ class SimulatedGateway(Gateway):
     simulated = True
 
     def __init__(self, settings: Settings) -> None:
-        self._base_url = settings.base_url.rstrip("/")
+        self._base_url = settings.base_url
 
     @override
     def create_account(self, user_id: int, email: str | None) -> str:

@@ -46,7 +46,7 @@ def payout_account(
 
 @router.post("/account/payouts/connect", dependencies=[allow(SIGNED_IN)])
 def connect_payout_account(db: DbSession, user: CurrentUser, settings: AppSettings) -> Response:
-    base = settings.base_url.rstrip("/")
+    base = settings.base_url
     url = service.connect_account(
         db,
         gateway_for(settings),

@@ -21,6 +21,7 @@ from app.models import (
     StripeEvent,
     User,
 )
+from app.models.base import utcnow
 from app.models.payment import TRANSFER_REVERSED, opportunity_in_group
 
 
@@ -128,6 +129,12 @@ def claim_pending_event(session: Session, after_id: int) -> StripeEvent | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     ).first()
+
+
+def release_due() -> list[Any]:
+    """Funded payouts whose release delay has passed: what the release job claims, and what
+    wakes the worker (the two must agree, or it would wake for work nobody takes)."""
+    return [Payout.state == PayoutState.FUNDED.value, Payout.release_due_at <= utcnow()]
 
 
 def claim_payout(session: Session, *conditions: Any) -> Payout | None:

@@ -583,7 +583,7 @@ def start_funding(
     payout = ensure_payout(session, opportunity, found[0].id, settings)
     if P(payout.state) is not P.AWAITING_FUNDING:
         raise Conflict(_("This work is already funded."))
-    base = settings.base_url.rstrip("/")
+    base = settings.base_url
     checkout = gateway.create_checkout(
         payout_id=payout.id,
         amount_cents=payout.amount_cents,

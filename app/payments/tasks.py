@@ -136,7 +136,7 @@ def release_due_payouts(session_factory: sessionmaker[Session], settings: Settin
     return _each_claimed(
         session_factory,
         settings,
-        [Payout.state == PayoutState.FUNDED.value, Payout.release_due_at <= utcnow()],
+        repository.release_due(),
         lambda session, _gateway, payout: flows.release_due(session, payout),
         _note_only,
     )

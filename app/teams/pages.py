@@ -209,7 +209,7 @@ def invite(
         db.rollback()
         return _render_members(request, db, found, error=exc)
     db.commit()
-    link = f"{settings.base_url.rstrip('/')}/invitations/{raw}"
+    link = f"{settings.base_url}/invitations/{raw}"
     try:
         _send_invitation(settings, invitation, found, user, link)
     except EmailNotSent:
