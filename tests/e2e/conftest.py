@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from app.config import Settings
 from app.main import create_app
 from tests.support.server import ThreadedServer
 
+OWN_4XX = re.compile(r"the server responded with a status of 4\d\d ")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -54,10 +57,32 @@ def live_server(settings: Settings, engine: object) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
+def context_options() -> dict[str, Any]:
+    """The browser's settings; a test module overrides this fixture to read as someone else."""
+    return {"viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def page(browser: Browser, context_options: dict[str, Any]) -> Iterator[Page]:
+    """A fresh page; the test fails if any page it showed threw or logged an error, because a
+    broken script breaks the page for its readers even when everything asserted still holds."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # A page that answers 4xx on purpose (a 404 page, a form shown again with 422) makes the
+        # browser log its own status; that is the page working, not an error in it.
+        own_status = message.location["url"] == page.url and OWN_4XX.search(message.text)
+        if message.type == "error" and not own_status:
+            problems.append(f"{page.url}: console: {message.text} ({message.location['url']})")
+
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    page.on("console", on_console)
+    yield page
     context.close()
+    if problems:
+        pytest.fail("errors in the browser:\n" + "\n".join(problems))
 
 
 def sign_in_as(page: Page, base: str, shown_name: str, lang: str = "en") -> None:
