@@ -147,6 +147,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _request_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if any(error["loc"][0] == "path" for error in exc.errors()):
+        # A malformed id in the address (/opportunities/abc) names nothing: the same 404 as an
+        # unknown id, in the reader's language, not a message about the address's syntax.
+        return await render_app_error(request, NotFound())
     errors = {
         ".".join(str(part) for part in error["loc"][1:]) or "request": str(error["msg"])
         for error in exc.errors()
