@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -108,9 +109,19 @@ def problem_response(
 def _html_error(request: Request, status: int, title: str, detail: str) -> Response:
     from app.templating import render  # late import: templating imports this module's errors
 
-    return render(
-        request, "errors/error.html", {"title": title, "detail": detail}, status_code=status
-    )
+    context = {"title": title, "detail": detail}
+    if status == 401:
+        context["sign_in_url"] = _sign_in_url(request)
+    return render(request, "errors/error.html", context, status_code=status)
+
+
+def _sign_in_url(request: Request) -> str:
+    """Sign in, then come back to this page. A refused form post cannot be replayed by a
+    redirect, so its reader starts again from the home page."""
+    if request.method not in ("GET", "HEAD"):
+        return "/sign-in"
+    here = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
+    return f"/sign-in?{urlencode({'next': here})}"
 
 
 async def render_app_error(request: Request, exc: Exception) -> Response:

@@ -363,7 +363,14 @@ def delete_account(
     "/demo-sign-in", response_class=HTMLResponse, name="demo_sign_in", dependencies=[allow(PUBLIC)]
 )
 def demo_sign_in_form(request: Request, db: DbSession) -> Response:
-    return render(request, "accounts/demo_sign_in.html", {"users": repository.users_with_roles(db)})
+    return render(
+        request,
+        "accounts/demo_sign_in.html",
+        {
+            "users": repository.users_with_roles(db),
+            "next": service.safe_return_path(request.query_params.get("next", "/")),
+        },
+    )
 
 
 @demo_router.post("/demo-sign-in", dependencies=[allow(PUBLIC)])
@@ -383,4 +390,4 @@ def demo_sign_in(
         replacing=_current_session_token(request, settings),
     )
     db.commit()
-    return _signed_in_response(settings, token, "/")
+    return _signed_in_response(settings, token, form_text(form, "next") or "/")

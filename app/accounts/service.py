@@ -92,8 +92,14 @@ def consume_state(session: Session, state: str, settings: Settings) -> OAuthStat
 
 
 def safe_return_path(path: str) -> str:
-    """Only paths on this site: no scheme, no host, no protocol-relative '//'."""
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+    """Only paths on this site: no scheme, no host, no protocol-relative '//', which browsers
+    also read in '/\\host' and in '/<tab>/host' (they drop tabs and newlines from addresses)."""
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or "\\" in path
+        or any(char.isspace() or not char.isprintable() for char in path)
+    ):
         return "/"
     return path[:500]
 
