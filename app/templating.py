@@ -9,14 +9,24 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app import i18n
 from app.config import Settings
 from app.models.base import utcnow
 from app.opportunities.service import state_label
 from app.proposals.labels import proposal_state_label
-from app.text import format_local_datetime, format_money, format_time_left, render_markdown
+from app.text import (
+    format_local_datetime,
+    format_long_date,
+    format_money,
+    format_number,
+    format_time_left,
+    localized,
+    render_markdown,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -30,10 +40,29 @@ environment = Environment(
 environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
     i18n.gettext, i18n.ngettext, newstyle=True
 )
+
+
+def lang_attr(lang: str) -> Markup:
+    """` lang="en"` on an element whose text is not in the page's language (WCAG 3.1.2)."""
+    return Markup(' lang="{}"').format(lang) if lang != i18n.get_locale() else Markup("")
+
+
+@pass_context
+def _datetime_filter(context: Context, value: datetime) -> str:
+    settings: Settings = context["settings"]
+    return format_local_datetime(value, settings.zone)
+
+
+# Every figure a page shows goes through one of these, in the reader's language.
 environment.filters["markdown"] = render_markdown
 environment.filters["money"] = format_money
+environment.filters["number"] = format_number
+environment.filters["date"] = format_long_date
+environment.filters["datetime"] = _datetime_filter
 environment.globals["state_label_for"] = state_label
 environment.globals["proposal_state_label"] = proposal_state_label
+environment.globals["localized"] = localized
+environment.globals["lang_attr"] = lang_attr
 
 
 def _url_with(request: Request, **changes: Any) -> str:
@@ -56,7 +85,6 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     settings: Settings = request.app.state.settings
-    zone = settings.zone
     csrf = request.scope.get("csrftoken")
     base_context: dict[str, Any] = {
         "request": request,
@@ -66,7 +94,6 @@ def render(
         "current_user": getattr(request.state, "viewer", None),
         "csrf_token": csrf() if callable(csrf) else "",
         "url_with": lambda **changes: _url_with(request, **changes),
-        "local_datetime": lambda value: format_local_datetime(value, zone),
         "time_left": lambda value: format_time_left(value, utcnow()),
         "now": utcnow(),
         "timezone_name": settings.timezone,

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import nh3
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from app.i18n import babel_locale
+from app.i18n import babel_locale, get_locale
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _ALLOWED_TAGS = {
@@ -53,6 +56,21 @@ def render_markdown(source: str) -> Markup:
     return Markup(clean)  # noqa: S704 - sanitised by nh3 on the line above
 
 
+class Localized(NamedTuple):
+    """A text and the language it is written in."""
+
+    text: str
+    lang: str
+
+
+def localized(english: str, french: str | None) -> Localized:
+    """Of the text a team gives per language, the reader's; the English one when there is no
+    French one (English is the one every opportunity must have)."""
+    if get_locale() == "fr" and french and french.strip():
+        return Localized(french, "fr")
+    return Localized(english, "en")
+
+
 def format_money(cents: int, currency: str, locale: str | None = None) -> str:
     """In the current request's language, or in ``locale`` when given (e.g. "fr")."""
     return format_currency(Decimal(cents) / 100, currency, locale=locale or babel_locale())
@@ -89,13 +107,42 @@ def parse_local_datetime(raw: str, zone: ZoneInfo) -> datetime | None:
         return None
 
 
+def format_number(value: int | Decimal) -> str:
+    """'19.09' / '19,09', '1,234' / '1 234': a score, a count, in the reader's language."""
+    return format_decimal(value, locale=babel_locale())
+
+
+def format_long_date(value: date) -> str:
+    """'January 15, 2027' / '15 janvier 2027': a calendar date, which has no time zone."""
+    return format_date(value, "long", locale=babel_locale())
+
+
+def _locale_for_zone(zone: ZoneInfo) -> Locale:
+    """The reader's language as written where ``zone`` is. CLDR names a zone briefly only in
+    the locales that use that name ('HNE' is fr_CA's; plain 'fr' knows only '-0500')."""
+    territory = get_global("zone_territories").get(zone.key)
+    try:
+        return Locale(get_locale(), territory) if territory else babel_locale()
+    except UnknownLocaleError:
+        return babel_locale()
+
+
+def _zone_name(local: datetime, zone: ZoneInfo, locale: Locale) -> str:
+    """The zone's short name, or its long one where the locale has no short one (Babel then
+    gives a bare offset such as '+0100', which names nothing)."""
+    short = format_datetime(local, "zzz", tzinfo=zone, locale=locale)
+    if short != format_datetime(local, "Z", tzinfo=zone, locale=locale):
+        return short
+    return format_datetime(local, "zzzz", tzinfo=zone, locale=locale)
+
+
 def format_local_datetime(value: datetime, zone: ZoneInfo) -> str:
-    """'December 9, 2026 at 5:00 PM EST' / '9 décembre 2026 à 17 h 00 HNE': no seconds."""
-    locale = babel_locale()
+    """'January 15, 2027, 5:00 p.m. EST' / '15 janvier 2027, 17 h 00 HNE': no seconds."""
+    locale = _locale_for_zone(zone)
     local = value.astimezone(zone)
     date_part = format_date(local, "long", locale=locale)
     time_part = format_time(local, "short", tzinfo=zone, locale=locale)
-    zone_name = format_datetime(local, "zzz", tzinfo=zone, locale=locale)
+    zone_name = _zone_name(local, zone, locale)
     combined = str(locale.datetime_formats["long"]).format(time_part, date_part)
     return f"{combined} {zone_name}"
 
