@@ -45,6 +45,8 @@ from app.security import LocaleMiddleware, SecurityHeadersMiddleware
 from app.site import pages as site_pages
 from app.teams import api as teams_api
 from app.teams import pages as teams_pages
+from app.work import api as work_api
+from app.work import pages as work_pages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 # Webhooks authenticate by signature, not by cookie; they are the only CSRF exemptions.
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.github = GitHubClient.from_settings(settings)
 
+    app.state.layout_context = work_pages.navigation
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
@@ -161,6 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reviews_api.router,
         teams_api.router,
         accounts_api.router,
+        work_pages.router,
+        work_api.router,
     ):
         app.include_router(router)
     if settings.demo_sign_in_enabled:

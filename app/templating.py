@@ -99,5 +99,9 @@ def render(
         "timezone_name": settings.timezone,
         "iso": datetime.isoformat,
     }
-    html = environment.get_template(template).render({**base_context, **context})
+    # What the layout needs from a domain above this module (the navigation's counts): the app
+    # sets it (main.py), so templating itself imports no domain.
+    layout = getattr(request.app.state, "layout_context", None)
+    layout_context = layout(request) if layout else {}
+    html = environment.get_template(template).render({**base_context, **layout_context, **context})
     return HTMLResponse(html, status_code=status_code)

@@ -26,10 +26,11 @@ from app.evaluations import service as evaluations
 from app.github import service as github_service
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
-from app.models import Opportunity, OpportunityState, TeamRole, User
+from app.models import Award, Opportunity, OpportunityState, TeamRole, User
 from app.models.base import utcnow
 from app.opportunities import repository, service
 from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
+from app.payments import repository as payments_repository
 from app.questions import repository as questions
 from app.reviews import repository as reviews
 from app.reviews import service as review_service
@@ -149,6 +150,7 @@ def _detail(
             "error": error,
             "open_for_proposals": opportunity.state == OpportunityState.PUBLISHED,
             "award_notice": evaluations.public_notice(db, opportunity),
+            "award_to_accept": _award_to_accept(db, opportunity, user),
             "addenda": questions.addenda(db, opportunity.id),
             "unanswered": questions.unanswered(db, opportunity.id)
             if roles & set(teams_service.AUTHOR_ROLES)
@@ -175,6 +177,17 @@ def _detail(
         },
         status_code=error.status_code if error else 200,
     )
+
+
+def _award_to_accept(db: DbSession, opportunity: Opportunity, user: User | None) -> Award | None:
+    """The award the reader won and may still accept: the notice offers them the contract."""
+    if user is None or opportunity.state != OpportunityState.AWARDED:
+        return None
+    found = payments_repository.awardee_of(db, opportunity.id)
+    if found is None or found[1].id != user.id:
+        return None
+    award = found[0]
+    return award if award.accepted_at is None and utcnow() <= award.accept_by else None
 
 
 @router.get(
