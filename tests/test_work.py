@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -79,23 +80,23 @@ def world(db: Session, settings: Settings) -> World:
     a = make_team(db, slug="forms", name="Forms Team")
     b = make_team(db, slug="data", name="Data Team")
     make_team(db, slug="pending", name="Pending Team", approved_at=None)
-    terms = {"terms_version": settings.terms_version}
+    terms = settings.terms_version
     people = {
-        "olivia": make_user(db, login="olivia", roles={a: ["owner"]}, **terms),
-        "ed": make_user(db, login="ed", roles={a: ["editor"]}, **terms),
-        "eve": make_user(db, login="eve", roles={a: ["evaluator"]}, **terms),
-        "fiona": make_user(db, login="fiona", roles={a: ["finance"]}, **terms),
-        "bob": make_user(db, login="bob", roles={b: ["owner"]}, **terms),
-        "pat": make_user(db, login="pat", roles={b: ["editor"]}, **terms),
-        "dana": make_user(db, login="dana-bidder", name="Dana Bidder", **terms),
-        "devon": make_user(db, login="devon-bidder", name="Devon Bidder", **terms),
-        "ada": make_user(db, login="ada", is_admin=True, **terms),
+        "olivia": make_user(db, login="olivia", roles={a: ["owner"]}, terms_version=terms),
+        "ed": make_user(db, login="ed", roles={a: ["editor"]}, terms_version=terms),
+        "eve": make_user(db, login="eve", roles={a: ["evaluator"]}, terms_version=terms),
+        "fiona": make_user(db, login="fiona", roles={a: ["finance"]}, terms_version=terms),
+        "bob": make_user(db, login="bob", roles={b: ["owner"]}, terms_version=terms),
+        "pat": make_user(db, login="pat", roles={b: ["editor"]}, terms_version=terms),
+        "dana": make_user(db, login="dana-bidder", name="Dana Bidder", terms_version=terms),
+        "devon": make_user(db, login="devon-bidder", name="Devon Bidder", terms_version=terms),
+        "ada": make_user(db, login="ada", is_admin=True, terms_version=terms),
     }
     dana, devon, eve = people["dana"], people["devon"], people["eve"]
     past = utcnow() - timedelta(hours=2)
     ids: dict[str, int] = {}
 
-    def opportunity(name: str, team: Team, **fields: object) -> Opportunity:
+    def opportunity(name: str, team: Team, **fields: Any) -> Opportunity:
         found = make_opportunity(db, team, title=name, **fields)
         ids[name] = found.id
         return found
