@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from app import links
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -300,7 +301,7 @@ def _tell_the_bidders(
                 "evaluators' comments are on your proposal page."
             ),
         ),
-        link=f"/opportunities/{opportunity.id}/proposal",
+        link=links.your_proposal(opportunity.id),
     )
 
 
@@ -319,7 +320,7 @@ def _tell_the_winner(
                 days=days,
             ),
         ),
-        link=f"/opportunities/{opportunity.id}/proposal",
+        link=links.your_proposal(opportunity.id),
     )
 
 

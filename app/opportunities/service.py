@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app import links
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -447,7 +448,7 @@ def _tell_the_evaluators(session: Session, opportunity: Opportunity) -> None:
                 "each proposal."
             ),
         ),
-        link=f"/opportunities/{opportunity.id}/evaluation",
+        link=links.evaluation(opportunity.id),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import links
 from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.i18n import gettext as _
@@ -185,7 +186,7 @@ def _tell_the_team(session: Session, opportunity: Opportunity, proposal: Proposa
             _("New proposal for %(title)s", title=opportunity.title),
             _("A proposal was submitted. Proposals stay sealed until the deadline."),
         ),
-        link=f"/opportunities/{opportunity.id}/evaluation",
+        link=links.evaluation(opportunity.id),
     )
 
 

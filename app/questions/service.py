@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app import links
 from app.audit import service as audit
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.i18n import gettext as _
@@ -85,7 +86,7 @@ def answer(session: Session, question_id: int, user: User, text: str) -> Addendu
             _("Your question was answered: %(title)s", title=opportunity.title),
             _("The team answered your question publicly as addendum %(n)s.", n=addendum.number),
         ),
-        link=f"/opportunities/{opportunity.id}#addenda",
+        link=links.addenda(opportunity.id),
     )
     return addendum
 
@@ -113,7 +114,7 @@ def publish_addendum(
 
 def _tell_the_bidders(session: Session, opportunity: Opportunity, addendum: Addendum) -> None:
     active = proposals_repository.active_with_authors(session, opportunity.id)
-    link = f"/opportunities/{opportunity.id}#addenda"
+    link = links.addenda(opportunity.id)
     notifications.notify(
         session,
         [u for _p, u in active],
