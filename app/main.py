@@ -41,7 +41,11 @@ from app.questions import pages as questions_pages
 from app.ratelimit import RateLimitMiddleware
 from app.reviews import api as reviews_api
 from app.reviews import pages as reviews_pages
-from app.security import LocaleMiddleware, SecurityHeadersMiddleware
+from app.security import (
+    LocaleMiddleware,
+    SecurityHeadersMiddleware,
+    SessionBoundCSRFMiddleware,
+)
 from app.site import pages as site_pages
 from app.teams import api as teams_api
 from app.teams import pages as teams_pages
@@ -173,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: the request id wraps everything, so every log line carries it.
     app.add_middleware(CSRFMiddleware, secret=settings.secret_key, secure=settings.secure_cookies)
+    app.add_middleware(SessionBoundCSRFMiddleware, settings=settings)
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(GitHubWebhookFastPath, state=app.state)

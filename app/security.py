@@ -1,13 +1,24 @@
-"""Security headers on every response, and the locale of each request."""
+"""Security headers on every response, CSRF tokens bound to the session, and the locale of each
+request."""
 
 from __future__ import annotations
 
+import hmac
+from hashlib import sha256
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
+from asgi_csrf import DEFAULT_COOKIE_NAME, DEFAULT_SIGNING_NAMESPACE
+from fastapi.responses import Response
+from itsdangerous.url_safe import URLSafeSerializer
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
+from app.config import Settings
+from app.deps import session_cookie_name
+
+CSRF_COOKIE = DEFAULT_COOKIE_NAME
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -40,6 +51,78 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def session_csrf_token(secret: str, session_token: str) -> str:
+    """The one CSRF token of a session, derived from its cookie and signed as asgi-csrf signs its
+    own: a token from another session, or one handed out before sign-in, never equals it."""
+    digest = hmac.new(secret.encode(), b"csrf:" + session_token.encode(), sha256).hexdigest()
+    return str(URLSafeSerializer(secret).dumps(digest, DEFAULT_SIGNING_NAMESPACE))
+
+
+def set_session_csrf_cookie(response: Response, settings: Settings, session_token: str) -> None:
+    """Hand the new session's token out with the sign-in itself (scripts read the cookie)."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        session_csrf_token(settings.secret_key, session_token),
+        path="/",
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+class SessionBoundCSRFMiddleware:
+    """Binds asgi-csrf's tokens to the session. asgi-csrf accepts any signed token that matches
+    the csrftoken cookie, so a pair copied from one browser would pass in another. In front of
+    it, a request that carries a session has its csrftoken cookie replaced by that session's
+    token, so only that token passes; the browser is given it when it held another."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.secret = settings.secret_key
+        self.session_cookie = session_cookie_name(settings)
+        self.cookie_attributes = "; Path=/; SameSite=Lax" + (
+            "; Secure" if settings.secure_cookies else ""
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = "; ".join(
+            value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"
+        )
+        cookies = cookie_parser(raw)
+        session = cookies.get(self.session_cookie)
+        if not session:
+            await self.app(scope, receive, send)
+            return
+        expected = session_csrf_token(self.secret, session)
+        if cookies.get(CSRF_COOKIE) == expected:
+            await self.app(scope, receive, send)
+            return
+        others = [part.strip() for part in raw.split(";") if _cookie_name(part) != CSRF_COOKIE]
+        cookie = "; ".join([*filter(None, others), f"{CSRF_COOKIE}={expected}"])
+        headers = [(name, value) for name, value in scope["headers"] if name != b"cookie"]
+        scope = {**scope, "headers": [*headers, (b"cookie", cookie.encode("latin-1"))]}
+        set_cookie = f"{CSRF_COOKIE}={expected}{self.cookie_attributes}".encode("latin-1")
+
+        async def send_with_token(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent = message.get("headers", [])
+                # A sign-in or sign-out response sets the next session's cookie itself.
+                if not any(
+                    name == b"set-cookie" and value.startswith(CSRF_COOKIE.encode() + b"=")
+                    for name, value in sent
+                ):
+                    message = {**message, "headers": [*sent, (b"set-cookie", set_cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_token)
+
+
+def _cookie_name(pair: str) -> str:
+    return pair.partition("=")[0].strip()
 
 
 class LocaleMiddleware:

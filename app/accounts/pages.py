@@ -27,6 +27,7 @@ from app.github import oauth
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.models import User
+from app.security import CSRF_COOKIE, set_session_csrf_cookie
 from app.teams import service as teams_service
 from app.templating import render
 
@@ -48,6 +49,15 @@ def _signed_in_response(settings: Settings, token: str, return_to: str) -> Redir
         max_age=int(settings.session_absolute_hours * 3600),
     )
     response.delete_cookie(OAUTH_STATE_COOKIE, path="/auth/github")
+    set_session_csrf_cookie(response, settings, token)
+    return response
+
+
+def _signed_out_response(settings: Settings, location: str) -> RedirectResponse:
+    """The session's cookie and its CSRF token go together; the next page hands out a new one."""
+    response = RedirectResponse(location, status_code=303)
+    response.delete_cookie(session_cookie_name(settings), path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
 
@@ -142,9 +152,7 @@ def sign_out(
     if token:
         service.sign_out(db, token, user, client)
         db.commit()
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(session_cookie_name(settings), path="/")
-    return response
+    return _signed_out_response(settings, "/")
 
 
 @router.post("/account/sign-out-everywhere", dependencies=[allow(SIGNED_IN)])
@@ -153,9 +161,7 @@ def sign_out_everywhere(
 ) -> Response:
     service.sign_out_everywhere(db, user, client)
     db.commit()
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(session_cookie_name(settings), path="/")
-    return response
+    return _signed_out_response(settings, "/")
 
 
 # --- The person's own account ----------------------------------------------------------------
@@ -351,9 +357,7 @@ def delete_account(
     teams_service.require_not_last_owner_anywhere(db, user)
     service.delete_account(db, user, client)
     db.commit()
-    response = RedirectResponse("/?notice=account-deleted", status_code=303)
-    response.delete_cookie(session_cookie_name(settings), path="/")
-    return response
+    return _signed_out_response(settings, "/?notice=account-deleted")
 
 
 # --- Local-only demo sign-in -----------------------------------------------------------------

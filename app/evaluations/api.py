@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from app import flows
 from app.access import PUBLIC, allow, outside_team, team
 from app.deps import AppSettings, CurrentUser, DbSession, RowId
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.evaluations import service
 from app.evaluations.schemas import (
     AwardIn,
@@ -19,8 +19,8 @@ from app.evaluations.schemas import (
     ReasonIn,
     ScoresIn,
 )
-from app.i18n import gettext as _
 from app.models import TeamRole
+from app.openapi import problems
 from app.opportunities import service as opportunities
 
 router = APIRouter(prefix="/api/v1/opportunities", tags=["evaluation"])
@@ -43,17 +43,12 @@ def award_notice(opportunity_id: RowId, db: DbSession) -> AwardNoticeOut:
     "/{opportunity_id}/consensus",
     response_model=list[ConsensusRowOut],
     dependencies=[allow(team(TeamRole.OWNER, TeamRole.EVALUATOR, via="opportunity_id"))],
-    summary="Ranked proposals (owners; evaluators once they have scored every one)",
+    summary="Ranked proposals, after the deadline (owners; evaluators once they have scored "
+    "every one)",
+    responses=problems(409),  # before the deadline, or before the evaluator has scored all
 )
 def consensus(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> list[ConsensusRowOut]:
     opportunity = opportunities.get_public(db, opportunity_id)
-    if not service.may_see_consensus(db, opportunity, user):
-        raise Conflict(
-            _(
-                "You will see the consensus once you have submitted your evaluation of "
-                "every proposal."
-            )
-        )
     return [
         ConsensusRowOut(
             proposal_id=row.proposal.id,
@@ -65,7 +60,7 @@ def consensus(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> list[C
             evaluations=row.evaluations,
             disqualified=row.ranked is None,
         )
-        for row in service.consensus(db, opportunity)
+        for row in service.visible_consensus(db, opportunity, user)
     ]
 
 

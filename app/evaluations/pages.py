@@ -22,7 +22,6 @@ from app.evaluations import repository, service
 from app.models import Opportunity, Proposal, TeamRole, User
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
-from app.proposals import repository as proposals_repository
 from app.proposals import service as proposals
 from app.teams import repository as teams_repository
 from app.templating import render
@@ -44,13 +43,13 @@ def _evaluation_page(
 ) -> Response:
     roles = teams_repository.roles_of(db, user.id, opportunity.team_id)
     declaration = proposals.declaration_of(db, opportunity.id, user.id)
-    received = proposals_repository.received(db, opportunity.id)
+    received = service.received(db, opportunity)  # none while sealed
     context: dict[str, Any] = {
         "o": opportunity,
         "is_evaluator": "evaluator" in roles,
         "is_owner": "owner" in roles,
         "declaration": declaration,
-        "deadline_passed": utcnow() >= opportunity.proposal_deadline,
+        "deadline_passed": not service.sealed(opportunity),
         "received": received,
         "error": error,
         "done": {p.id for p, _a in received if repository.has_submitted(db, p.id, user.id)},

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Award, EvaluationSubmission, RubricCriterion, Score
+from app.models import Award, EvaluationSubmission, Opportunity, Proposal, RubricCriterion, Score
 
 
 def rubric(session: Session, opportunity_id: int) -> Sequence[RubricCriterion]:
@@ -82,3 +83,18 @@ def has_submitted(session: Session, proposal_id: int, user_id: int) -> bool:
 
 def award_for(session: Session, opportunity_id: int) -> Award | None:
     return session.scalars(select(Award).where(Award.opportunity_id == opportunity_id)).first()
+
+
+def proposals_before_deadline(
+    session: Session, proposal_ids: Collection[int], now: datetime
+) -> set[int]:
+    """Those of ``proposal_ids`` whose opportunity's deadline is still ahead."""
+    if not proposal_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Proposal.id)
+            .join(Opportunity, Opportunity.id == Proposal.opportunity_id)
+            .where(Proposal.id.in_(proposal_ids), Opportunity.proposal_deadline > now)
+        )
+    )

@@ -3,6 +3,7 @@ documented rule (scoring.py), award on the record, and tell everyone the outcome
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -174,9 +175,44 @@ class ConsensusRow:
     evaluations: int
 
 
+def sealed(opportunity: Opportunity, now: datetime | None = None) -> bool:
+    """Before the deadline nothing about a proposal leaves its author, not even that a given
+    person bid: not to the team's owners, evaluators or anyone else."""
+    return (now or utcnow()) < opportunity.proposal_deadline
+
+
+def _still_sealed() -> Conflict:
+    return Conflict(
+        _(
+            "Proposals stay sealed until the deadline: before it, nobody, the team included, "
+            "sees them or who sent them."
+        )
+    )
+
+
+def sealed_bids(session: Session, proposal_ids: Collection[int]) -> set[int]:
+    """Which of these proposals are still sealed: whoever reads about them (the audit trail's
+    administrators too) must not learn, before the deadline, who sent them."""
+    return repository.proposals_before_deadline(session, proposal_ids, utcnow())
+
+
+def received(session: Session, opportunity: Opportunity) -> Sequence[tuple[Proposal, User]]:
+    """The proposals received, with their authors, once the deadline has unsealed them; none
+    before it, whoever asks."""
+    if sealed(opportunity):
+        return ()
+    return proposals_repository.received(session, opportunity.id)
+
+
 def consensus(session: Session, opportunity: Opportunity) -> list[ConsensusRow]:
-    received = proposals_repository.received(session, opportunity.id)
-    ids = [p.id for p, _author in received]
+    """The ranking of the proposals received: empty while they are sealed."""
+    return _ranking(session, opportunity, received(session, opportunity))
+
+
+def _ranking(
+    session: Session, opportunity: Opportunity, bids: Sequence[tuple[Proposal, User]]
+) -> list[ConsensusRow]:
+    ids = [p.id for p, _author in bids]
     scores = repository.submitted_scores(session, ids)
     criteria = [Criterion(c.key, c.weight, c.is_price) for c in rubric_of(session, opportunity)]
     candidates = [
@@ -187,18 +223,19 @@ def consensus(session: Session, opportunity: Opportunity) -> list[ConsensusRow]:
             p.state == ProposalState.DISQUALIFIED.value,
             scores.get(p.id, {}),
         )
-        for p, _author in received
+        for p, _author in bids
     ]
     ranked = {r.proposal_id: r for r in rank(criteria, candidates)}
     counts = repository.submission_counts(session, ids)
-    rows = [
-        ConsensusRow(p, author, ranked.get(p.id), counts.get(p.id, 0)) for p, author in received
-    ]
+    rows = [ConsensusRow(p, author, ranked.get(p.id), counts.get(p.id, 0)) for p, author in bids]
     return sorted(rows, key=lambda r: (r.ranked is None, r.ranked.rank if r.ranked else 0))
 
 
 def may_see_consensus(session: Session, opportunity: Opportunity, user: User) -> bool:
-    """Owners always; an evaluator once they have submitted an evaluation of every proposal."""
+    """Nobody before the deadline. After it, owners (they award); an evaluator once they have
+    submitted an evaluation of every proposal."""
+    if sealed(opportunity):
+        return False
     roles = teams_repository.roles_of(session, user.id, opportunity.team_id)
     if "owner" in roles:
         return True
@@ -206,11 +243,25 @@ def may_see_consensus(session: Session, opportunity: Opportunity, user: User) ->
         return False
     pending = [
         p
-        for p, _a in proposals_repository.received(session, opportunity.id)
+        for p, _a in received(session, opportunity)
         if p.state == ProposalState.UNDER_EVALUATION.value
         and not repository.has_submitted(session, p.id, user.id)
     ]
     return not pending
+
+
+def visible_consensus(session: Session, opportunity: Opportunity, user: User) -> list[ConsensusRow]:
+    """The ranking for someone who may see it now, or a Conflict that says when they will."""
+    if sealed(opportunity):
+        raise _still_sealed()
+    if not may_see_consensus(session, opportunity, user):
+        raise Conflict(
+            _(
+                "You will see the consensus once you have submitted your evaluation of "
+                "every proposal."
+            )
+        )
+    return consensus(session, opportunity)
 
 
 def award(
@@ -223,6 +274,8 @@ def award(
 ) -> Award:
     if "owner" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
         raise Forbidden()
+    if sealed(opportunity):  # before any other check: an answer must not hint at the bids
+        raise _still_sealed()
     rows = consensus(session, opportunity)
     chosen = next((r for r in rows if r.proposal.id == proposal_id and r.ranked), None)
     if chosen is None:
@@ -392,6 +445,16 @@ def accept_award(session: Session, opportunity: Opportunity, user: User) -> Awar
     return record
 
 
+def awaits_acceptance(opportunity: Opportunity, award: Award, now: datetime) -> bool:
+    """The awardee may still accept: awarded, not accepted yet, and within the time to accept
+    (what the award notice, the proposal page and "My work" offer)."""
+    return (
+        opportunity.state == OpportunityState.AWARDED.value
+        and award.accepted_at is None
+        and now <= award.accept_by
+    )
+
+
 @dataclass(frozen=True)
 class AwardNotice:
     """What everyone may know about an award: winner, price, score summary."""
@@ -411,7 +474,9 @@ def public_notice(session: Session, opportunity: Opportunity) -> AwardNotice | N
     record = repository.award_for(session, opportunity.id)
     if record is None:
         return None
-    rows = consensus(session, opportunity)
+    # An award is made only once the deadline has unsealed the bids (award() refuses before).
+    bids = proposals_repository.received(session, opportunity.id)
+    rows = _ranking(session, opportunity, bids)
     winner = next((r for r in rows if r.proposal.id == record.proposal_id), None)
     if winner is None or winner.ranked is None:
         return None
@@ -434,7 +499,7 @@ def reopen(
     """No proposal arrived: open again with a new deadline."""
     if "owner" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
         raise Forbidden()
-    if proposals_repository.received(session, opportunity.id):
+    if received(session, opportunity):
         raise Conflict(_("Proposals were received; evaluate them instead."))
     if deadline is None or deadline <= utcnow():
         raise ValidationFailed(
