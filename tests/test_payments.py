@@ -78,11 +78,16 @@ def test_the_whole_flow_through_the_pages(
     _jobs(client, settings)
     assert "Ready to receive payouts" in client.get("/account/payouts").text
 
-    # Finance pays on Stripe's checkout and comes back: the work is in progress.
+    # Finance pays the winning bid (not the budget) on Stripe's checkout and comes back: the
+    # work is in progress.
     sign_in(client, work.finance)
+    funding_page = client.get(f"/opportunities/{oid}/funding").text
+    assert "$2,400.00" in funding_page
+    assert "$2,500.00" not in funding_page
     response = post_form(client, f"/opportunities/{oid}/funding", {}, f"/opportunities/{oid}")
     assert response.status_code == 303
     session_id = response.headers["location"].rsplit("/", 1)[1]
+    assert fake_stripe.checkout_amount(session_id) == 240_000
     funding_events = fake_stripe.complete_checkout(session_id)
     client.get(f"/opportunities/{oid}/funding/return")
     assert opportunity_of(db, work).state == "in_progress"
@@ -95,7 +100,7 @@ def test_the_whole_flow_through_the_pages(
     _jobs(client, settings)
     [transfer] = fake_stripe.transfers.values()
     payout = payout_of(db, work)
-    assert transfer["amount"] == 250_000
+    assert transfer["amount"] == 240_000
     assert transfer["destination"] == account_id
     assert transfer["source_transaction"] == payout.charge_id
     assert transfer["transfer_group"] == f"opportunity-{oid}"
@@ -110,19 +115,21 @@ def test_the_whole_flow_through_the_pages(
     assert len(fake_stripe.transfers) == 1
     assert ledger_balance(db, work) == 0
     assert _lines(db, work) == [
-        ("funding", f"team:{work.team.id}", -250_000),
-        ("funding", "platform:holding", 250_000),
-        ("release", "platform:holding", -250_000),
-        ("release", f"developer:{work.developer.id}", 250_000),
+        ("funding", f"team:{work.team.id}", -240_000),
+        ("funding", "platform:holding", 240_000),
+        ("release", "platform:holding", -240_000),
+        ("release", f"developer:{work.developer.id}", 240_000),
     ]
-    # Narration on the issue, without private details.
+    # Narration on the issue, without private details, for the contract's amount.
     [(repo, issue, text)] = [c for c in fake_github.comments if "released" in c[2]]
     assert (repo, issue) == (REPO.lower(), ISSUE)
     assert account_id not in text
+    assert "$2,400.00" in text
 
     # The printable record: finance and the developer, nobody else.
     record = f"/opportunities/{oid}/payment-record"
-    assert "$2,500.00" in client.get(record).text
+    assert "$2,400.00" in client.get(record).text
+    assert "$2,400.00" in client.get(f"/opportunities/{oid}/money").text
     assert client.get(f"/opportunities/{oid}/money").status_code == 200
     sign_in(client, work.developer)
     assert client.get(record).status_code == 200
@@ -598,7 +605,7 @@ def test_a_comment_that_reached_github_before_a_crash_is_adopted_not_posted_twic
     client: TestClient, db: Session, settings: Settings, fake_github: FakeGitHub
 ) -> None:
     work = awarded_work(db, fake_github)
-    narration.released(db, opportunity_of(db, work))
+    narration.released(db, opportunity_of(db, work), 240_000)
     db.commit()
     comment = db.scalars(select(IssueComment)).one()
     # An earlier attempt reached GitHub, and the worker died before recording the answer.
@@ -615,7 +622,7 @@ def test_a_comment_on_an_issue_that_is_gone_is_given_up_and_blocks_nothing(
 ) -> None:
     gone = awarded_work(db, fake_github)
     fake_github.issues.clear()  # its issue was deleted…
-    narration.released(db, opportunity_of(db, gone))
+    narration.released(db, opportunity_of(db, gone), 240_000)
     db.commit()
     fake_github.add_issue(REPO, ISSUE + 1)  # …while another opportunity's issue is there
     other = make_opportunity(
@@ -626,7 +633,7 @@ def test_a_comment_on_an_issue_that_is_gone_is_given_up_and_blocks_nothing(
         github_repository_full_name=REPO,
         github_issue_number=ISSUE + 1,
     )
-    narration.released(db, other)
+    narration.released(db, other, 240_000)
     db.commit()
     assert github_tasks.post_issue_comments(app_of(client).state.session_factory, settings) == 1
     assert [(issue, "released" in text) for _r, issue, text in fake_github.comments] == [

@@ -46,9 +46,10 @@ def awarded(
     )
 
 
-def released(session: Session, opportunity: Opportunity) -> None:
-    amount_en = format_money(opportunity.amount_cents, opportunity.currency, "en_CA")
-    amount_fr = format_money(opportunity.amount_cents, opportunity.currency, "fr_CA")
+def released(session: Session, opportunity: Opportunity, amount_cents: int) -> None:
+    """``amount_cents`` is the contract's amount (the awarded price), not the budget."""
+    amount_en = format_money(amount_cents, opportunity.currency, "en_CA")
+    amount_fr = format_money(amount_cents, opportunity.currency, "fr_CA")
     _queue(
         session,
         opportunity,

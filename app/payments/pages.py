@@ -88,6 +88,7 @@ def _funding_page(
             "payout": payout,
             "payout_label": service.state_label(payout.state) if payout else "",
             "award": found[0] if found else None,
+            "amount_cents": repository.contract_price_cents(db, found[0].id) if found else None,
             "developer": found[1] if found else None,
             "payouts_enabled": bool(account and account.payouts_enabled),
             "can_fund": opportunity.state == "awarded"

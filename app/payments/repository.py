@@ -60,6 +60,17 @@ def awardee_of(session: Session, opportunity_id: int) -> tuple[Award, User] | No
     return (row[0], row[1]) if row else None
 
 
+def contract_price_cents(session: Session, award_id: int) -> int:
+    """The contract's amount: the awarded proposal's price, never the opportunity's budget."""
+    price = session.scalar(
+        select(Proposal.price_cents)
+        .join(Award, Award.proposal_id == Proposal.id)
+        .where(Award.id == award_id)
+    )
+    assert price is not None, "an award always has its proposal"
+    return price
+
+
 def awarded_opportunities_of(session: Session, user_id: int) -> Sequence[Opportunity]:
     return session.scalars(
         select(Opportunity)

@@ -107,15 +107,17 @@ def fee_for(amount_cents: int, settings: Settings) -> int:
 def ensure_payout(
     session: Session, opportunity: Opportunity, award_id: int, settings: Settings
 ) -> Payout:
-    """The award's one payout (a unique key on the award), created on first need."""
+    """The award's one payout (a unique key on the award), created on first need, for the
+    contract's amount: the winning bid, which may be below the opportunity's budget."""
     existing = repository.payout_for(session, opportunity.id)
     if existing is not None:
         return existing
+    price = repository.contract_price_cents(session, award_id)
     payout = Payout(
         award_id=award_id,
         opportunity_id=opportunity.id,
-        amount_cents=opportunity.amount_cents,
-        fee_cents=fee_for(opportunity.amount_cents, settings),
+        amount_cents=price,
+        fee_cents=fee_for(price, settings),
         currency=opportunity.currency,
         simulated=settings.payments_simulated,
     )
@@ -292,7 +294,7 @@ def _follow_with_the_opportunity(session: Session, payout: Payout) -> None:
     if reason and opportunity.state in _WORK_WAITING_ON_MONEY:
         hold_work(session, opportunity, [reason], {"payout_id": payout.id})
     if P(payout.state) in (P.RELEASED, P.PAID):
-        narration.released(session, opportunity)
+        narration.released(session, opportunity, payout.amount_cents)
     if P(payout.state) is P.PAID and opportunity.state == OpportunityState.MERGED.value:
         opportunities.transition(
             session,
@@ -328,6 +330,8 @@ def start_work_when_ready(session: Session, opportunity: Opportunity) -> bool:
         actor=None,
         details={"payout_id": payout.id},
     )
+    # The awardee may have been merged already (before the funding): GitHub is asked at once.
+    opportunity.merge_check_due_at = utcnow()
     return True
 
 

@@ -95,11 +95,15 @@ class FakeStripe:
         self.accounts[account_id]["payouts_enabled"] = True
         return self.event("account.updated", self.accounts[account_id])
 
+    def checkout_amount(self, session_id: str) -> int:
+        """What the team is asked to pay on this checkout, in cents."""
+        return int(self.sessions[session_id]["line_items"][0]["price_data"]["unit_amount"])
+
     def complete_checkout(self, session_id: str) -> list[dict[str, Any]]:
         """The team paid: the events Stripe sends, in the order it usually sends them."""
         session = self.sessions[session_id]
         intent_data = session.get("payment_intent_data") or {}
-        amount = int(session["line_items"][0]["price_data"]["unit_amount"])
+        amount = self.checkout_amount(session_id)
         intent_id, charge_id = self._id("pi"), self._id("ch")
         common = {
             "metadata": intent_data.get("metadata") or {},
