@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import repository as audit_repository
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict
@@ -42,6 +43,7 @@ from app.models import (
     WebhookDelivery,
 )
 from app.models.base import utcnow
+from app.opportunities import repository as opportunities_repository
 from app.opportunities import service as opportunities
 from app.payments import repository as payments_repository
 from app.payments import service as payments
@@ -49,7 +51,7 @@ from app.payments import service as payments
 
 @dataclass(frozen=True)
 class Verdict:
-    relevant: bool  # does this pull request concern the opportunity at all?
+    relevant: bool  # does this pull request (say it does) close the opportunity's issue?
     problems: list[str]
     evidence: dict[str, Any]
 
@@ -60,10 +62,16 @@ def awardee_github_id(session: Session, opportunity: Opportunity) -> int | None:
 
 
 def verify_merge(
-    github: GitHubClient, opportunity: Opportunity, awardee_id: int | None, number: int
+    github: GitHubClient,
+    opportunity: Opportunity,
+    awardee_id: int | None,
+    number: int,
+    *,
+    claims_issue: bool = False,
 ) -> Verdict:
     """Checks one pull request of the opportunity's repository, as the API reports it, and,
-    when the opportunity asks for it, the merged commit's checks (the quality gate)."""
+    when the opportunity asks for it, the merged commit's checks (the quality gate).
+    ``claims_issue``: what GitHub sent us (a delivery, a listing) said it closes the issue."""
     full_name = opportunity.github_repository_full_name
     pull = github.get_pull_request(full_name, number)
     repository = github.get_repository(full_name)
@@ -71,7 +79,7 @@ def verify_merge(
     merger_id = (pull.get("merged_by") or {}).get("id")
     base = pull.get("base") or {}
     issue = (full_name.lower(), opportunity.github_issue_number)
-    links_issue = issue in closed_issues(pull.get("body"), full_name) or issue in (
+    links_issue = _closes_issue_of(pull.get("body"), opportunity) or issue in (
         github.closing_issues(full_name, number)
     )
     evidence = {
@@ -83,7 +91,11 @@ def verify_merge(
         "default_branch": repository.get("default_branch"),
         "merged": pull.get("merged"),
     }
-    relevant = links_issue or (awardee_id is not None and author_id == awardee_id)
+    # A pull request concerns the opportunity when it closes its issue, or when it is the
+    # awardee's and GitHub's delivery said it closed it (an answer that now disagrees is a
+    # reason to look); the awardee's work for another issue of the same repository is none
+    # of this opportunity's business, and a delivery alone (forged?) moves nothing.
+    relevant = links_issue or (claims_issue and author_id is not None and author_id == awardee_id)
     problems = []
     if pull.get("merged") is not True:
         problems.append(N_("the pull request is not merged"))
@@ -158,8 +170,17 @@ def process_delivery(
         )
     ).all()
     for opportunity in candidates:
-        outcomes.append(settle_merge(session, github, settings, opportunity, int(pull["number"])))
+        claims = _closes_issue_of(pull.get("body"), opportunity)
+        outcome = settle_merge(session, github, settings, opportunity, int(pull["number"]), claims)
+        outcomes.append(outcome or f"opportunity {opportunity.id}: unrelated pull request")
     return "; ".join(outcomes) or "ignored: no opportunity in progress in this repository"
+
+
+def _closes_issue_of(body: Any, opportunity: Opportunity) -> bool:
+    """Does this pull request text close the opportunity's issue (a closing keyword)?"""
+    full_name = opportunity.github_repository_full_name
+    issue = (full_name.lower(), opportunity.github_issue_number)
+    return issue in closed_issues(body, full_name)
 
 
 def settle_merge(
@@ -168,10 +189,14 @@ def settle_merge(
     settings: Settings,
     opportunity: Opportunity,
     number: int,
-) -> str:
-    verdict = verify_merge(github, opportunity, awardee_github_id(session, opportunity), number)
+    claims_issue: bool = False,
+) -> str | None:
+    """Verifies one merged pull request for the opportunity and pays or holds; None when the
+    pull request does not concern it (it closes another issue)."""
+    awardee = awardee_github_id(session, opportunity)
+    verdict = verify_merge(github, opportunity, awardee, number, claims_issue=claims_issue)
     if not verdict.relevant:
-        return f"opportunity {opportunity.id}: unrelated pull request"
+        return None
     if verdict.problems:
         payments.hold_work(session, opportunity, verdict.problems, verdict.evidence)
         return f"opportunity {opportunity.id}: on hold ({'; '.join(verdict.problems)})"
@@ -309,34 +334,84 @@ def release_due(session: Session, payout: Payout) -> None:
 def reconcile(session: Session, github: GitHubClient, settings: Settings) -> int:
     """Pay-on-pull rule 5: ask GitHub about every opportunity in progress, so that a merge whose
     webhook never arrived is still found (and verified exactly as a webhook's would be)."""
-    settled = 0
     in_progress = session.scalars(
         select(Opportunity).where(
             Opportunity.state == OpportunityState.IN_PROGRESS.value,
             Opportunity.github_repository_id.is_not(None),
         )
     ).all()
-    for opportunity in in_progress:
+    return _ask_github_about(session, github, settings, in_progress)
+
+
+def check_started_work(session: Session, github: GitHubClient, settings: Settings) -> int:
+    """Work that has just started (funded, accepted, payouts enabled) may have been merged
+    before it started: its delivery then found nothing to pay. Asked at once, not at the
+    next reconcile, so such a merge is paid within seconds of the funding."""
+    due = session.scalars(
+        select(Opportunity).where(*opportunities_repository.merge_check_due(utcnow()))
+    ).all()
+    return _ask_github_about(session, github, settings, due)
+
+
+# GitHub unwell: a started work's check waits this long before it is tried again.
+MERGE_CHECK_RETRY = timedelta(minutes=1)
+
+
+def _ask_github_about(
+    session: Session, github: GitHubClient, settings: Settings, found: Sequence[Opportunity]
+) -> int:
+    settled = 0
+    for opportunity in found:
+        opportunity_id = opportunity.id
         try:
-            settled += _reconcile_one(session, github, settings, opportunity)
+            settled += _settle_closing_merge(session, github, settings, opportunity)
+            opportunity.merge_check_due_at = None
         except GitHubError:
-            session.rollback()  # GitHub is unwell: the next run asks again
+            session.rollback()  # GitHub is unwell: ask again later
+            retry = session.get(Opportunity, opportunity_id)
+            if retry is not None and retry.merge_check_due_at is not None:
+                retry.merge_check_due_at = utcnow() + MERGE_CHECK_RETRY
+        session.commit()
     return settled
 
 
-def _reconcile_one(
+def _settle_closing_merge(
     session: Session, github: GitHubClient, settings: Settings, opportunity: Opportunity
 ) -> int:
-    awardee = awardee_github_id(session, opportunity)
-    issue = (opportunity.github_repository_full_name.lower(), opportunity.github_issue_number)
-    for pull in github.recently_closed_pull_requests(opportunity.github_repository_full_name):
-        author = (pull.get("user") or {}).get("id")
-        closes = issue in closed_issues(pull.get("body"), opportunity.github_repository_full_name)
-        if pull.get("merged_at") and (closes or author == awardee):
-            settle_merge(session, github, settings, opportunity, int(pull["number"]))
-            session.commit()
+    """Settles the most recent merged pull request that closes the opportunity's issue, among
+    those closed since the award (every page of them). Pull requests of the awardee are
+    verified too, since an issue linked in the sidebar only shows in the API's answer; one an
+    administrator dismissed for this work is not judged again."""
+    found = payments_repository.awardee_of(session, opportunity.id)
+    if found is None:
+        return 0
+    award, awardee = found
+    full_name = opportunity.github_repository_full_name
+    dismissed = dismissed_pulls(session, opportunity.id)
+    for pull in github.closed_pull_requests_since(full_name, award.awarded_at - CLOCK_MARGIN):
+        closes = _closes_issue_of(pull.get("body"), opportunity)
+        by_awardee = (pull.get("user") or {}).get("id") == awardee.github_id
+        number = int(pull["number"])
+        if not pull.get("merged_at") or not (closes or by_awardee) or number in dismissed:
+            continue
+        if settle_merge(session, github, settings, opportunity, number, closes) is not None:
             return 1
     return 0
+
+
+# GitHub's clock and ours may disagree a little: look a bit before the award.
+CLOCK_MARGIN = timedelta(minutes=10)
+
+
+def dismissed_pulls(session: Session, opportunity_id: int) -> set[int]:
+    """Pull requests an administrator judged not to be the work (see dismiss_hold)."""
+    return {
+        int(number)
+        for details in audit_repository.details_of(
+            session, "opportunity", opportunity_id, DISMISSED
+        )
+        if isinstance(number := details.get("pull_request"), int)
+    }
 
 
 def process_inbox(
@@ -457,15 +532,36 @@ def refund_held(session: Session, opportunity: Opportunity, admin: User, reason:
     payments.request_refund(session, payout, actor=admin, reason=reason)
 
 
+DISMISSED = "opportunity.hold_dismissed"
+
+
 def dismiss_hold(session: Session, opportunity: Opportunity, admin: User) -> None:
     """The merge that raised the hold was not the work (a sniped or unrelated pull request):
-    the work goes back to in progress and waits for the awardee's own merge."""
+    the work goes back to in progress and waits for the awardee's own merge. That pull
+    request is remembered, so the reconcile job does not hold the work for it again."""
     opportunities.transition(
         session, opportunity, OpportunityState.IN_PROGRESS, actor=admin, details={"dismissed": True}
+    )
+    audit.record(
+        session,
+        actor_user_id=admin.id,
+        action=DISMISSED,
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        details={"pull_request": _held_for_pull(session, opportunity.id)},
     )
     payout = payments_repository.payout_for(session, opportunity.id)
     if payout is not None:
         payout.release_approved_by_user_id = None
+
+
+def _held_for_pull(session: Session, opportunity_id: int) -> int | None:
+    """The pull request named by the latest hold's evidence, if it named one."""
+    holds = audit_repository.details_of(
+        session, "opportunity", opportunity_id, "opportunity.transition", to_state="on_hold"
+    )
+    number = holds[-1].get("pull_request") if holds else None
+    return number if isinstance(number, int) else None
 
 
 def _held_payout(session: Session, opportunity: Opportunity) -> Payout:

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.github import tasks as github_tasks
-from app.models import Payout, PayoutState, StripeEvent, WebhookDelivery
+from app.models import Opportunity, Payout, PayoutState, StripeEvent, WebhookDelivery
+from app.models.base import utcnow
 from app.notifications import tasks as notification_tasks
+from app.opportunities import repository as opportunities_repository
 from app.opportunities import tasks as opportunity_tasks
 from app.payments import repository as payments_repository
 from app.payments import tasks as payment_tasks
@@ -27,6 +29,9 @@ PERIODIC_JOBS: dict[str, Job] = {
     "notifications.deliver_pending": notification_tasks.deliver_pending,
     "github.process_inbox": github_tasks.process_inbox,
     "payments.process_stripe_events": payment_tasks.process_stripe_events,
+    # After the funding events (which start work), before transfers: a merge that came before
+    # the funding is found and paid in the same pass.
+    "github.check_started_work": github_tasks.check_started_work,
     "payments.release_due_payouts": payment_tasks.release_due_payouts,
     "payments.send_transfers": payment_tasks.send_transfers,
     "payments.send_refunds": payment_tasks.send_refunds,
@@ -109,5 +114,6 @@ def money_path_work_waiting(session: Session) -> bool:
             Payout.state == PayoutState.RELEASING.value, Payout.transfer_attempts == 0
         ),
         select(Payout.id).where(*payments_repository.release_due()),
+        select(Opportunity.id).where(*opportunities_repository.merge_check_due(utcnow())),
     )
     return any(session.scalars(query.limit(1)).first() is not None for query in waiting)

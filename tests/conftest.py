@@ -47,7 +47,7 @@ def any_db_url(request: pytest.FixtureRequest) -> str:
     """For behaviour that could differ between the two databases: the test runs on both."""
     url = str(request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url"))
     engine = make_engine(url)
-    _empty_all_tables(engine)
+    empty_all_tables(engine)
     engine.dispose()
     return url
 
@@ -75,7 +75,7 @@ def fake_stripe() -> Iterator[FakeStripe]:
     server.stop()
 
 
-def _empty_all_tables(engine: Engine) -> None:
+def empty_all_tables(engine: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -113,7 +113,7 @@ def settings(database_url: str, fake_github: FakeGitHub, fake_stripe: FakeStripe
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.database_url)
-    _empty_all_tables(engine)
+    empty_all_tables(engine)
     yield engine
     engine.dispose()
 

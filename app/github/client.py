@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,25 @@ import httpx2
 from app.config import Settings
 
 API_VERSION = "2022-11-28"
+
+
+# Paging stops here: a hundred pages of a hundred closed pull requests since the work started
+# is not a repository we can follow this way, and a job must end.
+MAX_PAGES = 100
+
+
+def _json_of(response: httpx2.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise GitHubError("GitHub answered with something that is not JSON") from exc
+
+
+def _github_time(value: object) -> datetime:
+    """GitHub's ISO 8601 UTC time; a missing one sorts as the oldest."""
+    if not isinstance(value, str) or not value:
+        return datetime.min.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 class GitHubError(Exception):
@@ -69,6 +89,11 @@ class GitHubClient:
     def _request(
         self, path: str, access_token: str | None = None, *, json: dict[str, Any] | None = None
     ) -> Any:
+        return _json_of(self._send(path, access_token, json=json))
+
+    def _send(
+        self, path: str, access_token: str | None = None, *, json: dict[str, Any] | None = None
+    ) -> httpx2.Response:
         headers = {"Authorization": f"Bearer {access_token}"} if access_token else None
         try:
             if json is None:
@@ -81,10 +106,7 @@ class GitHubClient:
             raise GitHubNotFound(path)
         if response.status_code >= 400:
             raise GitHubError(f"GitHub answered {response.status_code}")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise GitHubError("GitHub answered with something that is not JSON") from exc
+        return response
 
     def _get(self, path: str, access_token: str | None = None) -> dict[str, Any]:
         body = self._request(path, access_token)
@@ -108,13 +130,31 @@ class GitHubClient:
     def get_pull_request(self, full_name: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{full_name}/pulls/{number}")
 
-    def recently_closed_pull_requests(self, full_name: str) -> list[dict[str, Any]]:
-        body = self._request(
-            f"/repos/{full_name}/pulls?state=closed&sort=updated&direction=desc&per_page=50"
+    def closed_pull_requests_since(
+        self, full_name: str, since: datetime
+    ) -> Iterator[dict[str, Any]]:
+        """The repository's closed pull requests updated since ``since``, most recent first,
+        page after page (GitHub's Link header): a merge is never older than its last update,
+        so none merged since then is missed, however busy the repository or long the worker
+        was down."""
+        path: str | None = (
+            f"/repos/{full_name}/pulls?state=closed&sort=updated&direction=desc&per_page=100"
         )
-        if not isinstance(body, list):
-            raise GitHubError("unexpected response shape")
-        return [item for item in body if isinstance(item, dict)]
+        for _page in range(MAX_PAGES):
+            if path is None:
+                return
+            response = self._send(path)
+            pulls = _json_of(response)
+            if not isinstance(pulls, list):
+                raise GitHubError("unexpected response shape")
+            for pull in pulls:
+                if not isinstance(pull, dict):
+                    continue
+                if _github_time(pull.get("updated_at")) < since:
+                    return
+                yield pull
+            path = (response.links.get("next") or {}).get("url")
+        raise GitHubError(f"more than {MAX_PAGES} pages of closed pull requests")
 
     def check_runs(self, full_name: str, sha: str) -> list[dict[str, Any]]:
         runs = self._get(f"/repos/{full_name}/commits/{sha}/check-runs?per_page=100")

@@ -27,6 +27,11 @@ def reconcile(session_factory: sessionmaker[Session], settings: Settings) -> int
         return flows.reconcile(session, github, settings)
 
 
+def check_started_work(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    with GitHubClient.from_settings(settings) as github, session_factory() as session:
+        return flows.check_started_work(session, github, settings)
+
+
 def post_issue_comments(session_factory: sessionmaker[Session], settings: Settings) -> int:
     """Posts queued narration, each comment claimed with SKIP LOCKED, once: a comment that
     already carries its marker on the issue (posted by an attempt whose answer was lost) is

@@ -102,6 +102,9 @@ class Opportunity(Base):
     )
     # The verified merge that did the work; a revert or a reopening of it holds the payment.
     github_pull_request_number: Mapped[int | None] = mapped_column(Integer)
+    # When GitHub is next asked whether the issue was already closed by a qualifying merge: set
+    # as the work starts (a merge may have come before the funding), cleared once asked.
+    merge_check_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     license_spdx: Mapped[str] = mapped_column(String(60), default="")
 
     # Lower-cased title, statement and skills in both languages; what search looks in.

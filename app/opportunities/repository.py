@@ -24,7 +24,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.models import Opportunity, OpportunitySkill, Project, Team
+from app.models import (
+    Award,
+    Opportunity,
+    OpportunitySkill,
+    OpportunityState,
+    Project,
+    Proposal,
+    Team,
+)
 from app.models.opportunity import SEARCH_CONFIG, SEARCH_VECTOR
 from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
 
@@ -239,11 +247,13 @@ def public_counts_by_state(session: Session) -> dict[str, int]:
 
 
 def total_paid_cents(session: Session, currency: str) -> int:
-    """Computed from the data alone: no offsets, no configuration."""
+    """Computed from the data alone: no offsets, no configuration. Each paid opportunity
+    counts for its contract, the winning bid, which may be below its budget."""
     total = session.scalar(
-        select(func.coalesce(func.sum(Opportunity.amount_cents), 0)).where(
-            Opportunity.state == "paid", Opportunity.currency == currency
-        )
+        select(func.coalesce(func.sum(Proposal.price_cents), 0))
+        .join(Award, Award.proposal_id == Proposal.id)
+        .join(Opportunity, Opportunity.id == Award.opportunity_id)
+        .where(Opportunity.state == OpportunityState.PAID.value, Opportunity.currency == currency)
     )
     return int(total or 0)
 
@@ -254,3 +264,12 @@ def past_deadline_ids(session: Session, now: datetime) -> Sequence[int]:
             Opportunity.state == "published", Opportunity.proposal_deadline <= now
         )
     ).all()
+
+
+def merge_check_due(now: datetime) -> list[ColumnElement[bool]]:
+    """Work in progress whose issue GitHub should be asked about now (see flows)."""
+    return [
+        Opportunity.state == OpportunityState.IN_PROGRESS.value,
+        Opportunity.merge_check_due_at.is_not(None),
+        Opportunity.merge_check_due_at <= now,
+    ]

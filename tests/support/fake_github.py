@@ -141,10 +141,22 @@ class FakeGitHub:
             return JSONResponse(found)
 
         @app.get("/repos/{owner}/{repo}/pulls")
-        def pull_requests(owner: str, repo: str, state: str = "open") -> JSONResponse:
-            self.requests.append(f"pulls {owner}/{repo} {state}")
+        def pull_requests(
+            request: Request, owner: str, repo: str, state: str = "open", per_page: int = 30
+        ) -> JSONResponse:
+            """Most recently updated first, a page at a time, with GitHub's Link header."""
+            page = int(request.query_params.get("page", "1"))
+            self.requests.append(f"pulls {owner}/{repo} {state} page {page}")
             full = f"{owner}/{repo}".lower()
-            return JSONResponse([p for (name, _n), p in self.pulls.items() if name == full])
+            found = [p for (name, _n), p in self.pulls.items() if name == full]
+            found.sort(key=lambda p: str(p.get("updated_at") or ""), reverse=True)
+            per_page = min(per_page, 100)
+            start = (page - 1) * per_page
+            headers = {}
+            if start + per_page < len(found):
+                following = request.url.include_query_params(page=page + 1)
+                headers["Link"] = f'<{following}>; rel="next"'
+            return JSONResponse(found[start : start + per_page], headers=headers)
 
         @app.get("/repos/{owner}/{repo}/pulls/{number}")
         def pull_request(owner: str, repo: str, number: int) -> JSONResponse:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import flows, jobs
 from app.config import Settings
+from app.github.client import GitHubClient
 from app.models import Award, Opportunity, Payout, Team, User
 from app.models.base import utcnow
 from app.payments import repository as payments_repository
@@ -29,6 +30,7 @@ GITHUB_SECRET = "webhook-test-secret"
 REPO, REPO_ID, ISSUE, PULL = "gc-demo/forms", 424242, 12, 77
 MERGE_SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 AWARDEE_ID, MERGER_ID = 5001, 9009
+BUDGET, BID = 250_000, 240_000
 
 
 def sign(body: bytes, secret: str = GITHUB_SECRET) -> str:
@@ -90,10 +92,12 @@ def delivery_headers(
 
 def api_pull(**changes: Any) -> dict[str, Any]:
     """The pull request as the GitHub API answers about it (what verification believes)."""
+    now = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     pull: dict[str, Any] = {
         "number": PULL,
         "merged": True,
-        "merged_at": "2026-11-25T10:00:00Z",
+        "merged_at": now,
+        "updated_at": now,
         "merge_commit_sha": MERGE_SHA,
         "body": f"Fixes #{ISSUE}",
         "user": {"id": AWARDEE_ID, "login": "awardee"},
@@ -113,22 +117,42 @@ class Work:
     developer: User
 
 
-def awarded_work(db: Session, fake_github: FakeGitHub, *, accepted: bool = False) -> Work:
-    team = make_team(db)
-    owner = make_user(db, roles={team: ["owner"]})
-    finance = make_user(db, roles={team: ["finance"]})
-    developer = make_user(db, github_id=AWARDEE_ID, login="awardee", email="dev@example.com")
+def awarded_work(
+    db: Session,
+    fake_github: FakeGitHub,
+    *,
+    accepted: bool = False,
+    issue: int = ISSUE,
+    budget: int = BUDGET,
+    bid: int = BID,
+    beside: Work | None = None,
+) -> Work:
+    """Awarded work on the repository's ``issue``; ``beside`` another work, it is the same
+    team's, awarded to the same developer (two opportunities in one repository)."""
+    if beside is None:
+        team = make_team(db)
+        owner = make_user(db, roles={team: ["owner"]})
+        finance = make_user(db, roles={team: ["finance"]})
+        developer = make_user(db, github_id=AWARDEE_ID, login="awardee", email="dev@example.com")
+    else:
+        team, owner, finance, developer = (
+            beside.team,
+            beside.owner,
+            beside.finance,
+            beside.developer,
+        )
     opportunity = make_opportunity(
         db,
         team,
         state="awarded",
-        amount_cents=250_000,
+        amount_cents=budget,
         github_repository_id=REPO_ID,
         github_repository_full_name=REPO,
-        github_issue_number=ISSUE,
+        github_issue_number=issue,
         github_default_branch="main",
     )
-    proposal = make_proposal(db, opportunity, developer, state="awarded")
+    # A bid below the budget: the contract (charge, transfer, ledger) is for the bid.
+    proposal = make_proposal(db, opportunity, developer, state="awarded", price_cents=bid)
     db.add(
         Award(
             opportunity_id=opportunity.id,
@@ -140,7 +164,7 @@ def awarded_work(db: Session, fake_github: FakeGitHub, *, accepted: bool = False
     )
     db.commit()
     fake_github.add_repository(REPO, REPO_ID, default_branch="main")
-    fake_github.add_issue(REPO, ISSUE)
+    fake_github.add_issue(REPO, issue)
     return Work(opportunity.id, team, owner, finance, developer)
 
 
@@ -188,6 +212,18 @@ def in_progress_work(
     """Awarded, accepted, payouts enabled and funded (learned from the gateway's answers, not
     from webhooks): in progress. Returns the Stripe events held back so far."""
     work = awarded_work(db, fake_github)
+    events = start_work(db, settings, fake_stripe, work)
+    assert opportunity_of(db, work).state == "in_progress"
+    # The worker has asked GitHub about the new work once (nothing merged yet).
+    with GitHubClient.from_settings(settings) as github:
+        flows.check_started_work(db, github, settings)
+    return work, events
+
+
+def start_work(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, work: Work
+) -> list[dict[str, Any]]:
+    """The awardee sets up payouts and accepts, finance funds; returns Stripe's events."""
     events = [connect_developer(db, settings, fake_stripe, work)]
     account = payments_repository.account_of(db, work.developer.id)
     assert account is not None
@@ -197,8 +233,7 @@ def in_progress_work(
     events += fund_at_stripe(db, settings, fake_stripe, work)
     payments.confirm_funding(db, gateway_for(settings), opportunity_of(db, work))
     db.commit()
-    assert opportunity_of(db, work).state == "in_progress"
-    return work, events
+    return events
 
 
 def run_jobs(session_factory: sessionmaker[Session], settings: Settings, times: int = 1) -> None:
