@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -35,7 +35,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
-from tests.support.web import post_form, sign_in
+from tests.support.web import app_of, post_form, sign_in
 
 ACTION_LINK = re.compile(r'class="button work-action" href="([^"]+)"')
 NAV_LINK = re.compile(r'<a href="(/my-work|/needs-you)"[^>]*>(.*?)</a>', re.DOTALL)
@@ -384,3 +384,60 @@ def _notification_links(db: Session, user: User, kind: str) -> list[str]:
             )
         )
     )
+
+
+def _more_of_everything(db: Session, world: World, bidder: User) -> None:
+    """One more item of each kind for someone holding every role in team A."""
+    team, past = world.teams["forms"], utcnow() - timedelta(hours=2)
+    make_opportunity(db, team, state="draft")
+    asked = make_opportunity(db, team, state="published")
+    db.add(Question(opportunity_id=asked.id, asker_user_id=bidder.id, body="When?"))
+    evaluating = make_opportunity(db, team, state="evaluating", proposal_deadline=past)
+    make_proposal(db, evaluating, bidder, state="under_evaluation")
+    make_opportunity(db, team, state="evaluating", proposal_deadline=past)
+    awarded = make_opportunity(db, team, state="awarded", proposal_deadline=past)
+    _award(db, awarded, make_proposal(db, awarded, bidder, state="awarded").id)
+    make_opportunity(db, team, state="on_hold", proposal_deadline=past)
+    make_team(db, approved_at=None)
+    db.commit()
+
+
+def _statements(client: TestClient, path: str) -> tuple[int, int]:
+    """How many SQL statements one request runs, and how many items it lists."""
+    engine = app_of(client).state.engine
+    seen: list[str] = []
+
+    def count(*_args: object) -> None:
+        seen.append("statement")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        body = client.get(path).json()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen), body["count"]
+
+
+def test_the_lists_cost_the_same_queries_however_much_waits(
+    client: TestClient, world: World, db: Session, settings: Settings
+) -> None:
+    """No query per item: twice the work to list runs exactly as many statements."""
+    busy = make_user(
+        db,
+        login="busy",
+        is_admin=True,
+        roles={world.teams["forms"]: ["owner", "editor", "evaluator", "finance"]},
+        terms_version=settings.terms_version,
+    )
+    db.commit()
+    sign_in(client, busy)
+    before = {
+        path: _statements(client, path) for path in ("/api/v1/me/needs-you", "/api/v1/me/work")
+    }
+    _more_of_everything(db, world, world.people["dana"])
+    _more_of_everything(db, world, busy)  # busy bids elsewhere too: more in "My work"
+    after = {path: _statements(client, path) for path in before}
+    for path, (statements, _items) in after.items():
+        assert statements == before[path][0], path
+    assert after["/api/v1/me/needs-you"][1] > before["/api/v1/me/needs-you"][1]
+    assert after["/api/v1/me/work"][1] > before["/api/v1/me/work"][1]

@@ -187,7 +187,7 @@ def _award_to_accept(db: DbSession, opportunity: Opportunity, user: User | None)
     if found is None or found[1].id != user.id:
         return None
     award = found[0]
-    return award if award.accepted_at is None and utcnow() <= award.accept_by else None
+    return award if evaluations.awaits_acceptance(opportunity, award, utcnow()) else None
 
 
 @router.get(

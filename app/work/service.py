@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app import links
 from app.config import Settings
+from app.evaluations.service import awaits_acceptance
 from app.i18n import gettext as _
 from app.models import (
     Award,
@@ -234,7 +235,7 @@ def my_work(session: Session, user: User, now: datetime | None = None) -> MyWork
             contracts.append(
                 Contract(opportunity, award, payout, proposal.price_cents, proposal.currency)
             )
-            if _may_accept(opportunity, award, now):
+            if awaits_acceptance(opportunity, award, now):
                 accept.append(
                     _about(
                         Kind.ACCEPT_AWARD,
@@ -257,14 +258,6 @@ def my_work(session: Session, user: User, now: datetime | None = None) -> MyWork
     if live and not payouts_enabled:
         payouts = [Item(Kind.SET_UP_PAYOUTS, links.PAYOUT_ACCOUNT, "", "")]
     return MyWork(accept + payouts + finish, proposals, contracts, payouts_enabled)
-
-
-def _may_accept(opportunity: Opportunity, award: Award, now: datetime) -> bool:
-    return (
-        opportunity.state == S.AWARDED.value
-        and award.accepted_at is None
-        and now <= award.accept_by
-    )
 
 
 def _unsubmitted(proposal: Proposal, opportunity: Opportunity, now: datetime) -> bool:
