@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app import migrations
 from app.db import make_engine
@@ -50,6 +50,46 @@ def test_models_and_migrations_do_not_drift(scratch_url: str) -> None:
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_stored_links_that_are_not_web_addresses_are_dropped(scratch_url: str) -> None:
+    """Issue 14, defect 1: rows saved by the old form carried javascript: and data: links."""
+    migrations.upgrade(scratch_url, "0010")
+    engine = make_engine(scratch_url)
+    stored = (
+        "https://example.org/a\njavascript:alert(1)\r\n data:text/html,<b>x</b>\n"
+        " http://example.org/b \n"
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO teams (id, slug, name, name_fr, organization, description, "
+                    "description_fr, created_at) VALUES (1, 't', 'T', '', '', '', '', :now)"
+                ),
+                {"now": "2026-11-01 00:00:00"},
+            )
+            for row_id, links in ((1, stored), (2, "javascript:alert(2)"), (3, "")):
+                connection.execute(
+                    text(
+                        "INSERT INTO opportunities (id, team_id, state, title, title_fr, "
+                        "problem_statement, problem_statement_fr, context_links, "
+                        "acceptance_criteria, acceptance_criteria_fr, remote, location, "
+                        "amount_cents, currency, proposal_deadline, github_repository_full_name, "
+                        "license_spdx, search_document, created_at, updated_at) VALUES (:id, 1, "
+                        "'draft', 'O', '', '', '', :links, '', '', true, '', 100, 'CAD', :now, "
+                        "'', '', '', :now, :now)"
+                    ),
+                    {"id": row_id, "links": links, "now": "2026-11-01 00:00:00"},
+                )
+        migrations.upgrade(scratch_url)
+        with engine.connect() as connection:
+            after = dict(
+                connection.execute(text("SELECT id, context_links FROM opportunities")).all()
+            )
+    finally:
+        engine.dispose()
+    assert after == {1: "https://example.org/a\nhttp://example.org/b", 2: "", 3: ""}
 
 
 def test_postgres_has_the_full_text_index(pg_url: str) -> None:

@@ -85,7 +85,7 @@ def _draft_from_api(team_slug: str, body: OpportunityIn) -> service.DraftInput:
         title_fr=body.title_fr,
         problem_statement=body.problem_statement,
         problem_statement_fr=body.problem_statement_fr,
-        context_links=[str(link) for link in body.context_links],
+        context_links=body.context_links,
         acceptance_criteria=body.acceptance_criteria,
         acceptance_criteria_fr=body.acceptance_criteria_fr,
         skills=body.skills,

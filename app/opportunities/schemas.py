@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.models import OpportunityState
 
@@ -14,6 +15,7 @@ PUBLIC_STATES = tuple(
     for s in OpportunityState
     if s not in (OpportunityState.DRAFT, OpportunityState.IN_PEER_REVIEW)
 )
+MAX_CONTEXT_LINKS = 20
 
 
 class Sort(StrEnum):
@@ -90,7 +92,14 @@ class OpportunityIn(BaseModel):
     title_fr: str = Field(default="", max_length=200)
     problem_statement: str = Field(default="", max_length=20_000)
     problem_statement_fr: str = Field(default="", max_length=20_000)
-    context_links: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    # Checked by the service, as the form's are (opportunities.service.context_links_problem).
+    context_links: list[Annotated[str, WithJsonSchema({"type": "string", "format": "uri"})]] = (
+        Field(
+            default_factory=list,
+            max_length=MAX_CONTEXT_LINKS,
+            description="Web addresses (https:// or http://) a bidder needs.",
+        )
+    )
     acceptance_criteria: str = Field(default="", max_length=20_000)
     acceptance_criteria_fr: str = Field(default="", max_length=20_000)
     skills: list[str] = Field(default_factory=list, max_length=15)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from app.models import Opportunity, OpportunityState, Project, Team, User
 from app.models.base import utcnow
 from app.notifications import service as notifications
 from app.opportunities import repository
+from app.opportunities.schemas import MAX_CONTEXT_LINKS
 from app.proposals import service as proposals
 from app.reviews import repository as reviews_repository
 from app.teams import repository as teams_repository
@@ -134,6 +136,33 @@ def normalise_skills(raw: list[str]) -> list[str]:
     return list(seen)
 
 
+def is_web_address(link: str) -> bool:
+    """An absolute http(s) address with a host: the only kind of link a page may carry. Any
+    other scheme (javascript:, data:, vbscript:) runs or forges content when someone clicks it."""
+    if any(char.isspace() or not char.isprintable() for char in link):
+        return False
+    try:
+        parts = urlsplit(link)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+
+
+def context_links_problem(links: list[str]) -> str | None:
+    """Why the context links cannot be saved, if they cannot: one rule for the form and the API."""
+    cleaned = [link.strip() for link in links if link.strip()]
+    if len(cleaned) > MAX_CONTEXT_LINKS:
+        return _("List at most %(max)s links.", max=MAX_CONTEXT_LINKS)
+    for link in cleaned:
+        if not is_web_address(link):
+            return _(
+                "“%(link)s” is not a web address. Write each link in full, starting with "
+                "https:// or http://, one per line.",
+                link=link[:100],
+            )
+    return None
+
+
 def validate_draft(data: DraftInput, settings: Settings, *, now: datetime) -> dict[str, str]:
     """Field errors, keyed by field name; empty when the draft can be saved."""
     errors: dict[str, str] = {}
@@ -165,6 +194,8 @@ def validate_draft(data: DraftInput, settings: Settings, *, now: datetime) -> di
         errors["skills"] = _(
             "Skills are short words separated by commas, like python, accessibility."
         )
+    if links_problem := context_links_problem(data.context_links):
+        errors["context_links"] = links_problem
     if data.github_issue_url:
         try:
             parse_issue_url(data.github_issue_url)
