@@ -538,7 +538,19 @@ DISMISSED = "opportunity.hold_dismissed"
 def dismiss_hold(session: Session, opportunity: Opportunity, admin: User) -> None:
     """The merge that raised the hold was not the work (a sniped or unrelated pull request):
     the work goes back to in progress and waits for the awardee's own merge. That pull
-    request is remembered, so the reconcile job does not hold the work for it again."""
+    request is remembered, so the reconcile job does not hold the work for it again. Work
+    that had not started (held before the developer accepted, or while the team's payment is
+    disputed) cannot be sent to in progress this way."""
+    found = payments_repository.awardee_of(session, opportunity.id)
+    payout = payments_repository.payout_for(session, opportunity.id)
+    funded = payout is not None and PayoutState(payout.state) is PayoutState.FUNDED
+    if found is None or found[0].accepted_at is None or not funded:
+        raise Conflict(
+            _(
+                "This work cannot go back to in progress: the developer has not accepted the "
+                "contract, or the team's payment is not held for it. Refund it, or wait."
+            )
+        )
     opportunities.transition(
         session, opportunity, OpportunityState.IN_PROGRESS, actor=admin, details={"dismissed": True}
     )
@@ -550,9 +562,8 @@ def dismiss_hold(session: Session, opportunity: Opportunity, admin: User) -> Non
         subject_id=opportunity.id,
         details={"pull_request": _held_for_pull(session, opportunity.id)},
     )
-    payout = payments_repository.payout_for(session, opportunity.id)
-    if payout is not None:
-        payout.release_approved_by_user_id = None
+    assert payout is not None
+    payout.release_approved_by_user_id = None
 
 
 def _held_for_pull(session: Session, opportunity_id: int) -> int | None:

@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import flows, jobs
 from app.config import Settings
+from app.errors import Conflict
 from app.github.client import GitHubClient
 from app.models import AuditEvent
 from app.models.base import utcnow
 from app.payments import repository as payments_repository
+from app.payments import service as payments
+from app.payments.gateway import gateway_for
 from tests.conftest import empty_all_tables
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe, deliver
@@ -261,3 +264,18 @@ def _ledger(db: Session, work: Work) -> list[tuple[str, str, int]]:
         (e.movement, e.account, e.amount_cents)
         for e in payments_repository.ledger_of(db, payout.id)
     ]
+
+
+def test_work_held_before_it_started_cannot_be_dismissed_into_progress(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> None:
+    # Funded, but the developer never accepted the contract; then something held it.
+    work = awarded_work(db, fake_github)
+    fund_at_stripe(db, settings, fake_stripe, work)
+    payments.confirm_funding(db, gateway_for(settings), opportunity_of(db, work))
+    payments.hold_work(db, opportunity_of(db, work), ["the team's payment is disputed"], {})
+    db.commit()
+    with pytest.raises(Conflict):
+        flows.dismiss_hold(db, opportunity_of(db, work), work.owner)
+    db.rollback()
+    assert opportunity_of(db, work).state == "on_hold"

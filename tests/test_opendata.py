@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.support.factories import make_opportunity, make_team
 from tests.support.fake_github import FakeGitHub
-from tests.support.pay_on_pull import awarded_work, opportunity_of
+from tests.support.pay_on_pull import BID, awarded_work, opportunity_of
 
 
 def test_the_datasets_hold_every_public_opportunity_and_nothing_private(
@@ -32,7 +32,7 @@ def test_the_datasets_hold_every_public_opportunity_and_nothing_private(
     assert draft.id not in by_id
     awarded = by_id[work.opportunity_id]
     assert (awarded["state"], awarded["awarded_to"]) == ("awarded", "awardee")
-    assert awarded["awarded_price_cents"] == 50_000  # the winning proposal's price
+    assert awarded["awarded_price_cents"] == BID  # the winning proposal's price, not the budget
     assert awarded["amount_cents"] == opportunity_of(db, work).amount_cents
     assert by_id[published.id]["skills"] == ["a11y", "python"]
     assert by_id[published.id]["awarded_to"] == ""
