@@ -84,7 +84,7 @@ def _next_of(html: str, target: str) -> str:
     """Where the page's link to `target` will return the reader after sign-in."""
     found = re.search(rf'href="{re.escape(target)}\?([^"]*)"', html)
     assert found, f"no link to {target}"
-    return parse_qs(found.group(1).replace("&amp;", "&"))["next"][0]
+    return str(parse_qs(found.group(1).replace("&amp;", "&"))["next"][0])
 
 
 def test_the_sign_in_page_returns_the_reader_to_the_page_they_asked_for(

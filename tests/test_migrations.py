@@ -84,9 +84,8 @@ def test_stored_links_that_are_not_web_addresses_are_dropped(scratch_url: str) -
                 )
         migrations.upgrade(scratch_url)
         with engine.connect() as connection:
-            after = dict(
-                connection.execute(text("SELECT id, context_links FROM opportunities")).all()
-            )
+            rows = connection.execute(text("SELECT id, context_links FROM opportunities"))
+            after = {int(row_id): str(links) for row_id, links in rows}
     finally:
         engine.dispose()
     assert after == {1: "https://example.org/a\nhttp://example.org/b", 2: "", 3: ""}
