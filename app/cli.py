@@ -9,12 +9,13 @@ from types import FrameType
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy import select, text
 
 from app import jobs, migrations
 from app.accounts import service as accounts
 from app.audit import service as audit
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.errors import ValidationFailed
 from app.logging import configure_logging
@@ -36,16 +37,25 @@ cli.add_typer(tokens_cli, name="tokens")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (default $PORT)."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: int | None = typer.Option(
+        None, help="Worker processes (default $DEVEX_WEB_WORKERS, else 1)."
+    ),
 ) -> None:
     """Serve the site and the API."""
+    try:
+        settings = Settings(web_workers=workers) if workers else Settings()
+    except ValidationError as exc:
+        typer.echo("; ".join(str(error["msg"]) for error in exc.errors()), err=True)
+        raise typer.Exit(2) from exc
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
-        proxy_headers=True,
+        workers=settings.web_workers,
+        # The app reads X-Forwarded-For itself, from the proxies DEVEX_FORWARDED_ALLOW_IPS
+        # names; uvicorn's own reading would believe any process on 127.0.0.1.
+        proxy_headers=False,
         access_log=False,
     )
 

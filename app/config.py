@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -70,6 +71,12 @@ class Settings(BaseSettings):
     rate_limit_form_posts: str = "30/minute"
     rate_limit_api_writes: str = "60/minute"
     rate_limit_storage: str = "memory://"
+    # The reverse proxies in front of the app (addresses or networks, comma-separated): their
+    # X-Forwarded-For and X-Forwarded-Proto are believed, from the right, up to the first
+    # address that is not one of them. Empty: no proxy, the connecting address is the client.
+    forwarded_allow_ips: str = ""
+    # Web processes `devex serve` starts (its --workers option overrides this).
+    web_workers: int = Field(default=1, ge=1)
 
     max_contract_cents: int = Field(default=999_900, gt=0)
     currency: str = Field(default="CAD", min_length=3, max_length=3)
@@ -114,6 +121,24 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            if entry == "*":
+                raise ValueError(
+                    "DEVEX_FORWARDED_ALLOW_IPS cannot be '*': every client could then choose its "
+                    "own address (the first X-Forwarded-For entry) and escape the rate limits; "
+                    "list the addresses or networks of your proxies"
+                )
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"DEVEX_FORWARDED_ALLOW_IPS: {entry!r} is not an address or a network"
+                ) from exc
+        return value
+
     @model_validator(mode="after")
     def _production_is_safe(self) -> Self:
         if self.env is Environment.PRODUCTION:
@@ -130,6 +155,12 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "DEVEX_STRIPE_SECRET_KEY and DEVEX_STRIPE_WEBHOOK_SECRET must be set in "
                     "production: the simulated gateway moves no money"
+                )
+            if self.web_workers > 1 and self.rate_limit_storage.startswith("memory://"):
+                raise ValueError(
+                    "DEVEX_RATE_LIMIT_STORAGE must be a shared store (e.g. redis://…) with "
+                    "several web workers: on memory:// each process counts on its own, which "
+                    "multiplies every rate limit by the number of workers"
                 )
         return self
 

@@ -12,6 +12,7 @@ from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import jobs
 from app.accounts import api as accounts_api
@@ -183,4 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GitHubWebhookFastPath, state=app.state)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestLogMiddleware)
+    if settings.forwarded_allow_ips:
+        # Outermost: rate limits and logs see the client the trusted proxies name.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     return app

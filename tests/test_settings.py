@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.config import Environment, Settings
 from app.main import create_app
 
@@ -83,3 +86,54 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 def test_the_sites_address_is_kept_without_a_trailing_slash() -> None:
     settings = Settings(base_url="https://devex.example/")
     assert settings.base_url == "https://devex.example"
+
+
+# Issue 14, defect 9: rate limits must hold with several web processes, and behind proxies.
+def _production(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": Environment.PRODUCTION,
+        "secret_key": GOOD_SECRET,
+        "smtp_url": "smtp://127.0.0.1:2525",
+        "stripe_secret_key": "sk_test_x",
+        "stripe_webhook_secret": "whsec_x",
+        **overrides,
+    }
+    return Settings.model_validate(values)
+
+
+def test_production_refuses_several_web_workers_on_in_memory_rate_limits() -> None:
+    with pytest.raises(ValidationError, match="RATE_LIMIT_STORAGE must be a shared store"):
+        _production(web_workers=2)
+    assert _production(web_workers=2, rate_limit_storage="redis://cache:6379").web_workers == 2
+    assert _production(web_workers=1).rate_limit_storage == "memory://"
+
+
+def test_devex_serve_refuses_to_start_several_workers_on_in_memory_rate_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def started(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a server was started")
+
+    monkeypatch.setattr(uvicorn, "run", started)  # were the check missing, the test would serve
+    environment = {
+        "DEVEX_ENV": "production",
+        "DEVEX_SECRET_KEY": GOOD_SECRET,
+        "DEVEX_SMTP_URL": "smtp://127.0.0.1:2525",
+        "DEVEX_STRIPE_SECRET_KEY": "sk_test_x",
+        "DEVEX_STRIPE_WEBHOOK_SECRET": "whsec_x",
+        "DEVEX_RATE_LIMIT_STORAGE": "memory://",
+    }
+    for arguments, extra in (
+        (["serve", "--workers", "2"], {}),
+        (["serve"], {"DEVEX_WEB_WORKERS": "3"}),
+    ):
+        result = CliRunner().invoke(cli, arguments, env={**environment, **extra})
+        assert result.exit_code == 2
+        assert "DEVEX_RATE_LIMIT_STORAGE must be a shared store" in result.output
+
+
+@pytest.mark.parametrize("proxies", ["*", "10.0.0.2, *", "proxy.internal"])
+def test_trusted_proxies_are_addresses_never_everyone(proxies: str) -> None:
+    with pytest.raises(ValidationError, match="FORWARDED_ALLOW_IPS"):
+        Settings(forwarded_allow_ips=proxies)
+    assert Settings(forwarded_allow_ips="10.0.0.2, 172.16.0.0/12, ::1").forwarded_allow_ips
