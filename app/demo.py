@@ -1,27 +1,47 @@
-"""Demo teams, people and opportunities for `make run`. Idempotent: keyed on natural keys."""
+"""Demo teams, people and opportunities for `make run`. Idempotent: keyed on natural keys.
+
+Each opportunity reaches its state through the services the site itself uses, in the order
+people and jobs would take it there: a draft, publishing, proposals, the deadline job,
+declarations and scores, the award to the top of the ranking, acceptance, the payout account,
+funding through the simulated gateway, the merge, a hold, the transfer. So every state has the
+facts behind it (proposals, scores, payouts, ledger lines, audit events). The only things
+written by hand are times, before the service that reads them runs: a past deadline, and when
+the opportunity was drafted and published.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.audit import service as audit
+from app import flows
 from app.config import Settings
+from app.evaluations import service as evaluations
+from app.github.client import GitHubClient
+from app.github.tasks import MAX_COMMENT_ATTEMPTS
+from app.i18n import N_
 from app.models import (
-    Award,
+    IssueComment,
+    Notification,
     Opportunity,
-    OpportunitySkill,
+    OpportunityState,
     Project,
-    Proposal,
     Team,
     TeamMembership,
+    TeamRole,
     User,
 )
 from app.models.base import utcnow
-from app.opportunities.service import build_search_document
+from app.opportunities import service as opportunities
+from app.payments import repository as payments_repository
+from app.payments import service as payments
+from app.payments.gateway import Gateway, gateway_for
+from app.proposals import repository as proposals_repository
+from app.proposals import service as proposals
+from app.reviews import service as reviews
 
 TEAMS = [
     (
@@ -71,7 +91,13 @@ USERS = [
         "raj@forms.example.gc.ca",
         [("forms", "editor"), ("forms", "evaluator")],
     ),
-    (5003, "li-data", "Li Wei", "li@data.example.gc.ca", [("open-data", "owner")]),
+    (
+        5003,
+        "li-data",
+        "Li Wei",
+        "li@data.example.gc.ca",
+        [("open-data", "owner"), ("open-data", "finance")],
+    ),
     (
         5004,
         "marc-notify",
@@ -79,11 +105,28 @@ USERS = [
         "marc@notify.example.gc.ca",
         [("notify", "owner"), ("notify", "finance")],
     ),
+    (
+        5005,
+        "priya-data",
+        "Priya Natarajan",
+        "priya@data.example.gc.ca",
+        [("open-data", "evaluator")],
+    ),
+    (
+        5006,
+        "jean-notify",
+        "Jean Dubois",
+        "jean@notify.example.gc.ca",
+        [("notify", "editor"), ("notify", "evaluator")],
+    ),
     (6001, "sam-dev", "Sam Developer", "sam@example.com", []),
     (6002, "noor-codes", "Noor Haddad", "noor@example.com", []),
+    (6003, "kofi-codes", "Kofi Mensah", "kofi@example.com", []),
     (7001, "ada-admin", "Ada Admin", "ada@platform.example.gc.ca", []),
+    # Releasing a held payment takes two administrators.
+    (7002, "bea-admin", "Bea Okafor", "bea@platform.example.gc.ca", []),
 ]
-ADMIN_LOGINS = {"ada-admin"}
+ADMIN_LOGINS = {"ada-admin", "bea-admin"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +142,10 @@ class DemoOpportunity:
     state: str
     deadline_days: int  # relative to now; negative is in the past
     issue: int
+    # Who proposed, the evaluators' favourite first (the award goes to the top of the ranking).
+    bidders: tuple[str, ...] = ()
+    accepted: bool = True  # whether the awardee has accepted the contract
+    reason: str = ""  # why it was cancelled or closed without award, as the team said
 
 
 _PROBLEM = (
@@ -191,6 +238,7 @@ OPPORTUNITIES = [
         "published",
         12,
         301,
+        bidders=("kofi-codes",),
     ),
     DemoOpportunity(
         "notify",
@@ -204,6 +252,7 @@ OPPORTUNITIES = [
         "evaluating",
         -3,
         302,
+        bidders=("noor-codes", "sam-dev"),
     ),
     DemoOpportunity(
         "open-data",
@@ -217,6 +266,7 @@ OPPORTUNITIES = [
         "evaluating",
         -1,
         203,
+        bidders=("sam-dev", "kofi-codes"),
     ),
     DemoOpportunity(
         "forms",
@@ -230,6 +280,8 @@ OPPORTUNITIES = [
         "awarded",
         -10,
         104,
+        bidders=("sam-dev", "noor-codes"),
+        accepted=False,
     ),
     DemoOpportunity(
         "open-data",
@@ -243,6 +295,7 @@ OPPORTUNITIES = [
         "awarded",
         -7,
         204,
+        bidders=("kofi-codes", "sam-dev"),
     ),
     DemoOpportunity(
         "notify",
@@ -256,6 +309,7 @@ OPPORTUNITIES = [
         "in_progress",
         -20,
         303,
+        bidders=("noor-codes", "kofi-codes"),
     ),
     DemoOpportunity(
         "forms",
@@ -269,6 +323,7 @@ OPPORTUNITIES = [
         "in_progress",
         -15,
         105,
+        bidders=("kofi-codes", "noor-codes", "sam-dev"),
     ),
     DemoOpportunity(
         "open-data",
@@ -282,6 +337,7 @@ OPPORTUNITIES = [
         "merged",
         -30,
         205,
+        bidders=("noor-codes", "sam-dev"),
     ),
     DemoOpportunity(
         "notify",
@@ -295,6 +351,7 @@ OPPORTUNITIES = [
         "merged",
         -25,
         304,
+        bidders=("kofi-codes", "noor-codes"),
     ),
     DemoOpportunity(
         "forms",
@@ -308,6 +365,7 @@ OPPORTUNITIES = [
         "paid",
         -60,
         106,
+        bidders=("noor-codes", "sam-dev"),
     ),
     DemoOpportunity(
         "open-data",
@@ -321,6 +379,7 @@ OPPORTUNITIES = [
         "paid",
         -45,
         206,
+        bidders=("kofi-codes", "noor-codes"),
     ),
     DemoOpportunity(
         "notify",
@@ -334,6 +393,7 @@ OPPORTUNITIES = [
         "cancelled",
         -40,
         305,
+        reason="The framework upgrade removed these dependencies already.",
     ),
     DemoOpportunity(
         "forms",
@@ -347,6 +407,8 @@ OPPORTUNITIES = [
         "unsuccessful",
         -35,
         107,
+        bidders=("sam-dev", "noor-codes"),
+        reason="Both proposals restyle every printed page; we will post narrower work.",
     ),
     DemoOpportunity(
         "open-data",
@@ -360,6 +422,7 @@ OPPORTUNITIES = [
         "on_hold",
         -28,
         207,
+        bidders=("noor-codes", "kofi-codes"),
     ),
     DemoOpportunity(
         "notify",
@@ -402,30 +465,76 @@ OPPORTUNITIES = [
     ),
 ]
 
-PRIVATE_STATES = {"draft", "in_peer_review"}
+S = OpportunityState
+# A verified merge waits this long before its payment leaves (the release-delay setting), so
+# the demo's merged work stays merged for a while instead of being paid at once.
+MERGED_RELEASE_DELAY = timedelta(days=7)
+# The evaluators' scores (0-5, every person-scored criterion) and the prices (per cent of the
+# budget), by the bidder's place in DemoOpportunity.bidders: the favourite ranks first whatever
+# the prices, since quality outweighs price in the default rubric.
+SCORES = (5, 3, 2)
+COMMENTS = (
+    "Reproduces the problem in a failing test first, and keeps the change small.",
+    "A reasonable plan, with less detail on how the fix is shown to work.",
+    "Does not say how the fix would be tested.",
+)
+PRICE_PERCENT = (90, 80, 100)
+# What a failed merge verification records when the awardee merged their own pull request
+# (flows.verify_merge): the demo's held work was held for it.
+SELF_MERGE = N_("the pull request was merged by its author, the awardee")
 
 
-def _get_or_create_team(session: Session, spec: tuple[str, str, str, str, str]) -> tuple[Team, int]:
-    slug, name, name_fr, organization, description = spec
-    team = session.scalars(select(Team).where(Team.slug == slug)).first()
-    if team is not None:
-        return team, 0
-    team = Team(
-        slug=slug,
-        name=name,
-        name_fr=name_fr,
-        organization=organization,
-        description=description,
-        approved_at=utcnow(),
-    )
-    session.add(team)
+@dataclass(frozen=True)
+class Demo:
+    """What every step needs: the session, the settings, the gateway, the demo's people."""
+
+    session: Session
+    settings: Settings
+    gateway: Gateway
+    github: GitHubClient
+    people: dict[str, User]
+    teams: dict[str, Team]
+    projects: dict[str, Project]
+    now: datetime
+
+    def member(self, team: str, role: TeamRole) -> User:
+        """The team's first demo member with the role."""
+        for _github_id, login, _name, _email, memberships in USERS:
+            if (team, role.value) in memberships:
+                return self.people[login]
+        raise LookupError(f"no {role.value} in the demo team {team}")
+
+
+def load_demo_data(session: Session, settings: Settings) -> int:
+    """Creates what is missing; returns how many teams, projects, people, roles and
+    opportunities it created."""
+    # The demo's money is always simulated: no real payment stands behind it, and its payouts
+    # say so, whatever gateway the site is configured with.
+    simulated = settings.model_copy(update={"stripe_secret_key": "", "stripe_webhook_secret": ""})
+    created, teams, projects, people = _people_and_teams(session, settings)
     session.flush()
-    return team, 1
+    # Never called: the demo's repositories are fictional, so their issues are linked by hand.
+    with GitHubClient.from_settings(settings) as github:
+        demo = Demo(
+            session,
+            simulated,
+            gateway_for(simulated),
+            github,
+            people,
+            teams,
+            projects,
+            utcnow(),
+        )
+        first_new = session.scalar(select(func.max(Notification.id))) or 0
+        for spec in OPPORTUNITIES:
+            created += _create_opportunity(demo, spec)
+    _keep_mail_in_the_site(session, first_new)
+    return created
 
 
-def load_demo_data(session: Session, settings: Settings, now: datetime | None = None) -> int:
-    """Creates what is missing; returns how many records it created."""
-    now = now or utcnow()
+def _people_and_teams(
+    session: Session, settings: Settings
+) -> tuple[int, dict[str, Team], dict[str, Project], dict[str, User]]:
     created = 0
     teams: dict[str, Team] = {}
     for spec in TEAMS:
@@ -449,6 +558,7 @@ def load_demo_data(session: Session, settings: Settings, now: datetime | None = 
             session.add(project)
             created += 1
         projects[slug] = project
+    people: dict[str, User] = {}
     for github_id, login, name, email, memberships in USERS:
         user = session.scalars(select(User).where(User.github_id == github_id)).first()
         if user is None:
@@ -460,121 +570,274 @@ def load_demo_data(session: Session, settings: Settings, now: datetime | None = 
                 email_verified=True,
                 is_admin=login in ADMIN_LOGINS,
                 terms_version=settings.terms_version,
-                terms_accepted_at=now,
+                terms_accepted_at=utcnow(),
             )
             session.add(user)
             session.flush()
             created += 1
-            for team_slug, role in memberships:
-                session.add(TeamMembership(team_id=teams[team_slug].id, user_id=user.id, role=role))
-                created += 1
+        people[login] = user
+        for team_slug, role in memberships:
+            created += _ensure_role(session, teams[team_slug], user, role)
+    return created, teams, projects, people
+
+
+def _ensure_role(session: Session, team: Team, user: User, role: str) -> int:
+    """Roles are added to demo people who lack them (an older demo gave fewer)."""
+    held = session.scalars(
+        select(TeamMembership.id).where(
+            TeamMembership.team_id == team.id,
+            TeamMembership.user_id == user.id,
+            TeamMembership.role == role,
+        )
+    ).first()
+    if held is not None:
+        return 0
+    session.add(TeamMembership(team_id=team.id, user_id=user.id, role=role))
     session.flush()
-    for opportunity in OPPORTUNITIES:
-        created += _create_opportunity(session, settings, teams, projects, opportunity, now)
-    return created
+    return 1
 
 
-def _create_opportunity(
-    session: Session,
-    settings: Settings,
-    teams: dict[str, Team],
-    projects: dict[str, Project],
-    spec: DemoOpportunity,
-    now: datetime,
-) -> int:
-    team = teams[spec.team]
-    exists = session.scalars(
+def _create_opportunity(demo: Demo, spec: DemoOpportunity) -> int:
+    team = demo.teams[spec.team]
+    exists = demo.session.scalars(
         select(Opportunity.id).where(
             Opportunity.team_id == team.id, Opportunity.title == spec.title
         )
     ).first()
     if exists is not None:
         return 0
-    project = projects[spec.project]
-    # Deadlines fall on the hour, as a team would set them.
-    deadline = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=spec.deadline_days)
+    owner = demo.member(spec.team, TeamRole.OWNER)
+    opportunity = _draft(demo, spec, owner)
+    _take_to_its_state(demo, spec, opportunity, owner)
+    if opportunity.state != spec.state:
+        raise RuntimeError(f"the demo's {spec.title!r} ended {opportunity.state}, not {spec.state}")
+    _keep_narration_off_github(demo.session, opportunity)
+    return 1
+
+
+def _take_to_its_state(
+    demo: Demo, spec: DemoOpportunity, opportunity: Opportunity, owner: User
+) -> None:
+    """Each state is a step further along the same road; a spec stops at its own."""
+    state = S(spec.state)
+    if state is S.DRAFT:
+        return
+    if state is S.IN_PEER_REVIEW:
+        reviews.request_review(demo.session, opportunity, owner, logins=[])
+        return
+    opportunities.publish(demo.session, opportunity, actor=owner, settings=demo.settings)
+    if spec.deadline_days > 0:
+        _propose(demo, spec, opportunity, demo.now)  # sealed until the deadline
+        return
+    _close_at_past_deadline(demo, spec, opportunity)
+    if state is S.CANCELLED:
+        flows.cancel(demo.session, opportunity, actor=owner, reason=spec.reason)
+        return
+    _evaluate(demo, spec, opportunity, complete=state is not S.EVALUATING)
+    if state is S.EVALUATING:
+        return
+    if state is S.UNSUCCESSFUL:
+        evaluations.close_unsuccessful(demo.session, opportunity, owner, spec.reason)
+        return
+    awardee = _award_top_ranked(demo, opportunity, owner)
+    if not spec.accepted:
+        return
+    flows.accept_award(demo.session, opportunity, awardee)
+    _set_up_payout_account(demo, awardee)
+    if state is S.AWARDED:
+        return  # accepted; the team has not paid yet
+    _fund(demo, spec, opportunity)
+    if state is S.ON_HOLD:
+        _hold_self_merge(demo, spec, opportunity, awardee)
+    elif state in (S.MERGED, S.PAID):
+        _merge_and_pay(demo, opportunity, owner, paid=state is S.PAID)
+
+
+def _draft(demo: Demo, spec: DemoOpportunity, owner: User) -> Opportunity:
+    project = demo.projects[spec.project]
     problem = _PROBLEM.format(what=spec.problem)
-    opportunity = Opportunity(
-        team_id=team.id,
-        project_id=project.id,
-        state=spec.state,
+    # A future deadline, as the form requires; one in the past is set once it is published.
+    deadline = _deadline(demo, max(spec.deadline_days, 1))
+    data = opportunities.DraftInput(
+        team_slug=spec.team,
+        project_slug=spec.project,
         title=spec.title,
         title_fr=spec.title_fr,
         problem_statement=problem,
-        context_links=f"https://github.com/{project.github_repository_full_name}#readme",
+        context_links=[f"https://github.com/{project.github_repository_full_name}#readme"],
         acceptance_criteria=spec.criteria,
-        remote=True,
+        skills=list(spec.skills),
         amount_cents=spec.dollars * 100,
-        currency=settings.currency,
         proposal_deadline=deadline,
         delivery_date=(deadline + timedelta(days=21)).date(),
-        github_repository_id=project.github_repository_id,
-        github_repository_full_name=project.github_repository_full_name,
-        github_issue_number=spec.issue,
         license_spdx="MIT",
-        search_document=build_search_document(
-            spec.title, spec.title_fr, problem, spec.criteria, *spec.skills
-        ),
-        published_at=None if spec.state in PRIVATE_STATES else deadline - timedelta(days=21),
-        created_at=deadline - timedelta(days=28),
     )
-    session.add(opportunity)
-    session.flush()
-    session.add_all(OpportunitySkill(opportunity_id=opportunity.id, skill=s) for s in spec.skills)
-    # Seeded straight into their state; the audit trail says so rather than inventing a history.
-    audit.record(
-        session,
-        actor_user_id=None,
-        action="opportunity.seeded",
-        subject_type="opportunity",
-        subject_id=opportunity.id,
-        to_state=spec.state,
+    opportunity, _unverified = opportunities.create_draft(
+        demo.session, data, actor=owner, settings=demo.settings, github=demo.github
     )
-    return 1 + _seed_proposals(session, opportunity, spec.state)
+    # What verifying the issue link stores; the demo's repositories are not on GitHub.
+    opportunity.github_repository_id = project.github_repository_id
+    opportunity.github_repository_full_name = project.github_repository_full_name
+    opportunity.github_issue_number = spec.issue
+    opportunity.github_default_branch = "main"
+    demo.session.flush()
+    return opportunity
 
 
-# What the proposals of an opportunity look like in each state, for the demo developers.
-AFTER_DEADLINE = {"evaluating": "under_evaluation", "unsuccessful": "not_awarded"}
-AWARDED_STATES = {"awarded", "in_progress", "merged", "paid", "on_hold"}
-DEMO_BIDDERS = ("sam-dev", "noor-codes")
+def _deadline(demo: Demo, days: int) -> datetime:
+    """Deadlines fall on the hour, as a team would set them."""
+    return demo.now.replace(minute=0, second=0, microsecond=0) + timedelta(days=days)
 
 
-def _seed_proposals(session: Session, opportunity: Opportunity, state: str) -> int:
-    """Two demo developers bid on everything past its deadline; in awarded work the first won."""
-    if state not in AFTER_DEADLINE and state not in AWARDED_STATES:
-        return 0
-    bidders = session.scalars(
-        select(User).where(User.login.in_(DEMO_BIDDERS)).order_by(User.login.desc())
-    ).all()
-    created = 0
-    for position, bidder in enumerate(bidders):
-        won = state in AWARDED_STATES and position == 0
-        proposal_state = "awarded" if won else AFTER_DEADLINE.get(state, "not_awarded")
-        proposal = Proposal(
-            opportunity_id=opportunity.id,
-            author_user_id=bidder.id,
-            state=proposal_state,
+def _close_at_past_deadline(demo: Demo, spec: DemoOpportunity, opportunity: Opportunity) -> None:
+    """The opportunity's times move back (drafted four weeks and published three weeks before
+    its deadline), proposals arrive two days before that deadline, and the deadline job closes
+    it, as it would have then."""
+    deadline = _deadline(demo, spec.deadline_days)
+    opportunity.created_at = deadline - timedelta(days=28)
+    opportunity.published_at = deadline - timedelta(days=21)
+    opportunity.proposal_deadline = deadline
+    opportunity.delivery_date = (deadline + timedelta(days=21)).date()
+    demo.session.flush()
+    _propose(demo, spec, opportunity, deadline - timedelta(days=2))
+    opportunities.close_past_deadlines(demo.session, demo.now)
+
+
+def _propose(demo: Demo, spec: DemoOpportunity, opportunity: Opportunity, at: datetime) -> None:
+    for place, login in enumerate(spec.bidders):
+        data = proposals.ProposalInput(
             approach="I would reproduce the problem in a failing test, fix it in the smallest "
             "change that passes, and document it in the changelog.",
-            experience="Accessibility fixes in two open-source form libraries.",
-            links=f"https://github.com/{bidder.login}",
-            price_cents=opportunity.amount_cents - 10_000 * position,
-            currency=opportunity.currency,
-            submitted_at=opportunity.proposal_deadline,
+            experience="Accessibility and reliability fixes in open-source libraries.",
+            links=f"https://github.com/{login}",
+            price_cents=spec.dollars * PRICE_PERCENT[place],
+            delivery_date=None,
+            accept_terms=True,
+            attest_eligibility=True,
         )
-        session.add(proposal)
-        session.flush()
-        created += 1
-        if won:
-            session.add(
-                Award(
-                    opportunity_id=opportunity.id,
-                    proposal_id=proposal.id,
-                    reason="Top-ranked proposal.",
-                    awarded_at=utcnow(),
-                    accept_by=utcnow() + timedelta(days=5),
-                    accepted_at=None if state == "awarded" else utcnow(),
-                )
-            )
-            created += 1
-    return created
+        proposals.save(
+            demo.session,
+            opportunity,
+            demo.people[login],
+            data,
+            submit=True,
+            settings=demo.settings,
+            now=at + timedelta(hours=place),
+        )
+
+
+def _evaluate(
+    demo: Demo, spec: DemoOpportunity, opportunity: Opportunity, *, complete: bool
+) -> None:
+    """The team's evaluator declares no conflict and scores every proposal (only the first
+    while evaluation is still going on)."""
+    if not spec.bidders:
+        return
+    evaluator = demo.member(spec.team, TeamRole.EVALUATOR)
+    evaluations.declare(demo.session, opportunity, evaluator, has_conflict=False, note="")
+    demo.session.flush()  # the site commits between one request and the next
+    criteria = [c for c in evaluations.rubric_of(demo.session, opportunity) if not c.is_price]
+    # In the order they arrived, which is the order of spec.bidders (see _propose).
+    received = [p for p, _author in proposals_repository.received(demo.session, opportunity.id)]
+    for place, proposal in enumerate(received if complete else received[:1]):
+        scores: dict[str, tuple[int | None, str]] = {
+            c.key: (SCORES[place], COMMENTS[place]) for c in criteria
+        }
+        evaluations.score(demo.session, proposal.id, evaluator, scores, submit=True)
+
+
+def _award_top_ranked(demo: Demo, opportunity: Opportunity, owner: User) -> User:
+    """The award goes to the top of the documented ranking, so its public reason is true."""
+    first = evaluations.consensus(demo.session, opportunity)[0]
+    evaluations.award(demo.session, opportunity, owner, first.proposal.id, "", demo.settings)
+    return first.author
+
+
+def _set_up_payout_account(demo: Demo, developer: User) -> None:
+    """The developer's one click on "Set up your payout account", and the return from it."""
+    base = demo.settings.base_url
+    payments.connect_account(
+        demo.session,
+        demo.gateway,
+        developer,
+        return_url=f"{base}/account/payouts/return",
+        refresh_url=f"{base}/account/payouts",
+    )
+    account = payments_repository.account_of(demo.session, developer.id)
+    assert account is not None
+    payments.refresh_account(demo.session, demo.gateway, account)
+
+
+def _fund(demo: Demo, spec: DemoOpportunity, opportunity: Opportunity) -> None:
+    """The finance person pays on the simulated checkout; the return from it confirms the
+    payment, and the work starts."""
+    finance = demo.member(spec.team, TeamRole.FINANCE)
+    payments.start_funding(demo.session, demo.gateway, opportunity, finance, demo.settings)
+    payments.confirm_funding(demo.session, demo.gateway, opportunity)
+
+
+def _hold_self_merge(
+    demo: Demo, spec: DemoOpportunity, opportunity: Opportunity, awardee: User
+) -> None:
+    """The awardee merged their own pull request: verification holds the payment for an
+    administrator, with the evidence it read (flows.settle_merge)."""
+    project = demo.projects[spec.project]
+    evidence = {
+        "pull_request": spec.issue + 40,
+        "author_id": awardee.github_id,
+        "merged_by_id": awardee.github_id,
+        "base_repository_id": project.github_repository_id,
+        "base_ref": "main",
+        "default_branch": "main",
+        "merged": True,
+    }
+    payments.hold_work(demo.session, opportunity, [SELF_MERGE], evidence)
+
+
+def _merge_and_pay(demo: Demo, opportunity: Opportunity, owner: User, *, paid: bool) -> None:
+    """The merge, as the local "Simulate the merged pull request" button plays it; paid work
+    then goes through the transfer job's step."""
+    delay = timedelta(0) if paid else MERGED_RELEASE_DELAY
+    flows.merged(demo.session, opportunity, {"simulated": True}, actor=owner, release_delay=delay)
+    if paid:
+        payout = payments_repository.payout_for(demo.session, opportunity.id)
+        assert payout is not None
+        payments.send_transfer(demo.session, demo.gateway, payout)
+
+
+def _keep_narration_off_github(session: Session, opportunity: Opportunity) -> None:
+    """The demo's issues are fictional: what the service would say on them is set aside, as
+    the posting job sets aside a comment whose issue GitHub cannot find."""
+    session.execute(
+        update(IssueComment)
+        .where(IssueComment.opportunity_id == opportunity.id, IssueComment.posted_at.is_(None))
+        .values(attempts=MAX_COMMENT_ATTEMPTS)
+    )
+
+
+def _keep_mail_in_the_site(session: Session, first_new: int) -> None:
+    """The demo's people are fictional: what the site tells them stays on their notifications
+    page, and is not emailed (the sending job skips it, as for a person without an address)."""
+    session.execute(
+        update(Notification)
+        .where(Notification.id > first_new, Notification.email_state == "pending")
+        .values(email_state="skipped")
+    )
+
+
+def _get_or_create_team(session: Session, spec: tuple[str, str, str, str, str]) -> tuple[Team, int]:
+    slug, name, name_fr, organization, description = spec
+    team = session.scalars(select(Team).where(Team.slug == slug)).first()
+    if team is not None:
+        return team, 0
+    team = Team(
+        slug=slug,
+        name=name,
+        name_fr=name_fr,
+        organization=organization,
+        description=description,
+        approved_at=utcnow(),
+    )
+    session.add(team)
+    session.flush()
+    return team, 1
