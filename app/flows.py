@@ -366,11 +366,14 @@ def _ask_github_about(
         try:
             settled += _settle_closing_merge(session, github, settings, opportunity)
             opportunity.merge_check_due_at = None
-        except GitHubError:
-            session.rollback()  # GitHub is unwell: ask again later
-            retry = session.get(Opportunity, opportunity_id)
-            if retry is not None and retry.merge_check_due_at is not None:
-                retry.merge_check_due_at = utcnow() + MERGE_CHECK_RETRY
+        except GitHubError as exc:
+            session.rollback()
+            asked = session.get(Opportunity, opportunity_id)
+            if asked is not None and asked.merge_check_due_at is not None:
+                # A repository GitHub cannot show is an answer: the reconcile job keeps asking.
+                # Anything else means GitHub is unwell: ask again a little later.
+                gone = isinstance(exc, GitHubNotFound)
+                asked.merge_check_due_at = None if gone else utcnow() + MERGE_CHECK_RETRY
         session.commit()
     return settled
 

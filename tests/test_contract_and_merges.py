@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -279,3 +280,24 @@ def test_work_held_before_it_started_cannot_be_dismissed_into_progress(
         flows.dismiss_hold(db, opportunity_of(db, work), work.owner)
     db.rollback()
     assert opportunity_of(db, work).state == "on_hold"
+
+
+def test_started_work_whose_repository_github_cannot_show_is_asked_about_once(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work = awarded_work(db, fake_github)
+    start_work(db, settings, fake_stripe, work)
+    fake_github.repositories.clear()  # deleted, or made private
+    factory = app_of(client).state.session_factory
+    jobs.run_periodic_jobs_once(factory, settings)
+    asked = [r for r in fake_github.requests if r.startswith("pulls ")]
+    assert len(asked) == 1
+    # An answer, not an outage: the next runs leave it to the reconcile job.
+    with time_machine.travel(utcnow() + timedelta(minutes=5), tick=False):
+        jobs.run_periodic_jobs_once(factory, settings)
+    assert [r for r in fake_github.requests if r.startswith("pulls ")] == asked
+    assert opportunity_of(db, work).state == "in_progress"

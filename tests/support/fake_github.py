@@ -148,6 +148,8 @@ class FakeGitHub:
             page = int(request.query_params.get("page", "1"))
             self.requests.append(f"pulls {owner}/{repo} {state} page {page}")
             full = f"{owner}/{repo}".lower()
+            if full not in self.repositories:
+                return JSONResponse({"message": "Not Found"}, status_code=404)
             found = [p for (name, _n), p in self.pulls.items() if name == full]
             found.sort(key=lambda p: str(p.get("updated_at") or ""), reverse=True)
             per_page = min(per_page, 100)
