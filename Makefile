@@ -10,12 +10,14 @@ STAMP := $(VENV)/.installed
 LOCAL_ENV := DEVEX_ENV=local DEVEX_DEMO_SIGN_IN=true DEVEX_RUN_JOBS_IN_PROCESS=true \
 	DEVEX_BASE_URL=$${DEVEX_BASE_URL:-http://127.0.0.1:$(PORT)}
 
-.PHONY: run test lint typecheck browser pytest bench messages clean
+.PHONY: run test lint typecheck browser pytest bench messages lock clean
 
-$(STAMP): pyproject.toml
+# Exactly the locked versions, their hashes checked; the project itself brings no other.
+$(STAMP): requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -52,6 +54,15 @@ bench: $(STAMP)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o app/translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l fr --no-fuzzy-matching --ignore-obsolete
+
+# Re-resolve requirements/ after a change to pyproject.toml; pins that still fit are kept
+# (LOCK_ARGS=--upgrade moves them all). dev.txt is for make, runtime.txt for the image: the same
+# versions, for Python 3.11 like the image.
+LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+lock: $(STAMP)
+	$(LOCK) --extra dev -o requirements/dev.txt
+	$(LOCK) -c requirements/dev.txt -o requirements/runtime.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

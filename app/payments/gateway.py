@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import stripe
-from stripe._base_address import BaseAddresses
 from typing_extensions import override
 
 from app.config import Settings
@@ -89,11 +88,11 @@ class StripeGateway(Gateway):
     simulated = False
 
     def __init__(self, settings: Settings) -> None:
-        base: BaseAddresses | None = (
-            {"api": settings.stripe_api_base} if settings.stripe_api_base else None
-        )
         self._client = stripe.StripeClient(
-            settings.stripe_secret_key, base_addresses=base, max_network_retries=2
+            settings.stripe_secret_key,
+            # Only when set: an "api" key of None would replace the SDK's default address.
+            base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
+            max_network_retries=2,
         )
         self._country = settings.stripe_connect_country
 
