@@ -33,9 +33,13 @@ class Pin:
     direct: bool  # pyproject.toml asks for it by name (the resolver's "via" note)
 
 
-def _project() -> dict[str, Any]:
+def _pyproject() -> dict[str, Any]:
     with (ROOT / "pyproject.toml").open("rb") as toml:
-        project: dict[str, Any] = tomllib.load(toml)["project"]
+        return tomllib.load(toml)
+
+
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = _pyproject()["project"]
     return project
 
 
@@ -100,7 +104,8 @@ def test_the_lock_was_resolved_from_the_requirements_of_pyproject() -> None:
 
 
 def test_every_range_stays_within_one_release_line() -> None:
-    for requirement in _all_requirements():
+    build = [Requirement(line) for line in _pyproject()["build-system"]["requires"]]
+    for requirement in _all_requirements() + build:
         floors = [Version(s.version) for s in requirement.specifier if s.operator == ">="]
         ceilings = [Version(s.version) for s in requirement.specifier if s.operator == "<"]
         assert floors, f"{requirement} needs a floor (>=)"
