@@ -125,3 +125,22 @@ def test_nul_characters_are_refused_as_bad_input(client: TestClient, db: Session
     form = client.post("/account", data={"display_name": "x\x00", "csrftoken": csrf_token(client)})
     assert form.status_code == 422
     assert "NUL" in form.text
+
+
+def test_team_members_are_offered_no_link_they_would_be_refused(
+    client: TestClient, db: Session
+) -> None:
+    """An evaluator of the posting team may not propose, and only finance (or an
+    administrator) may read the money trail: neither is offered a link that answers 403."""
+    team = make_team(db)
+    evaluator = make_user(db, roles={team: ["evaluator", "editor"]})
+    published = make_opportunity(db, team, state="published")
+    in_progress = make_opportunity(db, team, state="in_progress")
+    db.commit()
+    sign_in(client, evaluator)
+    page = client.get(f"/opportunities/{published.id}").text
+    assert f"/opportunities/{published.id}/proposal" not in page
+    assert client.get(f"/opportunities/{published.id}/proposal").status_code == 403
+    page = client.get(f"/opportunities/{in_progress.id}").text
+    assert f"/opportunities/{in_progress.id}/money" not in page
+    assert client.get(f"/opportunities/{in_progress.id}/money").status_code == 403
