@@ -1,1 +1,0 @@
-"""Background jobs for teams: none yet (invitations arrive with the accounts work)."""
