@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # reopened pull request or a reopened issue in that window holds it for an administrator.
     # 0 pays at once (the pay-on-pull promise); an operator may choose a window.
     release_delay_seconds: int = Field(default=0, ge=0)
+    # The webhook inboxes' own connection pool in each web process, and how long a delivery
+    # waits for one of its connections before it is answered 503 (README: Webhooks).
+    inbox_pool_size: int = Field(default=10, ge=1)
+    inbox_wait_seconds: float = Field(default=60.0, gt=0)
     log_json: bool | None = None
 
     @field_validator("currency")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import psycopg
+import sqlalchemy.exc
+import structlog
 from fastapi import Request
 from psycopg import sql
 from psycopg.types.json import Json
@@ -16,8 +20,24 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from app.errors import ValidationFailed
+from app.errors import ServiceUnavailable, ValidationFailed
 from app.i18n import gettext as _
+
+log = structlog.get_logger("devex.inbox")
+
+# Deliveries answered 503 since the process started, per inbox table. GitHub does not send a
+# refused delivery again by itself: a count that grows means someone should look (the reconcile
+# job still finds the merges; Stripe retries on its own).
+inbox_not_stored: Counter[str] = Counter()
+# How long the 503 asks the sender to wait before sending the same delivery again.
+RETRY_AFTER_SECONDS = 60
+# The database cannot take the insert now: no connection within the wait (PoolTimeout is one
+# of psycopg's OperationalErrors), the server out of reach, SQLite locked by another writer.
+_STORAGE_UNAVAILABLE = (
+    psycopg.OperationalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.TimeoutError,
+)
 
 
 def make_engine(database_url: str) -> Engine:
@@ -38,9 +58,13 @@ class PostgresInbox:
     more than the insert itself, and bench/webhooks.py holds the endpoint to 0.8 of a bare
     one. A single INSERT … ON CONFLICT DO NOTHING is atomic, so it runs in autocommit: one
     round trip. The columns it does not name take the table's server defaults.
+
+    Requests share the pool on one event loop and hold a connection only for that round trip,
+    so a few connections serve thousands of deliveries a second; in a burst the others wait
+    their turn, first come first served, and ``wait_seconds`` bounds that wait.
     """
 
-    def __init__(self, database_url: str, *, size: int = 10) -> None:
+    def __init__(self, database_url: str, *, size: int, wait_seconds: float) -> None:
         conninfo = make_url(database_url).set(drivername="postgresql")
         # It grows under load and then stays: opening a connection costs PostgreSQL a process,
         # more than waiting for one (SQLAlchemy's overflow connections churned under bursts).
@@ -48,6 +72,7 @@ class PostgresInbox:
             conninfo.render_as_string(hide_password=False),
             min_size=1,
             max_size=size,
+            timeout=wait_seconds,
             open=False,
             kwargs={"autocommit": True},
         )
@@ -102,7 +127,30 @@ def _insert_once(dialect: str, model: Any, key: str) -> Insert:
 async def store_once(state: Any, model: Any, key: str, values: dict[str, Any]) -> bool:
     """Inserts unless a row with the same ``key`` exists, safe under any number of concurrent
     duplicates (the unique index decides); True when the row is new. PostgreSQL inserts from
-    the event loop; SQLite through the sync session in a worker thread."""
+    the event loop; SQLite through the sync session in a worker thread.
+
+    When the database cannot take it now, raises ServiceUnavailable (503 with Retry-After),
+    never a 500: the insert is one statement, so the delivery is stored whole or not at all,
+    and the same delivery sent again is stored once."""
+    try:
+        return await _store_once(state, model, key, values)
+    except _STORAGE_UNAVAILABLE as exc:
+        table = model.__tablename__
+        inbox_not_stored[table] += 1
+        log.warning(
+            "inbox.not_stored",
+            inbox=table,
+            key=values.get(key),
+            error=type(exc).__name__,
+            not_stored_total=inbox_not_stored[table],
+        )
+        raise ServiceUnavailable(
+            _("The delivery could not be stored right now. Please send it again in a minute."),
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        ) from exc
+
+
+async def _store_once(state: Any, model: Any, key: str, values: dict[str, Any]) -> bool:
     inbox: PostgresInbox | None = state.inbox
     if inbox is not None:
         return await inbox.store_once(model, key, values)

@@ -29,6 +29,9 @@ class AppError(Exception):
     def title(self) -> str:
         return _("The request could not be completed")
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class NotFound(AppError):
     status_code = 404
@@ -80,6 +83,24 @@ class TooManyRequests(AppError):
         super().__init__(_("Please wait a moment before trying again."))
 
 
+class ServiceUnavailable(AppError):
+    """Nothing was done, for a reason that passes (the database out of reach, or too busy to
+    answer in time): the caller may send the same request again after the given delay."""
+
+    status_code = 503
+    slug = "unavailable"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+    def title(self) -> str:
+        return _("The service is briefly unavailable")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
 class ValidationFailed(AppError):
     status_code = 422
     slug = "validation-failed"
@@ -128,10 +149,13 @@ async def render_app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     if wants_problem_json(request):
         extra = {"errors": exc.field_errors} if exc.field_errors else {}
-        return problem_response(
+        response: Response = problem_response(
             request, exc.status_code, exc.slug, exc.title(), exc.detail, **extra
         )
-    return _html_error(request, exc.status_code, exc.title(), exc.detail)
+    else:
+        response = _html_error(request, exc.status_code, exc.title(), exc.detail)
+    response.headers.update(exc.headers())
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -134,7 +134,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.inbox = (
-        PostgresInbox(settings.database_url)
+        PostgresInbox(
+            settings.database_url,
+            size=settings.inbox_pool_size,
+            wait_seconds=settings.inbox_wait_seconds,
+        )
         if settings.database_url.startswith("postgresql")
         else None
     )

@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 
 from app import flows, jobs
 from app.config import Settings
-from app.db import make_engine, store_once_sync
+from app.db import inbox_not_stored, make_engine, store_once_sync
 from app.github.client import GitHubClient, graphql_url
 from app.github.webhooks import closed_issues, delivery_values, signature_is_valid
 from app.main import create_app
-from app.models import AuditEvent, Opportunity, WebhookDelivery
+from app.models import AuditEvent, Opportunity, StripeEvent, WebhookDelivery
 from tests.support.factories import state_of
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
+from tests.support.fake_stripe import deliver as deliver_stripe_event
 from tests.support.pay_on_pull import (
     AWARDEE_ID,
     ISSUE,
@@ -59,8 +60,12 @@ def post(
     return client.post("/webhooks/github", content=body, headers=headers)
 
 
+def _rows(db: Session, model: type[WebhookDelivery] | type[StripeEvent]) -> int:
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
 def _inbox(db: Session) -> int:
-    return int(db.scalar(select(func.count()).select_from(WebhookDelivery)) or 0)
+    return _rows(db, WebhookDelivery)
 
 
 def test_the_published_hmac_test_vector() -> None:
@@ -121,7 +126,7 @@ def test_concurrent_identical_deliveries_make_one_inbox_row(
     try:
 
         def deliver() -> None:
-            with httpx2.Client(base_url=server.url, timeout=30) as http:
+            with httpx2.Client(base_url=server.url, timeout=300) as http:
                 statuses.append(
                     http.post(
                         "/webhooks/github",
@@ -138,11 +143,49 @@ def test_concurrent_identical_deliveries_make_one_inbox_row(
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=60)
+            thread.join(timeout=300)
     finally:
         server.stop()
     assert statuses == [202] * 100
     assert _inbox(db) == 1
+
+
+def _deliver_to(client: TestClient, inbox: str, stripe_event: dict[str, Any]) -> httpx2.Response:
+    """One correctly signed delivery to one of the two inboxes, the same one every time."""
+    if inbox == "github":
+        return post(client, merged_payload(), delivery="d-busy")
+    response: httpx2.Response = deliver_stripe_event(client, stripe_event)
+    return response
+
+
+@pytest.mark.parametrize("inbox", ["github", "stripe"])
+def test_a_signed_delivery_the_inbox_cannot_take_is_answered_503_and_stored_once_when_resent(
+    settings: Settings, db: Session, fake_stripe: FakeStripe, inbox: str
+) -> None:
+    """The inbox's only connection is busy past the wait: the sender is told to come back (503
+    and Retry-After, never a 500), nothing is stored, and the same delivery sent again later
+    (GitHub's redelivery, Stripe's retry) is stored once."""
+    settings = settings.model_copy(update={"inbox_pool_size": 1, "inbox_wait_seconds": 0.2})
+    model = WebhookDelivery if inbox == "github" else StripeEvent
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        portal, store = client.portal, app_of(client).state.inbox
+        assert portal is not None  # the app's event loop, where the pool lives
+        portal.call(store.open)
+        stripe_event = fake_stripe.event("transfer.created", {"id": "tr_1"})
+        counted = inbox_not_stored[model.__tablename__]
+        held = portal.call(store.pool.getconn)
+        try:
+            refused = _deliver_to(client, inbox, stripe_event)
+        finally:
+            portal.call(store.pool.putconn, held)
+        assert refused.status_code == 503
+        assert int(refused.headers["retry-after"]) > 0
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert inbox_not_stored[model.__tablename__] == counted + 1  # the operator's count
+        assert _rows(db, model) == 0
+        assert _deliver_to(client, inbox, stripe_event).json() == {"status": "queued"}
+        assert _deliver_to(client, inbox, stripe_event).json() == {"status": "duplicate"}
+    assert _rows(db, model) == 1
 
 
 def test_closing_keywords() -> None:

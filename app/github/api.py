@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.access import SIGNED_WEBHOOK, allow
 from app.config import Settings
 from app.db import store_once
-from app.errors import AppError, NotSignedIn
+from app.errors import AppError, NotSignedIn, ServiceUnavailable, render_app_error
 from app.github import webhooks
 from app.i18n import gettext as _
 from app.models import WebhookDelivery
+from app.openapi import problems
 
 router = APIRouter(tags=["webhooks"])
 
@@ -33,6 +34,7 @@ PATH = "/webhooks/github"
     status_code=202,
     dependencies=[allow(SIGNED_WEBHOOK)],
     summary="GitHub webhook (signed with the shared secret)",
+    responses=problems(422, 503),  # text with NUL characters; the inbox out of reach
 )
 async def github_webhook(request: Request) -> JSONResponse:
     body = await request.body()  # the exact bytes GitHub signed
@@ -91,10 +93,12 @@ class GitHubWebhookFastPath:
         request = Request(scope, receive)
         body = await request.body()
         delivery = _Delivery.read(request.headers, body, self.state.settings)
-        response = None
+        response: Response | None = None
         if delivery.signed and delivery.complete:
             try:
                 response = await delivery.store(self.state)
+            except ServiceUnavailable as exc:  # answered here: the route would wait once more
+                response = await render_app_error(request, exc)
             except AppError:  # e.g. text with NUL characters: the route renders the problem
                 response = None
         if response is None:
