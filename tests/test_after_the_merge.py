@@ -10,8 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from app import flows, jobs
@@ -97,15 +98,22 @@ def test_with_a_release_delay_the_payment_waits_then_leaves(
     fake_stripe: FakeStripe,
     fake_github: FakeGitHub,
 ) -> None:
-    settings = settings.model_copy(update={"release_delay_seconds": 1})
+    merging = utcnow()
     work = _merge(client, db, settings, fake_stripe, fake_github)
+    merged = utcnow()
     assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("merged", "funded")
-    assert payout_of(db, work).release_due_at is not None
+    due = payout_of(db, work).release_due_at
+    assert due is not None
+    assert merging + timedelta(hours=1) <= due <= merged + timedelta(hours=1)  # the fixture's hour
+    # The clock is moved, not waited for: on a busy machine a real wait races the delay.
+    with time_machine.travel(due - timedelta(seconds=1), tick=False):
+        assert not jobs.money_path_work_waiting(db)  # not due yet: the worker sleeps
+        _jobs(client, settings)
+        assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("merged", "funded")
     assert fake_stripe.transfer_requests == []
-    assert not jobs.money_path_work_waiting(db)  # not due yet: the worker sleeps
-    time.sleep(1.1)
-    assert jobs.money_path_work_waiting(db)  # due: the worker starts at once
-    _jobs(client, settings)
+    with time_machine.travel(due, tick=False):
+        assert jobs.money_path_work_waiting(db)  # due: the worker starts at once
+        _jobs(client, settings)
     assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("paid", "paid")
     assert len(fake_stripe.transfers) == 1
     assert ledger_balance(db, work) == 0
@@ -159,6 +167,24 @@ def test_a_sign_the_work_was_undone_before_the_release_holds_the_payment(
     assert ledger_balance(db, work) == 0
 
 
+def _wait_until_it_waits_for_a_lock(engine: Engine, thread: threading.Thread) -> None:
+    """Until PostgreSQL reports a session of this database waiting for a lock. Asked rather
+    than slept on: a fixed pause proves nothing when the machine is too busy to start the
+    thread in time."""
+    deadline = time.monotonic() + 120
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while True:
+        with engine.connect() as connection:
+            if connection.scalar(waiting):
+                return
+        assert thread.is_alive(), "it decided without waiting for the release"
+        assert time.monotonic() < deadline, "nothing waited for the payout's row lock"
+        time.sleep(0.05)
+
+
 def test_a_sign_racing_the_release_waits_for_it_and_never_holds_money_on_its_way(
     client: TestClient,
     db: Session,
@@ -187,11 +213,11 @@ def test_a_sign_racing_the_release_waits_for_it_and_never_holds_money_on_its_way
         assert due is not None
         revert = threading.Thread(target=revert_arrives)
         revert.start()
-        revert.join(timeout=0.5)
-        assert revert.is_alive()  # waiting on the row lock, not deciding on a stale read
+        _wait_until_it_waits_for_a_lock(engine, revert)  # not deciding on a stale read
         flows.release_due(release_job, due)
         release_job.commit()
-    revert.join(timeout=10)
+    revert.join(timeout=120)
+    assert not revert.is_alive()
     [said] = outcome
     assert "after the payment was released" in said
     assert (opportunity_of(db, work).state, payout_of(db, work).state) == ("merged", "releasing")

@@ -36,7 +36,7 @@ class ThreadedServer:
 
     def start(self) -> ThreadedServer:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # generous: the machine may be busy with others
         while not self.server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("test server did not start")
@@ -45,4 +45,4 @@ class ThreadedServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=60)
