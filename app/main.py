@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import jobs
+from app import jobs, openapi
 from app.accounts import api as accounts_api
 from app.accounts import pages as accounts_pages
 from app.admin import pages as admin_pages
@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.layout_context = work_pages.navigation
     install_error_handlers(app)
+    openapi.install(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         site_pages.router,

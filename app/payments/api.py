@@ -12,6 +12,7 @@ from app.deps import DbSession, RowId
 from app.errors import NotFound, NotSignedIn
 from app.i18n import gettext as _
 from app.models import StripeEvent, TeamRole
+from app.openapi import problems
 from app.opportunities import service as opportunities
 from app.payments import repository, webhooks
 from app.payments.schemas import LedgerLineOut, PayoutOut
@@ -24,6 +25,7 @@ webhook_router = APIRouter(tags=["webhooks"])
     "/webhooks/stripe",
     dependencies=[allow(SIGNED_WEBHOOK)],
     summary="Stripe webhook (signed with the endpoint secret)",
+    responses=problems(422, 503),  # text with NUL characters; the inbox out of reach
 )
 async def stripe_webhook(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
