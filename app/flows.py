@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.audit import repository as audit_repository
 from app.audit import service as audit
 from app.config import Settings
-from app.errors import Conflict
+from app.errors import Conflict, InvalidTransition
 from app.evaluations import service as evaluations
 from app.github import repository as github_repository
 from app.github.client import GitHubClient, GitHubError, GitHubNotFound
@@ -347,10 +347,22 @@ def check_started_work(session: Session, github: GitHubClient, settings: Setting
     """Work that has just started (funded, accepted, payouts enabled) may have been merged
     before it started: its delivery then found nothing to pay. Asked at once, not at the
     next reconcile, so such a merge is paid within seconds of the funding."""
-    due = session.scalars(
-        select(Opportunity).where(*opportunities_repository.merge_check_due(utcnow()))
-    ).all()
-    return _ask_github_about(session, github, settings, due)
+    settled = 0
+    for _attempt in range(MAX_CHECKS_PER_RUN):
+        # One at a time, claimed: two workers never ask about the same work at once.
+        claimed = session.scalars(
+            select(Opportunity)
+            .where(*opportunities_repository.merge_check_due(utcnow()))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if claimed is None:
+            break
+        settled += _ask_github_about(session, github, settings, [claimed])
+    return settled
+
+
+MAX_CHECKS_PER_RUN = 50
 
 
 # GitHub unwell: a started work's check waits this long before it is tried again.
@@ -366,14 +378,15 @@ def _ask_github_about(
         try:
             settled += _settle_closing_merge(session, github, settings, opportunity)
             opportunity.merge_check_due_at = None
-        except GitHubError as exc:
+        except (GitHubError, InvalidTransition) as exc:
             session.rollback()
             asked = session.get(Opportunity, opportunity_id)
             if asked is not None and asked.merge_check_due_at is not None:
-                # A repository GitHub cannot show is an answer: the reconcile job keeps asking.
-                # Anything else means GitHub is unwell: ask again a little later.
-                gone = isinstance(exc, GitHubNotFound)
-                asked.merge_check_due_at = None if gone else utcnow() + MERGE_CHECK_RETRY
+                # Settled by another worker meanwhile, or a repository GitHub cannot show (an
+                # answer: the reconcile job keeps asking): done. Anything else means GitHub is
+                # unwell: ask again a little later.
+                done = isinstance(exc, GitHubNotFound | InvalidTransition)
+                asked.merge_check_due_at = None if done else utcnow() + MERGE_CHECK_RETRY
         session.commit()
     return settled
 
