@@ -125,7 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description="Public opportunities and team drafting. Amounts are integer cents.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # The reference page is ours (app/site/pages.py): Swagger UI needs a CDN and inline script.
+        docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         lifespan=_lifespan,

@@ -1,4 +1,4 @@
-"""Home page, health and readiness probes."""
+"""Home page, the API reference, health and readiness probes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app.deps import AppSettings, DbSession
 from app.migrations import current_revision, head_revision
 from app.opportunities import repository as opportunities
 from app.opportunities.schemas import ListFilters, Sort
+from app.site import service
 from app.site.repository import site_figures
 from app.templating import render
 
@@ -30,6 +31,14 @@ def home(request: Request, db: DbSession, settings: AppSettings) -> Response:
             "closing_soon": closing_soon,
         },
     )
+
+
+@router.get(
+    "/api/v1/docs", response_class=HTMLResponse, name="api_reference", dependencies=[allow(PUBLIC)]
+)
+def api_reference(request: Request) -> Response:
+    """The API reference, written from the OpenAPI document; no script, so the site's CSP holds."""
+    return render(request, "site/api.html", {"reference": service.api_reference(request.app)})
 
 
 @router.get("/healthz", dependencies=[allow(PUBLIC)])
