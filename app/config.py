@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Self
+from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 # Values that mean "nobody chose a secret": refused in production.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "local-dev-secret"})
@@ -27,26 +29,31 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DEVEX_", extra="ignore")
 
     env: Environment = Environment.LOCAL
-    database_url: str = "sqlite:///./var/devex.sqlite3"
-    secret_key: str = LOCAL_SECRET
+    # Secrets are SecretStr: a repr, a log line or a dump shows "**********"; the code that
+    # needs one reads it with .get_secret_value() where it uses it. The database URL stays a
+    # str (SQLAlchemy, Alembic and psycopg take it as text, and their own reprs hide its
+    # password), kept out of the repr and dumped with its password hidden.
+    database_url: str = Field(default="sqlite:///./var/devex.sqlite3", repr=False)
+    secret_key: SecretStr = SecretStr(LOCAL_SECRET)
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "America/Toronto"
 
     github_oauth_url: str = "https://github.com"
     github_client_id: str = ""
-    github_client_secret: str = ""
-    github_webhook_secret: str = ""
+    github_client_secret: SecretStr = SecretStr("")
+    github_webhook_secret: SecretStr = SecretStr("")
     github_api_url: str = "https://api.github.com"
-    github_token: str = ""
+    github_token: SecretStr = SecretStr("")
 
-    stripe_secret_key: str = ""
-    stripe_webhook_secret: str = ""
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = ""
     # The platform's fee on each payout, in hundredths of a percent (250 = 2.5 %).
     platform_fee_basis_points: int = Field(default=0, ge=0, le=10_000)
     stripe_connect_country: str = "CA"
 
-    smtp_url: str = ""
+    # smtp://user:password@host:port: a secret as a whole, the password being part of it.
+    smtp_url: SecretStr = SecretStr("")
     email_from: str = "Dev Exchange <no-reply@devex.example>"
 
     # Sessions: an absolute lifetime from sign-in and an idle lifetime from the last request.
@@ -146,16 +153,20 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_is_safe(self) -> Self:
         if self.env is Environment.PRODUCTION:
-            if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+            secret_key = self.secret_key.get_secret_value()
+            if secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(secret_key) < 32:
                 raise ValueError(
                     "DEVEX_SECRET_KEY must be set to a random value of at least 32 characters "
                     "in production"
                 )
             if self.demo_sign_in:
                 raise ValueError("DEVEX_DEMO_SIGN_IN cannot be enabled in production")
-            if not self.smtp_url:
+            if not self.smtp_url.get_secret_value():
                 raise ValueError("DEVEX_SMTP_URL must be set in production: email is not optional")
-            if not self.stripe_secret_key or not self.stripe_webhook_secret:
+            if not (
+                self.stripe_secret_key.get_secret_value()
+                and self.stripe_webhook_secret.get_secret_value()
+            ):
                 raise ValueError(
                     "DEVEX_STRIPE_SECRET_KEY and DEVEX_STRIPE_WEBHOOK_SECRET must be set in "
                     "production: the simulated gateway moves no money"
@@ -168,6 +179,16 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @field_serializer("database_url")
+    def _hide_database_password(self, value: str) -> str:
+        return make_url(value).render_as_string(hide_password=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with changes is validated as new settings are (pydantic's own copy is not):
+        a secret given as a plain string becomes a SecretStr, and no copy escapes the checks."""
+        values = dict(super().model_copy(deep=deep))
+        return self.model_validate({**values, **(update or {})})
+
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
@@ -179,7 +200,7 @@ class Settings(BaseSettings):
     @property
     def payments_simulated(self) -> bool:
         """Without Stripe keys (never in production) payments go through a simulated gateway."""
-        return not self.stripe_secret_key
+        return not self.stripe_secret_key.get_secret_value()
 
     @property
     def merge_simulation_enabled(self) -> bool:

@@ -32,7 +32,8 @@ def send_email(
     for name, value in (headers or {}).items():
         message[name] = value
     message.set_content(body)
-    if not settings.smtp_url:
+    smtp_url = settings.smtp_url.get_secret_value()
+    if not smtp_url:
         # The console backend: a local run shows the message, links included, on stderr. It is
         # not a log line (logs never carry links with tokens), and production requires SMTP.
         sys.stderr.write(
@@ -40,7 +41,7 @@ def send_email(
             "--- end of email ---\n"
         )
         return
-    url = urlparse(settings.smtp_url)
+    url = urlparse(smtp_url)
     try:
         smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
         with smtp_class(url.hostname or "localhost", url.port or 25, timeout=10) as smtp:

@@ -183,7 +183,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(accounts_pages.demo_router)
 
     # Added innermost first: the request id wraps everything, so every log line carries it.
-    app.add_middleware(CSRFMiddleware, secret=settings.secret_key, secure=settings.secure_cookies)
+    app.add_middleware(
+        CSRFMiddleware,
+        secret=settings.secret_key.get_secret_value(),
+        secure=settings.secure_cookies,
+    )
     app.add_middleware(SessionBoundCSRFMiddleware, settings=settings)
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(LocaleMiddleware)

@@ -64,7 +64,7 @@ def set_session_csrf_cookie(response: Response, settings: Settings, session_toke
     """Hand the new session's token out with the sign-in itself (scripts read the cookie)."""
     response.set_cookie(
         CSRF_COOKIE,
-        session_csrf_token(settings.secret_key, session_token),
+        session_csrf_token(settings.secret_key.get_secret_value(), session_token),
         path="/",
         samesite="lax",
         secure=settings.secure_cookies,
@@ -97,7 +97,7 @@ class SessionBoundCSRFMiddleware:
         if not session:
             await self.app(scope, receive, send)
             return
-        expected = session_csrf_token(self.secret, session)
+        expected = session_csrf_token(self.secret.get_secret_value(), session)
         if cookies.get(CSRF_COOKIE) == expected:
             await self.app(scope, receive, send)
             return

@@ -180,11 +180,11 @@ def _environment(settings: Settings) -> dict[str, str]:
     values = {
         "ENV": "test",
         "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key,
+        "SECRET_KEY": settings.secret_key.get_secret_value(),
         "GITHUB_API_URL": settings.github_api_url,
-        "GITHUB_WEBHOOK_SECRET": settings.github_webhook_secret,
-        "STRIPE_SECRET_KEY": settings.stripe_secret_key,
-        "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret,
+        "GITHUB_WEBHOOK_SECRET": settings.github_webhook_secret.get_secret_value(),
+        "STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
+        "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret.get_secret_value(),
         "STRIPE_API_BASE": settings.stripe_api_base,
     }
     return {**os.environ, **{f"DEVEX_{k}": v for k, v in values.items()}}

@@ -59,7 +59,9 @@ class _Delivery:
     def read(cls, headers: Mapping[str, str], body: bytes, settings: Settings) -> _Delivery:
         signature = headers.get("x-hub-signature-256")
         return cls(
-            signed=webhooks.signature_is_valid(settings.github_webhook_secret, body, signature),
+            signed=webhooks.signature_is_valid(
+                settings.github_webhook_secret.get_secret_value(), body, signature
+            ),
             delivery_id=headers.get("x-github-delivery", "").strip()[:100],
             event=headers.get("x-github-event", "").strip()[:50],
             body=body,

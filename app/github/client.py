@@ -75,7 +75,7 @@ class GitHubClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GitHubClient:
-        return cls(settings.github_api_url, settings.github_token)
+        return cls(settings.github_api_url, settings.github_token.get_secret_value())
 
     def close(self) -> None:
         self._http.close()

@@ -25,7 +25,7 @@ class SignInFailed(Exception):
 def _client(settings: Settings) -> OAuth2Client:
     return OAuth2Client(
         client_id=settings.github_client_id,
-        client_secret=settings.github_client_secret,
+        client_secret=settings.github_client_secret.get_secret_value(),
         # GitHub reads the client credentials from the form body.
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
         scope=SCOPES,

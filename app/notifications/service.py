@@ -73,7 +73,7 @@ def notify(
 
 
 def _serializer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.secret_key, salt="unsubscribe")
+    return URLSafeSerializer(settings.secret_key.get_secret_value(), salt="unsubscribe")
 
 
 def unsubscribe_token(settings: Settings, user_id: int, kind: str) -> str:

@@ -31,11 +31,13 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
     body = await request.body()
     event = webhooks.verified_event(
-        body, request.headers.get("stripe-signature"), settings.stripe_webhook_secret
+        body,
+        request.headers.get("stripe-signature"),
+        settings.stripe_webhook_secret.get_secret_value(),
     )
     if event is None:
         raise NotSignedIn(_("The webhook signature is missing, wrong or too old."))
-    if not webhooks.livemode_matches(event, settings.stripe_secret_key):
+    if not webhooks.livemode_matches(event, settings.stripe_secret_key.get_secret_value()):
         # Acknowledged so that Stripe stops sending it, and never acted on.
         return JSONResponse({"status": "ignored", "reason": "livemode does not match"})
 

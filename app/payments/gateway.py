@@ -89,7 +89,7 @@ class StripeGateway(Gateway):
 
     def __init__(self, settings: Settings) -> None:
         self._client = stripe.StripeClient(
-            settings.stripe_secret_key,
+            settings.stripe_secret_key.get_secret_value(),
             # Only when set: an "api" key of None would replace the SDK's default address.
             base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
             max_network_retries=2,
