@@ -25,9 +25,11 @@ run: $(STAMP)
 	$(LOCAL_ENV) $(BIN)/devex demo-data
 	$(LOCAL_ENV) $(BIN)/devex serve --host 127.0.0.1 --port $(PORT)
 
+# lint-imports: who may import whom (.importlinter; the README's "Domains call one another").
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -65,4 +67,4 @@ lock: $(STAMP)
 	$(LOCK) -c requirements/dev.txt -o requirements/runtime.txt
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app import flows
 from app.config import Settings
 from app.evaluations import service as evaluations
 from app.github.client import GitHubClient
@@ -39,6 +38,7 @@ from app.opportunities import service as opportunities
 from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payments.gateway import Gateway, gateway_for
+from app.payonpull import service as payonpull
 from app.proposals import repository as proposals_repository
 from app.proposals import service as proposals
 from app.reviews import service as reviews
@@ -480,7 +480,7 @@ COMMENTS = (
 )
 PRICE_PERCENT = (90, 80, 100)
 # What a failed merge verification records when the awardee merged their own pull request
-# (flows.verify_merge): the demo's held work was held for it.
+# (payonpull.verification.verify_merge): the demo's held work was held for it.
 SELF_MERGE = N_("the pull request was merged by its author, the awardee")
 
 
@@ -631,7 +631,7 @@ def _take_to_its_state(
         return
     _close_at_past_deadline(demo, spec, opportunity)
     if state is S.CANCELLED:
-        flows.cancel(demo.session, opportunity, actor=owner, reason=spec.reason)
+        payonpull.cancel(demo.session, opportunity, actor=owner, reason=spec.reason)
         return
     _evaluate(demo, spec, opportunity, complete=state is not S.EVALUATING)
     if state is S.EVALUATING:
@@ -642,7 +642,7 @@ def _take_to_its_state(
     awardee = _award_top_ranked(demo, opportunity, owner)
     if not spec.accepted:
         return
-    flows.accept_award(demo.session, opportunity, awardee)
+    payonpull.accept_award(demo.session, opportunity, awardee)
     _set_up_payout_account(demo, awardee)
     if state is S.AWARDED:
         return  # accepted; the team has not paid yet
@@ -765,7 +765,7 @@ def _set_up_payout_account(demo: Demo, developer: User) -> None:
     )
     account = payments_repository.account_of(demo.session, developer.id)
     assert account is not None
-    payments.refresh_account(demo.session, demo.gateway, account)
+    payments.refresh_account(demo.session, demo.gateway, account, follow=payonpull.follow_payout)
 
 
 def _fund(demo: Demo, spec: DemoOpportunity, opportunity: Opportunity) -> None:
@@ -773,14 +773,16 @@ def _fund(demo: Demo, spec: DemoOpportunity, opportunity: Opportunity) -> None:
     payment, and the work starts."""
     finance = demo.member(spec.team, TeamRole.FINANCE)
     payments.start_funding(demo.session, demo.gateway, opportunity, finance, demo.settings)
-    payments.confirm_funding(demo.session, demo.gateway, opportunity)
+    payments.confirm_funding(
+        demo.session, demo.gateway, opportunity, follow=payonpull.follow_payout
+    )
 
 
 def _hold_self_merge(
     demo: Demo, spec: DemoOpportunity, opportunity: Opportunity, awardee: User
 ) -> None:
     """The awardee merged their own pull request: verification holds the payment for an
-    administrator, with the evidence it read (flows.settle_merge)."""
+    administrator, with the evidence it read (payonpull.service.settle_merge)."""
     project = demo.projects[spec.project]
     evidence = {
         "pull_request": spec.issue + 40,
@@ -791,18 +793,20 @@ def _hold_self_merge(
         "default_branch": "main",
         "merged": True,
     }
-    payments.hold_work(demo.session, opportunity, [SELF_MERGE], evidence)
+    payonpull.hold_work(demo.session, opportunity, [SELF_MERGE], evidence)
 
 
 def _merge_and_pay(demo: Demo, opportunity: Opportunity, owner: User, *, paid: bool) -> None:
     """The merge, as the local "Simulate the merged pull request" button plays it; paid work
     then goes through the transfer job's step."""
     delay = timedelta(0) if paid else MERGED_RELEASE_DELAY
-    flows.merged(demo.session, opportunity, {"simulated": True}, actor=owner, release_delay=delay)
+    payonpull.merged(
+        demo.session, opportunity, {"simulated": True}, actor=owner, release_delay=delay
+    )
     if paid:
         payout = payments_repository.payout_for(demo.session, opportunity.id)
         assert payout is not None
-        payments.send_transfer(demo.session, demo.gateway, payout)
+        payments.send_transfer(demo.session, demo.gateway, payout, follow=payonpull.follow_payout)
 
 
 def _keep_narration_off_github(session: Session, opportunity: Opportunity) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import structlog
 from sqlalchemy import select
@@ -20,26 +21,33 @@ from app.opportunities import repository as opportunities_repository
 from app.opportunities import tasks as opportunity_tasks
 from app.payments import repository as payments_repository
 from app.payments import tasks as payment_tasks
+from app.payonpull import service as payonpull
+from app.payonpull import tasks as payonpull_tasks
 
 log = structlog.get_logger("devex.jobs")
 
 Job = Callable[[sessionmaker[Session], Settings], int]
+# This module is the composition root of the jobs: the payment jobs record facts about money
+# and know nothing of the work it pays for, so they are given the work's reaction here.
+FOLLOW = payonpull.follow_payout
 PERIODIC_JOBS: dict[str, Job] = {
     "opportunities.close_past_deadlines": opportunity_tasks.close_past_deadlines,
     "notifications.deliver_pending": notification_tasks.deliver_pending,
-    "github.process_inbox": github_tasks.process_inbox,
-    "payments.process_stripe_events": payment_tasks.process_stripe_events,
+    "payonpull.process_inbox": payonpull_tasks.with_github(payonpull_tasks.process_inbox),
+    "payments.process_stripe_events": partial(payment_tasks.process_stripe_events, follow=FOLLOW),
     # After the funding events (which start work), before transfers: a merge that came before
     # the funding is found and paid in the same pass.
-    "github.check_started_work": github_tasks.check_started_work,
-    "payments.release_due_payouts": payment_tasks.release_due_payouts,
-    "payments.send_transfers": payment_tasks.send_transfers,
-    "payments.send_refunds": payment_tasks.send_refunds,
-    "payments.confirm_transfers": payment_tasks.confirm_transfers,
+    "payonpull.check_started_work": payonpull_tasks.with_github(payonpull_tasks.check_started_work),
+    "payonpull.release_due_payouts": payonpull_tasks.release_due_payouts,
+    "payments.send_transfers": partial(payment_tasks.send_transfers, follow=FOLLOW),
+    "payments.send_refunds": partial(payment_tasks.send_refunds, follow=FOLLOW),
+    "payments.confirm_transfers": partial(payment_tasks.confirm_transfers, follow=FOLLOW),
     "github.post_issue_comments": github_tasks.post_issue_comments,
 }
 # Jobs that call external APIs for every open item run less often than the loop (rate limits).
-SLOW_JOBS: dict[str, Job] = {"github.reconcile": github_tasks.reconcile}
+SLOW_JOBS: dict[str, Job] = {
+    "payonpull.reconcile": payonpull_tasks.with_github(payonpull_tasks.reconcile)
+}
 
 
 def _run(

@@ -18,6 +18,7 @@ from app import jobs, openapi
 from app.accounts import api as accounts_api
 from app.accounts import pages as accounts_pages
 from app.admin import pages as admin_pages
+from app.attention import pages as attention_pages
 from app.config import Settings, get_settings
 from app.db import PostgresInbox, make_engine, make_session_factory
 from app.errors import Forbidden, install_error_handlers, render_app_error
@@ -35,6 +36,8 @@ from app.opportunities import api as opportunities_api
 from app.opportunities import pages as opportunities_pages
 from app.payments import api as payments_api
 from app.payments import pages as payments_pages
+from app.payonpull import api as payonpull_api
+from app.payonpull import pages as payonpull_pages
 from app.proposals import api as proposals_api
 from app.proposals import pages as proposals_pages
 from app.questions import api as questions_api
@@ -161,6 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         questions_pages.router,
         reviews_pages.router,
         payments_pages.router,
+        payonpull_pages.router,
+        attention_pages.router,
         opendata_pages.router,
         opendata_api.router,
         payments_api.router,
@@ -169,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         proposals_api.router,
         evaluations_api.router,
         evaluations_api.proposals_router,
+        payonpull_api.router,
         questions_api.router,
         questions_api.questions_router,
         github_api.router,

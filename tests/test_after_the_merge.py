@@ -15,12 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from app import flows, jobs
+from app import jobs
 from app.config import Settings
 from app.github.webhooks import reverted_pulls
 from app.models import AuditEvent, Opportunity, Payout
 from app.models.base import utcnow
 from app.payments import repository as payments_repository
+from app.payonpull import service as payonpull
 from tests.support.factories import make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
@@ -205,7 +206,7 @@ def test_a_sign_racing_the_release_waits_for_it_and_never_holds_money_on_its_way
         with Session(engine) as session:
             opportunity = session.get(Opportunity, work.opportunity_id)
             assert opportunity is not None
-            outcome.append(flows.hold_unreleased(session, opportunity, "reverted", {}))
+            outcome.append(payonpull.hold_unreleased(session, opportunity, "reverted", {}))
             session.commit()
 
     with Session(engine) as release_job:
@@ -214,7 +215,7 @@ def test_a_sign_racing_the_release_waits_for_it_and_never_holds_money_on_its_way
         revert = threading.Thread(target=revert_arrives)
         revert.start()
         _wait_until_it_waits_for_a_lock(engine, revert)  # not deciding on a stale read
-        flows.release_due(release_job, due)
+        payonpull.release_due(release_job, due)
         release_job.commit()
     revert.join(timeout=120)
     assert not revert.is_alive()

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import flows, jobs
+from app import jobs
+from app.attention import service as attention
 from app.config import Settings
 from app.errors import Conflict
 from app.github.client import GitHubClient
@@ -24,6 +25,8 @@ from app.models.base import utcnow
 from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payments.gateway import gateway_for
+from app.payonpull import service as payonpull
+from app.payonpull import tasks as payonpull_tasks
 from tests.conftest import empty_all_tables
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe, deliver
@@ -92,7 +95,7 @@ def test_two_opportunities_in_one_repository_with_one_awardee_are_each_paid_once
     _jobs(client, settings)
     # The other work's merge is not in yet: it stays in progress, and reconciling agrees.
     with GitHubClient.from_settings(settings) as github:
-        flows.reconcile(db, github, settings)
+        payonpull_tasks.reconcile(db, github, settings)
     assert opportunity_of(db, first[0]).state == "paid"
     assert opportunity_of(db, second[0]).state == "in_progress"
 
@@ -171,7 +174,7 @@ def test_reconcile_finds_a_merge_older_than_the_first_page_of_closed_pull_reques
             number=1000 + n, user={"id": 7, "login": "busy"}, body="Tidy", updated_at=later
         )
     with GitHubClient.from_settings(settings) as github:
-        assert flows.reconcile(db, github, settings) == 1
+        assert payonpull_tasks.reconcile(db, github, settings) == 1
     assert opportunity_of(db, work).state == "merged"
     assert [r for r in fake_github.requests if r.startswith("pulls ")][-1].endswith("page 3")
 
@@ -186,7 +189,7 @@ def test_reconcile_stops_paging_at_the_award(
             number=number, user={"id": 7, "login": "old"}, updated_at="2020-01-01T00:00:00Z"
         )
     with GitHubClient.from_settings(settings) as github:
-        assert flows.reconcile(db, github, settings) == 0
+        assert payonpull_tasks.reconcile(db, github, settings) == 0
     assert [r for r in fake_github.requests if r.startswith("pulls ")] == [
         f"pulls {REPO} closed page 1"
     ]
@@ -207,10 +210,10 @@ def test_a_dismissed_pull_request_does_not_hold_the_work_again(
     assert client.post("/webhooks/github", content=body, headers=delivery_headers(body)).is_success
     _jobs(client, settings)
     admin = work.owner  # any administrator; the flow function checks nothing about the actor
-    flows.dismiss_hold(db, opportunity_of(db, work), admin)
+    attention.dismiss_hold(db, opportunity_of(db, work), admin)
     db.commit()
     with GitHubClient.from_settings(settings) as github:
-        assert flows.reconcile(db, github, settings) == 0
+        assert payonpull_tasks.reconcile(db, github, settings) == 0
     assert opportunity_of(db, work).state == "in_progress"
     assert len(_holds(db)) == 1
 
@@ -249,7 +252,7 @@ def test_every_award_is_funded_and_paid_at_its_price_less_the_fee(
         assert fake_stripe.checkout_amount(checkout) == bid
         fake_github.pulls[(REPO, PULL)] = api_pull()
         with GitHubClient.from_settings(settings) as github:
-            assert flows.reconcile(db, github, settings) == 1
+            assert payonpull_tasks.reconcile(db, github, settings) == 1
         run_jobs(sessionmaker(engine), settings)
         [transfer] = fake_stripe.transfers.values()
         assert transfer["amount"] == bid - fee
@@ -273,11 +276,13 @@ def test_work_held_before_it_started_cannot_be_dismissed_into_progress(
     # Funded, but the developer never accepted the contract; then something held it.
     work = awarded_work(db, fake_github)
     fund_at_stripe(db, settings, fake_stripe, work)
-    payments.confirm_funding(db, gateway_for(settings), opportunity_of(db, work))
-    payments.hold_work(db, opportunity_of(db, work), ["the team's payment is disputed"], {})
+    payments.confirm_funding(
+        db, gateway_for(settings), opportunity_of(db, work), follow=payonpull.follow_payout
+    )
+    payonpull.hold_work(db, opportunity_of(db, work), ["the team's payment is disputed"], {})
     db.commit()
     with pytest.raises(Conflict):
-        flows.dismiss_hold(db, opportunity_of(db, work), work.owner)
+        attention.dismiss_hold(db, opportunity_of(db, work), work.owner)
     db.rollback()
     assert opportunity_of(db, work).state == "on_hold"
 

@@ -149,7 +149,7 @@ def test_a_thousand_duplicate_deliveries_and_several_workers_make_one_transfer(
 # The worker's release, step by step: verify the merge and store the key (process_inbox);
 # request the transfer (send_transfers); learn it is confirmed (confirm_transfers); narrate.
 RELEASE_JOBS = [
-    "github.process_inbox",
+    "payonpull.process_inbox",
     "payments.send_transfers",
     "payments.confirm_transfers",
     "github.post_issue_comments",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import flows, jobs
+from app import jobs
 from app.config import Settings
 from app.errors import Conflict
 from app.github import narration
@@ -22,6 +22,7 @@ from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payments import tasks as payment_tasks
 from app.payments.gateway import gateway_for
+from app.payonpull import service as payonpull
 from tests.support.factories import make_opportunity, make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe, deliver, signature_header
@@ -223,7 +224,9 @@ def test_a_reversed_transfer_is_never_taken_for_paid_and_waits_for_an_administra
     work, _held_back = in_progress_work(db, settings, fake_stripe, fake_github)
     payments.request_release(db, opportunity_of(db, work), actor=None)
     db.commit()
-    payments.send_transfer(db, gateway_for(settings), payout_of(db, work))
+    payments.send_transfer(
+        db, gateway_for(settings), payout_of(db, work), follow=payonpull.follow_payout
+    )
     db.commit()
     [transfer] = fake_stripe.transfers.values()
     transfer["reversed"] = True  # the platform pulled the money back from the developer
@@ -290,13 +293,17 @@ def test_every_ordering_of_a_released_payouts_events_ends_paid_once(
     payments.request_release(db, opportunity_of(db, work), actor=None)
     db.commit()
     payout = payout_of(db, work)
-    payments.send_transfer(db, gateway_for(settings), payout)  # the API's answer: released
+    payments.send_transfer(
+        db, gateway_for(settings), payout, follow=payonpull.follow_payout
+    )  # the API's answer: released
     db.commit()
     assert payout_of(db, work).state == "released"
     events = {e["type"]: e for e in [*held_back, *fake_stripe.transfer_events()]}
     for name in order:
         deliver(client, events[name])
-        payment_tasks.process_stripe_events(app_of(client).state.session_factory, settings)
+        payment_tasks.process_stripe_events(
+            app_of(client).state.session_factory, settings, follow=payonpull.follow_payout
+        )
     assert payout_of(db, work).state == "paid"
     assert len(fake_stripe.transfers) == 1
     assert ledger_balance(db, work) == 0
@@ -381,7 +388,7 @@ def test_a_refund_waits_for_a_dispute_to_close(
     charge = payout_of(db, work).charge_id
     deliver(client, fake_stripe.dispute(charge, "needs_response"))
     _jobs(client, settings)
-    flows.cancel(db, opportunity_of(db, work), actor=work.owner, reason="Abandoned")
+    payonpull.cancel(db, opportunity_of(db, work), actor=work.owner, reason="Abandoned")
     db.commit()
     _jobs(client, settings)
     assert fake_stripe.refund_requests == []  # Stripe would refuse: the charge is disputed
@@ -421,7 +428,7 @@ def test_cancelling_before_funding_closes_the_payout_without_a_refund(
 ) -> None:
     work = awarded_work(db, fake_github)
     fund_at_stripe(db, settings, fake_stripe, work)  # checkout opened, never paid
-    flows.cancel(db, opportunity_of(db, work), actor=work.owner, reason="Changed our mind")
+    payonpull.cancel(db, opportunity_of(db, work), actor=work.owner, reason="Changed our mind")
     db.commit()
     _jobs(client, settings)
     assert payout_of(db, work).state == "cancelled"
@@ -556,16 +563,16 @@ def test_work_starts_only_when_funded_accepted_and_payable(
     work = awarded_work(db, fake_github)
     gateway = gateway_for(settings)
     fund_at_stripe(db, settings, fake_stripe, work)
-    payments.confirm_funding(db, gateway, opportunity_of(db, work))
+    payments.confirm_funding(db, gateway, opportunity_of(db, work), follow=payonpull.follow_payout)
     db.commit()
     assert opportunity_of(db, work).state == "awarded"  # funded, but not accepted, not payable
-    flows.accept_award(db, opportunity_of(db, work), work.developer)
+    payonpull.accept_award(db, opportunity_of(db, work), work.developer)
     db.commit()
     assert opportunity_of(db, work).state == "awarded"  # still no payout account
     connect_developer(db, settings, fake_stripe, work)
     account = payments_repository.account_of(db, work.developer.id)
     assert account is not None
-    payments.refresh_account(db, gateway, account)
+    payments.refresh_account(db, gateway, account, follow=payonpull.follow_payout)
     db.commit()
     assert opportunity_of(db, work).state == "in_progress"
 

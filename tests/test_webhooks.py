@@ -14,13 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import flows, jobs
+from app import jobs
 from app.config import Settings
 from app.db import inbox_not_stored, make_engine, store_once_sync
 from app.github.client import GitHubClient, graphql_url
 from app.github.webhooks import closed_issues, delivery_values, signature_is_valid
 from app.main import create_app
 from app.models import AuditEvent, Opportunity, StripeEvent, WebhookDelivery
+from app.payonpull import tasks as payonpull_tasks
 from tests.support.factories import state_of
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
@@ -207,7 +208,7 @@ def _process(client: TestClient, db: Session, settings: Settings, token: str = "
     assert post(client, merged_payload()).status_code == 202
     github = GitHubClient(settings.github_api_url, token)
     try:
-        assert flows.process_inbox(db, github, settings) == 1
+        assert payonpull_tasks.process_inbox(db, github, settings) == 1
     finally:
         github.close()
     db.expire_all()
@@ -300,7 +301,7 @@ def test_a_pull_request_github_cannot_show_is_set_aside_and_blocks_nothing_behin
     assert post(client, merged_payload(), delivery="ours").status_code == 202
     github = GitHubClient(settings.github_api_url)
     try:
-        assert flows.process_inbox(db, github, settings) == 2
+        assert payonpull_tasks.process_inbox(db, github, settings) == 2
     finally:
         github.close()
     db.expire_all()
@@ -356,7 +357,7 @@ def test_github_down_leaves_the_delivery_pending(
     assert jobs.money_path_work_waiting(db)  # new work: the worker starts at once
     github = GitHubClient("http://127.0.0.1:9")
     try:
-        assert flows.process_inbox(db, github, settings) == 0
+        assert payonpull_tasks.process_inbox(db, github, settings) == 0
     finally:
         github.close()
     db.expire_all()
@@ -367,11 +368,11 @@ def test_github_down_leaves_the_delivery_pending(
     assert state_of(db, Opportunity, in_progress.id) == "in_progress"
 
     # A failure that never ends is given up at last, so it cannot hold up the inbox for ever.
-    delivery.attempts = flows.MAX_DELIVERY_ATTEMPTS - 1
+    delivery.attempts = payonpull_tasks.MAX_DELIVERY_ATTEMPTS - 1
     db.commit()
     github = GitHubClient("http://127.0.0.1:9")
     try:
-        flows.process_inbox(db, github, settings)
+        payonpull_tasks.process_inbox(db, github, settings)
     finally:
         github.close()
     db.expire_all()
@@ -407,8 +408,10 @@ def test_a_merge_whose_webhook_never_arrived_is_found_by_the_reconcile_job(
     )
     github = GitHubClient(settings.github_api_url)
     try:
-        assert flows.reconcile(db, github, settings) == 1
-        assert flows.reconcile(db, github, settings) == 0  # nothing left in progress: nothing twice
+        assert payonpull_tasks.reconcile(db, github, settings) == 1
+        assert (
+            payonpull_tasks.reconcile(db, github, settings) == 0
+        )  # nothing left in progress: nothing twice
     finally:
         github.close()
     assert state_of(db, Opportunity, in_progress.id) == "merged"
@@ -420,7 +423,7 @@ def test_reconcile_survives_github_being_down(
 ) -> None:
     github = GitHubClient("http://127.0.0.1:9")
     try:
-        assert flows.reconcile(db, github, settings) == 0
+        assert payonpull_tasks.reconcile(db, github, settings) == 0
     finally:
         github.close()
     assert state_of(db, Opportunity, in_progress.id) == "in_progress"

@@ -6,8 +6,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
-from app import flows
-from app.access import PUBLIC, allow, outside_team, team
+from app.access import PUBLIC, allow, team
 from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import NotFound
 from app.evaluations import service
@@ -125,14 +124,3 @@ def award(
     service.award(db, opportunity, user, body.proposal_id, body.reason, settings)
     db.commit()
     return award_notice(opportunity_id, db)
-
-
-@router.post(
-    "/{opportunity_id}/award/accept",
-    status_code=204,
-    dependencies=[allow(outside_team(via="opportunity_id"))],
-    summary="The awarded developer accepts the contract",
-)
-def accept(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> None:
-    flows.accept_award(db, opportunities.get_public(db, opportunity_id), user)
-    db.commit()

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app import flows
-from app.access import allow, outside_team, team
+from app.access import allow, team
 from app.deps import (
     AppSettings,
     CurrentUser,
@@ -217,16 +216,6 @@ def award(
         )
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
-
-
-@router.post(
-    "/opportunities/{opportunity_id}/award/accept",
-    dependencies=[allow(outside_team(via="opportunity_id"))],
-)
-def accept_award(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> Response:
-    flows.accept_award(db, opportunities.get_public(db, opportunity_id), user)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}/proposal", status_code=303)
 
 
 @router.post("/opportunities/{opportunity_id}/reopen", dependencies=[allow(OWNERS)])

@@ -1,4 +1,5 @@
-"""GitHub jobs: process the webhook inbox, ask about work in progress, post the narration."""
+"""GitHub jobs: post the narration. (What the webhook inbox means for the work is
+app/payonpull/tasks.py's: this package is an adapter and calls no domain flow.)"""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import flows
 from app.config import Settings
 from app.github import narration
 from app.github.client import GitHubClient, GitHubError, GitHubNotFound
@@ -15,21 +15,6 @@ from app.models import IssueComment, Opportunity
 from app.models.base import utcnow
 
 MAX_COMMENT_ATTEMPTS = 10
-
-
-def process_inbox(session_factory: sessionmaker[Session], settings: Settings) -> int:
-    with GitHubClient.from_settings(settings) as github, session_factory() as session:
-        return flows.process_inbox(session, github, settings)
-
-
-def reconcile(session_factory: sessionmaker[Session], settings: Settings) -> int:
-    with GitHubClient.from_settings(settings) as github, session_factory() as session:
-        return flows.reconcile(session, github, settings)
-
-
-def check_started_work(session_factory: sessionmaker[Session], settings: Settings) -> int:
-    with GitHubClient.from_settings(settings) as github, session_factory() as session:
-        return flows.check_started_work(session, github, settings)
 
 
 def post_issue_comments(session_factory: sessionmaker[Session], settings: Settings) -> int:

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from app import flows
 from app.access import PUBLIC, allow, team
 from app.deps import AppSettings, CurrentUser, DbSession, OptionalUser, RowId
 from app.errors import ValidationFailed
@@ -15,7 +14,6 @@ from app.i18n import gettext as _
 from app.models import Opportunity, TeamRole
 from app.opportunities import repository, service
 from app.opportunities.schemas import (
-    CancelIn,
     ListFilters,
     OpportunityIn,
     OpportunityOut,
@@ -141,23 +139,5 @@ def publish_opportunity(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> OpportunityOut:
     service.publish(db, _author_target(db, opportunity_id, user), actor=user, settings=settings)
-    db.commit()
-    return to_out(service.get_visible(db, opportunity_id, user), request)
-
-
-@router.post(
-    "/opportunities/{opportunity_id}/cancel",
-    response_model=OpportunityOut,
-    summary="Cancel an opportunity (team owners)",
-    dependencies=[allow(APPROVERS)],
-)
-def cancel_opportunity(
-    opportunity_id: RowId,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    body: CancelIn,
-) -> OpportunityOut:
-    flows.cancel(db, _author_target(db, opportunity_id, user), actor=user, reason=body.reason)
     db.commit()
     return to_out(service.get_visible(db, opportunity_id, user), request)

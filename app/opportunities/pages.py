@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
 
-from app import flows
 from app.access import PUBLIC, allow, team
 from app.config import Settings
 from app.deps import (
@@ -113,7 +112,7 @@ def _sort_labels() -> list[tuple[str, str]]:
     ]
 
 
-def _detail(
+def detail_page(
     request: Request,
     db: DbSession,
     settings: Settings,
@@ -203,7 +202,7 @@ def opportunity_detail(
     settings: AppSettings,
     user: OptionalUser,
 ) -> Response:
-    return _detail(request, db, settings, user, opportunity_id)
+    return detail_page(request, db, settings, user, opportunity_id)
 
 
 # --- Team side: drafts -------------------------------------------------------------------------
@@ -407,29 +406,6 @@ def publish(
         service.publish(db, opportunity, actor=user, settings=settings)
     except AppError as exc:
         db.rollback()
-        return _detail(request, db, settings, user, opportunity_id, error=exc)
+        return detail_page(request, db, settings, user, opportunity_id, error=exc)
     db.commit()
     return RedirectResponse(f"/opportunities/{opportunity_id}?notice=published", status_code=303)
-
-
-@router.post(
-    "/opportunities/{opportunity_id}/cancel",
-    response_class=HTMLResponse,
-    dependencies=[allow(APPROVERS)],
-)
-def cancel(
-    opportunity_id: RowId,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
-    opportunity = service.get_visible(db, opportunity_id, user).opportunity
-    try:
-        flows.cancel(db, opportunity, actor=user, reason=form_text(form, "reason"))
-    except AppError as exc:
-        db.rollback()
-        return _detail(request, db, settings, user, opportunity_id, error=exc)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=cancelled", status_code=303)

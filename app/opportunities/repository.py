@@ -267,7 +267,8 @@ def past_deadline_ids(session: Session, now: datetime) -> Sequence[int]:
 
 
 def merge_check_due(now: datetime) -> list[ColumnElement[bool]]:
-    """Work in progress whose issue GitHub should be asked about now (see flows)."""
+    """Work in progress whose issue GitHub should be asked about now (see
+    payonpull.tasks.check_started_work)."""
     return [
         Opportunity.state == OpportunityState.IN_PROGRESS.value,
         Opportunity.merge_check_due_at.is_not(None),

@@ -13,8 +13,7 @@ from app.errors import NotFound, NotSignedIn
 from app.i18n import gettext as _
 from app.models import StripeEvent, TeamRole
 from app.openapi import problems
-from app.opportunities import service as opportunities
-from app.payments import repository, webhooks
+from app.payments import repository, service, webhooks
 from app.payments.schemas import LedgerLineOut, PayoutOut
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
@@ -52,7 +51,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     summary="The payout of an awarded opportunity, with its ledger lines",
 )
 def payout(opportunity_id: RowId, db: DbSession) -> PayoutOut:
-    opportunity = opportunities.get_opportunity(db, opportunity_id)
+    opportunity = service.opportunity_of(db, opportunity_id)
     found = repository.payout_for(db, opportunity.id)
     if found is None:
         raise NotFound(_("This opportunity has no payout."))

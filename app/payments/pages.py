@@ -1,20 +1,18 @@
-"""HTML pages for money: payout accounts, funding, the money trail, the payment record, the
-needs-attention queue, and (local mode only) the simulated checkout and merge."""
+"""HTML pages for money: payout accounts, funding, the money trail, the payment record and
+(local mode only) the simulated checkout. Coming back from the checkout or the payout-account
+set-up lets the work follow its payout: those routes are in app/payonpull/pages.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app import flows
-from app.access import ADMIN, SIGNED_IN, allow, team
-from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text
+from app.access import SIGNED_IN, allow, team
+from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import AppError, NotFound
 from app.models import Opportunity, Payout, PayoutState, Team, TeamRole, User
-from app.opportunities import service as opportunities
 from app.payments import repository, service
 from app.payments.gateway import gateway_for
 from app.teams import repository as teams_repository
@@ -23,7 +21,6 @@ from app.templating import render
 router = APIRouter(tags=["pages"], include_in_schema=False)
 FINANCE = team(TeamRole.FINANCE, via="opportunity_id")
 FINANCE_OR_ADMIN = team(TeamRole.FINANCE, via="opportunity_id", admins_too=True)
-MERGERS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
 
 
 # --- the developer's payout account ------------------------------------------------------
@@ -56,15 +53,6 @@ def connect_payout_account(db: DbSession, user: CurrentUser, settings: AppSettin
     )
     db.commit()
     return RedirectResponse(url, status_code=303)
-
-
-@router.get("/account/payouts/return", dependencies=[allow(SIGNED_IN)])
-def payout_account_return(db: DbSession, user: CurrentUser, settings: AppSettings) -> Response:
-    account = repository.account_of(db, user.id)
-    if account is not None:
-        service.refresh_account(db, gateway_for(settings), account)
-        db.commit()
-    return RedirectResponse("/account/payouts?notice=updated", status_code=303)
 
 
 # --- funding -----------------------------------------------------------------------------
@@ -108,7 +96,7 @@ def _funding_page(
 def funding(
     opportunity_id: RowId, request: Request, db: DbSession, settings: AppSettings
 ) -> Response:
-    return _funding_page(request, db, settings, opportunities.get_opportunity(db, opportunity_id))
+    return _funding_page(request, db, settings, service.opportunity_of(db, opportunity_id))
 
 
 @router.post("/opportunities/{opportunity_id}/funding", dependencies=[allow(FINANCE)])
@@ -119,7 +107,7 @@ def fund(
     user: CurrentUser,
     settings: AppSettings,
 ) -> Response:
-    opportunity = opportunities.get_opportunity(db, opportunity_id)
+    opportunity = service.opportunity_of(db, opportunity_id)
     try:
         checkout = service.start_funding(db, gateway_for(settings), opportunity, user, settings)
     except AppError as exc:
@@ -127,15 +115,6 @@ def fund(
         return _funding_page(request, db, settings, opportunity, exc)
     db.commit()
     return RedirectResponse(checkout.url, status_code=303)
-
-
-@router.get("/opportunities/{opportunity_id}/funding/return", dependencies=[allow(FINANCE)])
-def funding_return(opportunity_id: RowId, db: DbSession, settings: AppSettings) -> Response:
-    service.confirm_funding(
-        db, gateway_for(settings), opportunities.get_opportunity(db, opportunity_id)
-    )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}/funding", status_code=303)
 
 
 def _simulated_only(settings: AppSettings) -> None:
@@ -152,41 +131,18 @@ def simulated_checkout(
     opportunity_id: RowId, request: Request, db: DbSession, settings: AppSettings
 ) -> Response:
     _simulated_only(settings)
-    opportunity = opportunities.get_opportunity(db, opportunity_id)
+    opportunity = service.opportunity_of(db, opportunity_id)
     payout = repository.payout_for(db, opportunity.id)
     if payout is None:
         raise NotFound()
     return render(request, "payments/simulated_checkout.html", {"o": opportunity, "payout": payout})
 
 
-@router.post(
-    "/opportunities/{opportunity_id}/funding/simulated-checkout", dependencies=[allow(FINANCE)]
-)
-def simulated_payment(opportunity_id: RowId, db: DbSession, settings: AppSettings) -> Response:
-    _simulated_only(settings)
-    service.confirm_funding(
-        db, gateway_for(settings), opportunities.get_opportunity(db, opportunity_id)
-    )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}/funding", status_code=303)
-
-
-@router.post("/opportunities/{opportunity_id}/simulate-merge", dependencies=[allow(MERGERS)])
-def simulate_merge(
-    opportunity_id: RowId, db: DbSession, user: CurrentUser, settings: AppSettings
-) -> Response:
-    if not (settings.merge_simulation_enabled and settings.payments_simulated):
-        raise NotFound()
-    flows.simulate_merge(db, opportunities.get_opportunity(db, opportunity_id), user, settings)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=merged", status_code=303)
-
-
 # --- the money trail and the payment record ----------------------------------------------
 
 
 def _trail(db: DbSession, opportunity_id: int) -> dict[str, Any]:
-    opportunity = opportunities.get_opportunity(db, opportunity_id)
+    opportunity = service.opportunity_of(db, opportunity_id)
     payout = repository.payout_for(db, opportunity.id)
     if payout is None:
         return {"o": opportunity, "payout": None, "entries": [], "events": [], "balance": 0}
@@ -234,87 +190,3 @@ def payment_record(
 def _may_read_record(db: DbSession, user: User, opportunity: Opportunity, payout: Payout) -> bool:
     finance = TeamRole.FINANCE.value in teams_repository.roles_of(db, user.id, opportunity.team_id)
     return user.is_admin or finance or payout.developer_user_id == user.id
-
-
-# --- the needs-attention queue -----------------------------------------------------------
-
-
-def _attention_page(request: Request, db: DbSession, error: AppError | None = None) -> Response:
-    held = []
-    for opportunity in repository.held_opportunities(db):
-        event = repository.latest_hold_event(db, opportunity.id)
-        held.append(
-            {
-                "o": opportunity,
-                "payout": repository.payout_for(db, opportunity.id),
-                "details": event.details if event else {},
-                "reasons": [
-                    flows.translated_reason(str(reason))
-                    for reason in (event.details or {}).get("reasons", [])
-                ]
-                if event
-                else [],
-                "held_at": event.occurred_at if event else None,
-            }
-        )
-    return render(
-        request,
-        "payments/attention.html",
-        {
-            "held": held,
-            "payouts": repository.payouts_needing_attention(db),
-            "undone": [
-                (event, flows.translated_reason(str((event.details or {}).get("reason", ""))))
-                for event in repository.undone_after_release(db)
-            ],
-            "state_label": service.state_label,
-            "error": error,
-        },
-        status_code=error.status_code if error else 200,
-    )
-
-
-@router.get("/admin/attention", response_class=HTMLResponse, dependencies=[allow(ADMIN)])
-def attention(request: Request, db: DbSession) -> Response:
-    return _attention_page(request, db)
-
-
-def _attention_action(request: Request, db: DbSession, action: Callable[[], object]) -> Response:
-    """Runs one audited action, then shows the queue again (a held release that waits for a
-    second administrator says so there)."""
-    try:
-        action()
-    except AppError as exc:
-        db.rollback()
-        return _attention_page(request, db, exc)
-    db.commit()
-    return RedirectResponse("/admin/attention", status_code=303)
-
-
-@router.post("/admin/attention/{opportunity_id}/release", dependencies=[allow(ADMIN)])
-def release(opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser) -> Response:
-    opportunity = opportunities.get_opportunity(db, opportunity_id)
-    return _attention_action(request, db, lambda: flows.release_held(db, opportunity, user))
-
-
-@router.post("/admin/attention/{opportunity_id}/refund", dependencies=[allow(ADMIN)])
-def refund(
-    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
-) -> Response:
-    opportunity = opportunities.get_opportunity(db, opportunity_id)
-    reason = form_text(form, "reason") or "refunded from the needs-attention queue"
-    return _attention_action(request, db, lambda: flows.refund_held(db, opportunity, user, reason))
-
-
-@router.post("/admin/attention/{opportunity_id}/dismiss", dependencies=[allow(ADMIN)])
-def dismiss(opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser) -> Response:
-    opportunity = opportunities.get_opportunity(db, opportunity_id)
-    return _attention_action(request, db, lambda: flows.dismiss_hold(db, opportunity, user))
-
-
-@router.post("/admin/attention/{opportunity_id}/retry-transfer", dependencies=[allow(ADMIN)])
-def retry_transfer(
-    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
-) -> Response:
-    opportunity = opportunities.get_opportunity(db, opportunity_id)
-    return _attention_action(request, db, lambda: flows.retry_transfer(db, opportunity, user))

@@ -5,11 +5,16 @@ refund, a dispute). Facts are recorded as they arrive, in whatever order, each a
 ``advance`` then takes every transition the facts allow, each through the one guarded
 transition function, and posts the matching ledger movement in the same transaction. So
 duplicates and any ordering of events end in the same state, with each movement posted once.
+
+Money does not know the work it pays for. What the work does when its payout's facts change
+(funded work starts, a disputed payment holds it, a confirmed transfer marks it paid) is the
+caller's ``follow``: every step that records a fact takes it, and the pages and jobs above
+pass ``payonpull.service.follow_payout`` (the jobs get it in ``app/jobs.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.config import Settings
-from app.errors import Conflict
-from app.github import narration
-from app.i18n import N_
+from app.errors import Conflict, NotFound
 from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
 from app.models import (
@@ -34,12 +37,13 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.payment import TRANSFER_REVERSED
-from app.opportunities import service as opportunities
 from app.payments import repository
 from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
 from app.teams.service import require_role
 
 P = PayoutState
+# How the work follows a payout whose facts were just recorded (see the module's docstring).
+FollowPayout = Callable[[Session, Payout], None]
 ALLOWED_TRANSITIONS: Mapping[P, frozenset[P]] = {
     P.AWAITING_FUNDING: frozenset({P.FUNDED, P.CANCELLED}),
     P.FUNDED: frozenset({P.RELEASING, P.REFUNDED, P.DISPUTED}),
@@ -100,6 +104,15 @@ def state_label(state: P | str) -> str:
     return labels[P(state)]
 
 
+def opportunity_of(session: Session, opportunity_id: int) -> Opportunity:
+    """The opportunity a payment page or route is about (the route's access declaration guards
+    who asks); NotFound when there is none."""
+    opportunity = session.get(Opportunity, opportunity_id)
+    if opportunity is None:
+        raise NotFound()
+    return opportunity
+
+
 def fee_for(amount_cents: int, settings: Settings) -> int:
     return amount_cents * settings.platform_fee_basis_points // 10_000
 
@@ -137,18 +150,20 @@ def ensure_payout(
 # --- facts -------------------------------------------------------------------------------
 
 
-def record_funding(session: Session, payout: Payout, funding: Funding) -> None:
+def record_funding(
+    session: Session, payout: Payout, funding: Funding, *, follow: FollowPayout
+) -> None:
     if not funding.paid:
         return
     payout.payment_intent_id = payout.payment_intent_id or funding.payment_intent_id
     if funding.charge_id and not payout.charge_id:
         payout.charge_id = funding.charge_id
         payout.funded_at = utcnow()
-    advance(session, payout)
+    advance(session, payout, follow=follow)
 
 
 def record_transfer(
-    session: Session, payout: Payout, transfer: Transfer, *, confirmed: bool
+    session: Session, payout: Payout, transfer: Transfer, *, confirmed: bool, follow: FollowPayout
 ) -> None:
     if payout.transfer_id and payout.transfer_id != transfer.transfer_id:
         # Rule 4 says this cannot happen; if it ever does, a person must look at once.
@@ -177,31 +192,34 @@ def record_transfer(
         )
     if confirmed and payout.transfer_confirmed_at is None and not transfer.reversed:
         payout.transfer_confirmed_at = utcnow()
-    advance(session, payout)
+    advance(session, payout, follow=follow)
 
 
-def record_refund(session: Session, payout: Payout, refund_id: str) -> None:
+def record_refund(
+    session: Session, payout: Payout, refund_id: str, *, follow: FollowPayout
+) -> None:
     if not payout.refund_id:
         payout.refund_id = refund_id
         payout.refunded_at = utcnow()
-    advance(session, payout)
+    advance(session, payout, follow=follow)
 
 
-def record_dispute(session: Session, payout: Payout, status: str) -> None:
+def record_dispute(session: Session, payout: Payout, status: str, *, follow: FollowPayout) -> None:
     # A closed dispute's outcome outranks "open", whichever event arrives first.
     if payout.dispute_status not in ("won", "lost"):
         payout.dispute_status = status
-    advance(session, payout)
+    advance(session, payout, follow=follow)
 
 
-def advance(session: Session, payout: Payout) -> None:
-    """Takes every transition the recorded facts allow, in lifecycle order."""
+def advance(session: Session, payout: Payout, *, follow: FollowPayout) -> None:
+    """Takes every transition the recorded facts allow, in lifecycle order; then the work
+    follows."""
     while (step := _next_step(payout)) is not None:
         to_state, movement = step
         transition(session, payout, to_state)
         if movement:
             _post_movement(session, payout, movement)
-    _follow_with_the_opportunity(session, payout)
+    follow(session, payout)
 
 
 def _next_step(payout: Payout) -> tuple[P, str] | None:
@@ -257,82 +275,7 @@ def _post_movement(session: Session, payout: Payout, movement: str) -> None:
     session.flush()
 
 
-def hold_work(
-    session: Session, opportunity: Opportunity, reasons: list[str], evidence: dict[str, Any]
-) -> None:
-    """On hold: anything suspicious on the money path waits for an administrator. Reasons are
-    kept in English in the audit trail, each a marked message, optionally followed by ": " and
-    data (check names, a pull request number); pages translate them (flows.translated_reason)."""
-    opportunities.transition(
-        session,
-        opportunity,
-        OpportunityState.ON_HOLD,
-        actor=None,
-        details={"reasons": reasons, **evidence},
-    )
-    narration.held(session, opportunity)
-
-
-# The team's money is no longer simply held for the work: an administrator must look.
-_MONEY_QUESTIONED = {
-    P.DISPUTED: N_("the team's payment is disputed by the card holder"),
-    P.REFUNDED: N_("the team's payment went back to the card holder"),
-}
-_WORK_WAITING_ON_MONEY = frozenset(
-    {
-        OpportunityState.AWARDED.value,
-        OpportunityState.IN_PROGRESS.value,
-        OpportunityState.MERGED.value,
-    }
-)
-
-
-def _follow_with_the_opportunity(session: Session, payout: Payout) -> None:
-    opportunity = session.get(Opportunity, payout.opportunity_id)
-    assert opportunity is not None
-    reason = _MONEY_QUESTIONED.get(P(payout.state))
-    if reason and opportunity.state in _WORK_WAITING_ON_MONEY:
-        hold_work(session, opportunity, [reason], {"payout_id": payout.id})
-    if P(payout.state) in (P.RELEASED, P.PAID):
-        narration.released(session, opportunity, payout.amount_cents)
-    if P(payout.state) is P.PAID and opportunity.state == OpportunityState.MERGED.value:
-        opportunities.transition(
-            session,
-            opportunity,
-            OpportunityState.PAID,
-            actor=None,
-            details={"transfer_id": payout.transfer_id},
-        )
-    elif P(payout.state) is P.FUNDED:
-        start_work_when_ready(session, opportunity)
-
-
 # --- steps people and jobs take ----------------------------------------------------------
-
-
-def start_work_when_ready(session: Session, opportunity: Opportunity) -> bool:
-    """Awarded → in progress once the work is funded, the developer accepted the contract and
-    can receive payouts; whichever of the three happens last calls this."""
-    if opportunity.state != OpportunityState.AWARDED.value:
-        return False
-    payout = repository.payout_for(session, opportunity.id)
-    found = repository.awardee_of(session, opportunity.id)
-    if payout is None or P(payout.state) is not P.FUNDED or found is None:
-        return False
-    award, developer = found
-    account = repository.account_of(session, developer.id)
-    if award.accepted_at is None or account is None or not account.payouts_enabled:
-        return False
-    opportunities.transition(
-        session,
-        opportunity,
-        OpportunityState.IN_PROGRESS,
-        actor=None,
-        details={"payout_id": payout.id},
-    )
-    # The awardee may have been merged already (before the funding): GitHub is asked at once.
-    opportunity.merge_check_due_at = utcnow()
-    return True
 
 
 def _releasable(session: Session, opportunity: Opportunity) -> tuple[Payout, User, PayoutAccount]:
@@ -404,7 +347,9 @@ def request_refund(session: Session, payout: Payout, *, actor: User | None, reas
         )
 
 
-def send_transfer(session: Session, gateway: Gateway, payout: Payout) -> None:
+def send_transfer(
+    session: Session, gateway: Gateway, payout: Payout, *, follow: FollowPayout
+) -> None:
     """One attempt at the transfer of a payout in releasing. A transfer the gateway already
     has for this payout (an answer lost in a crash) is adopted, never made twice; otherwise the
     stored idempotency key makes a repeated request return the first transfer."""
@@ -413,7 +358,7 @@ def send_transfer(session: Session, gateway: Gateway, payout: Payout) -> None:
     transfer = existing or gateway.create_transfer(
         _transfer_request(payout, payout.transfer_idempotency_key)
     )
-    record_transfer(session, payout, transfer, confirmed=gateway.simulated)
+    record_transfer(session, payout, transfer, confirmed=gateway.simulated, follow=follow)
 
 
 def _transfer_request(payout: Payout, key: str) -> TransferRequest:
@@ -435,9 +380,11 @@ def transfer_attempt_failed(session: Session, payout: Payout, error: str) -> Non
         transition(session, payout, P.TRANSFER_FAILED, details={"error": error[:500]})
 
 
-def send_refund(session: Session, gateway: Gateway, payout: Payout) -> None:
+def send_refund(
+    session: Session, gateway: Gateway, payout: Payout, *, follow: FollowPayout
+) -> None:
     refund_id = gateway.refund(payout.payment_intent_id, f"payout-{payout.id}-refund")
-    record_refund(session, payout, refund_id)
+    record_refund(session, payout, refund_id, follow=follow)
 
 
 def connect_account(
@@ -463,9 +410,12 @@ def connect_account(
     return gateway.onboarding_link(account.provider_account_id, return_url, refresh_url)
 
 
-def refresh_account(session: Session, gateway: Gateway, account: PayoutAccount) -> None:
+def refresh_account(
+    session: Session, gateway: Gateway, account: PayoutAccount, *, follow: FollowPayout
+) -> None:
     """Asks the gateway (rather than trusting an event's copy, which may be stale or out of
-    order) whether payouts are enabled; then starts any awarded work that waited on it."""
+    order) whether payouts are enabled; then the awarded work that waited on it follows its
+    payout (funded work starts)."""
     enabled = gateway.payouts_enabled(account.provider_account_id)
     if enabled != account.payouts_enabled:
         account.payouts_enabled = enabled
@@ -479,55 +429,84 @@ def refresh_account(session: Session, gateway: Gateway, account: PayoutAccount) 
         )
     if enabled:
         for opportunity in repository.awarded_opportunities_of(session, account.user_id):
-            start_work_when_ready(session, opportunity)
+            if (payout := repository.payout_for(session, opportunity.id)) is not None:
+                follow(session, payout)
 
 
 # --- Stripe events -----------------------------------------------------------------------
 
 
-def _funded_by_intent(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+def _funded_by_intent(
+    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
+) -> None:
     record_funding(
-        session, payout, Funding(True, str(obj["id"]), str(obj.get("latest_charge") or ""))
+        session,
+        payout,
+        Funding(True, str(obj["id"]), str(obj.get("latest_charge") or "")),
+        follow=follow,
     )
 
 
-def _funded_by_charge(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+def _funded_by_charge(
+    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
+) -> None:
     record_funding(
-        session, payout, Funding(True, str(obj.get("payment_intent") or ""), str(obj["id"]))
+        session,
+        payout,
+        Funding(True, str(obj.get("payment_intent") or ""), str(obj["id"])),
+        follow=follow,
     )
 
 
-def _checkout_completed(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+def _checkout_completed(
+    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
+) -> None:
     if obj.get("payment_status") == "paid":
-        record_funding(session, payout, Funding(True, str(obj.get("payment_intent") or "")))
+        record_funding(
+            session, payout, Funding(True, str(obj.get("payment_intent") or "")), follow=follow
+        )
 
 
-def _charge_refunded(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+def _charge_refunded(
+    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
+) -> None:
     refunds = (obj.get("refunds") or {}).get("data") or []
-    record_refund(session, payout, str(refunds[0]["id"]) if refunds else str(obj["id"]))
+    record_refund(
+        session, payout, str(refunds[0]["id"]) if refunds else str(obj["id"]), follow=follow
+    )
 
 
-def _refund_succeeded(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+def _refund_succeeded(
+    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
+) -> None:
     if obj.get("status") == "succeeded":
-        record_refund(session, payout, str(obj["id"]))
+        record_refund(session, payout, str(obj["id"]), follow=follow)
 
 
-def _dispute_opened(session: Session, payout: Payout, _obj: dict[str, Any]) -> None:
-    record_dispute(session, payout, "open")
+def _dispute_opened(
+    session: Session, payout: Payout, _obj: dict[str, Any], follow: FollowPayout
+) -> None:
+    record_dispute(session, payout, "open", follow=follow)
 
 
-def _dispute_closed(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+def _dispute_closed(
+    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
+) -> None:
     if obj.get("status") in ("won", "lost"):
-        record_dispute(session, payout, str(obj["status"]))
+        record_dispute(session, payout, str(obj["status"]), follow=follow)
 
 
-def _transfer_created(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
+def _transfer_created(
+    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
+) -> None:
     transfer = Transfer(str(obj["id"]), bool(obj.get("reversed")))
-    record_transfer(session, payout, transfer, confirmed=True)
+    record_transfer(session, payout, transfer, confirmed=True, follow=follow)
 
 
-def _transfer_reversed(session: Session, payout: Payout, obj: dict[str, Any]) -> None:
-    record_transfer(session, payout, Transfer(str(obj["id"]), True), confirmed=False)
+def _transfer_reversed(
+    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
+) -> None:
+    record_transfer(session, payout, Transfer(str(obj["id"]), True), confirmed=False, follow=follow)
 
 
 EVENT_FACTS = {
@@ -545,7 +524,12 @@ EVENT_FACTS = {
 
 
 def apply_event(
-    session: Session, gateway: Gateway, event_type: str, obj: dict[str, Any]
+    session: Session,
+    gateway: Gateway,
+    event_type: str,
+    obj: dict[str, Any],
+    *,
+    follow: FollowPayout,
 ) -> str | None:
     """What one Stripe event means; None when it concerns a payout we cannot place yet (its
     events arrived before ours): it stays in the inbox and is tried again."""
@@ -553,7 +537,7 @@ def apply_event(
         account = repository.account_by_provider_id(session, str(obj.get("id")))
         if account is None:
             return "ignored: not one of our payout accounts"
-        refresh_account(session, gateway, account)
+        refresh_account(session, gateway, account, follow=follow)
         return (
             f"payout account of user {account.user_id}: payouts enabled {account.payouts_enabled}"
         )
@@ -565,7 +549,7 @@ def apply_event(
     payout = repository.find_payout_for_stripe_object(session, obj)
     if payout is None:
         return None
-    apply(session, payout, obj)
+    apply(session, payout, obj, follow)
     return f"payout {payout.id}: {payout.state}"
 
 
@@ -610,7 +594,9 @@ def start_funding(
     return checkout
 
 
-def confirm_funding(session: Session, gateway: Gateway, opportunity: Opportunity) -> Payout | None:
+def confirm_funding(
+    session: Session, gateway: Gateway, opportunity: Opportunity, *, follow: FollowPayout
+) -> Payout | None:
     """On the way back from checkout, ask the gateway (the webhook may come later, or never)."""
     payout = repository.payout_for(session, opportunity.id)
     if (
@@ -619,5 +605,5 @@ def confirm_funding(session: Session, gateway: Gateway, opportunity: Opportunity
         or P(payout.state) is not P.AWAITING_FUNDING
     ):
         return payout
-    record_funding(session, payout, gateway.funding(payout.checkout_session_id))
+    record_funding(session, payout, gateway.funding(payout.checkout_session_id), follow=follow)
     return payout

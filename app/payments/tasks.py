@@ -1,21 +1,23 @@
 """Payment jobs. Each claims its rows with SKIP LOCKED (so concurrent workers never handle one
 twice), makes at most one gateway call per row, and commits per row: a crash loses at most the
-row in hand, which the next run picks up again."""
+row in hand, which the next run picks up again. The jobs that record a payout's facts take the
+work's reaction as ``follow`` (see service.FollowPayout); app/jobs.py passes it in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import flows
 from app.config import Settings
 from app.models import Payout, PayoutState, StripeEvent
 from app.models.base import utcnow
 from app.payments import repository, service
 from app.payments.gateway import Gateway, GatewayError, gateway_for
+from app.payments.service import FollowPayout
 
 log = structlog.get_logger("devex.payments")
 # An event about a payout we cannot place is retried this many times, then set aside.
@@ -23,7 +25,9 @@ MAX_EVENT_ATTEMPTS = 50
 BATCH = 50
 
 
-def process_stripe_events(session_factory: sessionmaker[Session], settings: Settings) -> int:
+def process_stripe_events(
+    session_factory: sessionmaker[Session], settings: Settings, *, follow: FollowPayout
+) -> int:
     gateway = gateway_for(settings)
     done = 0
     last_id = 0
@@ -33,14 +37,14 @@ def process_stripe_events(session_factory: sessionmaker[Session], settings: Sett
             if event is None:
                 break
             last_id = event.id
-            done += _apply_one(session, gateway, event)
+            done += _apply_one(session, gateway, event, follow)
     return done
 
 
-def _apply_one(session: Session, gateway: Gateway, event: StripeEvent) -> int:
+def _apply_one(session: Session, gateway: Gateway, event: StripeEvent, follow: FollowPayout) -> int:
     event_id = event.id
     try:
-        outcome = service.apply_event(session, gateway, event.type, event.payload)
+        outcome = service.apply_event(session, gateway, event.type, event.payload, follow=follow)
     except GatewayError as exc:
         session.rollback()
         _note_attempt(session, event_id, f"retrying: {exc}")
@@ -68,7 +72,7 @@ def _note_attempt(session: Session, event_id: int, outcome: str) -> None:
     session.commit()
 
 
-def _each_claimed(
+def each_claimed(
     session_factory: sessionmaker[Session],
     settings: Settings,
     conditions: list[Any],
@@ -99,26 +103,30 @@ def _each_claimed(
     return done
 
 
-def _note_only(session: Session, payout: Payout, error: str) -> None:
+def note_only(session: Session, payout: Payout, error: str) -> None:
     """Nothing to count: the step is simply tried again on the next run."""
 
 
-def send_transfers(session_factory: sessionmaker[Session], settings: Settings) -> int:
+def send_transfers(
+    session_factory: sessionmaker[Session], settings: Settings, *, follow: FollowPayout
+) -> int:
     """Releasing payouts whose transfer we have not recorded yet (new, or lost in a crash)."""
-    return _each_claimed(
+    return each_claimed(
         session_factory,
         settings,
         [Payout.state == PayoutState.RELEASING.value, Payout.transfer_id == ""],
-        service.send_transfer,
+        partial(service.send_transfer, follow=follow),
         service.transfer_attempt_failed,
     )
 
 
-def send_refunds(session_factory: sessionmaker[Session], settings: Settings) -> int:
+def send_refunds(
+    session_factory: sessionmaker[Session], settings: Settings, *, follow: FollowPayout
+) -> int:
     """Requested refunds not yet made, of money we still hold. A disputed charge cannot be
     refunded (Stripe refuses): the refund waits for the dispute to close; a lost one has
     returned the money already (refunded, with nothing to send)."""
-    return _each_claimed(
+    return each_claimed(
         session_factory,
         settings,
         [
@@ -126,34 +134,25 @@ def send_refunds(session_factory: sessionmaker[Session], settings: Settings) -> 
             Payout.refund_id == "",
             Payout.state.in_([PayoutState.FUNDED.value, PayoutState.TRANSFER_FAILED.value]),
         ],
-        service.send_refund,
-        _note_only,
+        partial(service.send_refund, follow=follow),
+        note_only,
     )
 
 
-def release_due_payouts(session_factory: sessionmaker[Session], settings: Settings) -> int:
-    """Verified merges whose release delay has passed (see the release_delay_seconds setting)."""
-    return _each_claimed(
-        session_factory,
-        settings,
-        repository.release_due(),
-        lambda session, _gateway, payout: flows.release_due(session, payout),
-        _note_only,
-    )
-
-
-def confirm_transfers(session_factory: sessionmaker[Session], settings: Settings) -> int:
+def confirm_transfers(
+    session_factory: sessionmaker[Session], settings: Settings, *, follow: FollowPayout
+) -> int:
     """Released payouts whose confirmation event has not come: ask the gateway instead."""
 
     def confirm(session: Session, gateway: Gateway, payout: Payout) -> None:
         transfer = gateway.find_transfer(payout.transfer_group, payout.id)
         if transfer is not None:
-            service.record_transfer(session, payout, transfer, confirmed=True)
+            service.record_transfer(session, payout, transfer, confirmed=True, follow=follow)
 
-    return _each_claimed(
+    return each_claimed(
         session_factory,
         settings,
         [Payout.state == PayoutState.RELEASED.value],
         confirm,
-        _note_only,
+        note_only,
     )

@@ -16,6 +16,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from app import links
+from app.attention import repository as attention_repository
 from app.config import Settings
 from app.evaluations.service import awaits_acceptance
 from app.i18n import gettext as _
@@ -391,12 +392,12 @@ def _administration(session: Session) -> list[Item]:
         Item(Kind.APPROVE_TEAM, links.ADMIN, team.name, team.name_fr)
         for team in teams_repository.pending_teams(session)
     ]
-    held = payments_repository.held_opportunities(session)
+    held = attention_repository.held_opportunities(session)
     items += [_about(Kind.HELD_PAYMENT, links.held_payment(o.id), o) for o in held]
     # A held opportunity's disputed payout is the same case: listed once.
     troubled = [
         p
-        for p in payments_repository.payouts_needing_attention(session)
+        for p in attention_repository.payouts_needing_attention(session)
         if p.opportunity_id not in {o.id for o in held}
     ]
     titles = repository.opportunities_by_id(session, {p.opportunity_id for p in troubled})

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import flows, jobs
+from app import jobs
 from app.config import Settings
 from app.github.client import GitHubClient
 from app.models import Award, Opportunity, Payout, Team, User
@@ -21,6 +21,8 @@ from app.models.base import utcnow
 from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payments.gateway import gateway_for
+from app.payonpull import service as payonpull
+from app.payonpull import tasks as payonpull_tasks
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
@@ -216,7 +218,7 @@ def in_progress_work(
     assert opportunity_of(db, work).state == "in_progress"
     # The worker has asked GitHub about the new work once (nothing merged yet).
     with GitHubClient.from_settings(settings) as github:
-        flows.check_started_work(db, github, settings)
+        payonpull_tasks.check_started_work(db, github, settings)
     return work, events
 
 
@@ -227,11 +229,13 @@ def start_work(
     events = [connect_developer(db, settings, fake_stripe, work)]
     account = payments_repository.account_of(db, work.developer.id)
     assert account is not None
-    payments.refresh_account(db, gateway_for(settings), account)
-    flows.accept_award(db, opportunity_of(db, work), work.developer)
+    payments.refresh_account(db, gateway_for(settings), account, follow=payonpull.follow_payout)
+    payonpull.accept_award(db, opportunity_of(db, work), work.developer)
     db.commit()
     events += fund_at_stripe(db, settings, fake_stripe, work)
-    payments.confirm_funding(db, gateway_for(settings), opportunity_of(db, work))
+    payments.confirm_funding(
+        db, gateway_for(settings), opportunity_of(db, work), follow=payonpull.follow_payout
+    )
     db.commit()
     return events
 

@@ -1,0 +1,189 @@
+"""Pay-on-pull jobs: the GitHub inbox, the reconcile job, the check of work that has just
+started, and the release of verified merges whose delay has passed. Each claims its rows with
+SKIP LOCKED and commits per row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.errors import InvalidTransition
+from app.github import repository as github_repository
+from app.github.client import GitHubClient, GitHubError, GitHubNotFound
+from app.models import Opportunity, OpportunityState, WebhookDelivery
+from app.models.base import utcnow
+from app.opportunities import repository as opportunities_repository
+from app.payments import repository as payments_repository
+from app.payments import tasks as payment_tasks
+from app.payonpull import service
+from app.payonpull.verification import closes_issue_of
+
+GitHubStep = Callable[[Session, GitHubClient, Settings], int]
+
+
+def with_github(step: GitHubStep) -> Callable[[sessionmaker[Session], Settings], int]:
+    """The periodic job that runs one step with a session and a GitHub client of its own."""
+
+    def job(session_factory: sessionmaker[Session], settings: Settings) -> int:
+        with GitHubClient.from_settings(settings) as github, session_factory() as session:
+            return step(session, github, settings)
+
+    return job
+
+
+def reconcile(session: Session, github: GitHubClient, settings: Settings) -> int:
+    """Pay-on-pull rule 5: ask GitHub about every opportunity in progress, so that a merge whose
+    webhook never arrived is still found (and verified exactly as a webhook's would be)."""
+    in_progress = session.scalars(
+        select(Opportunity).where(
+            Opportunity.state == OpportunityState.IN_PROGRESS.value,
+            Opportunity.github_repository_id.is_not(None),
+        )
+    ).all()
+    return _ask_github_about(session, github, settings, in_progress)
+
+
+def check_started_work(session: Session, github: GitHubClient, settings: Settings) -> int:
+    """Work that has just started (funded, accepted, payouts enabled) may have been merged
+    before it started: its delivery then found nothing to pay. Asked at once, not at the
+    next reconcile, so such a merge is paid within seconds of the funding."""
+    settled = 0
+    for _attempt in range(MAX_CHECKS_PER_RUN):
+        # One at a time, claimed: two workers never ask about the same work at once.
+        claimed = session.scalars(
+            select(Opportunity)
+            .where(*opportunities_repository.merge_check_due(utcnow()))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if claimed is None:
+            break
+        settled += _ask_github_about(session, github, settings, [claimed])
+    return settled
+
+
+MAX_CHECKS_PER_RUN = 50
+
+
+# GitHub unwell: a started work's check waits this long before it is tried again.
+MERGE_CHECK_RETRY = timedelta(minutes=1)
+
+
+def _ask_github_about(
+    session: Session, github: GitHubClient, settings: Settings, found: Sequence[Opportunity]
+) -> int:
+    settled = 0
+    for opportunity in found:
+        opportunity_id = opportunity.id
+        try:
+            settled += _settle_closing_merge(session, github, settings, opportunity)
+            opportunity.merge_check_due_at = None
+        except (GitHubError, InvalidTransition) as exc:
+            session.rollback()
+            asked = session.get(Opportunity, opportunity_id)
+            if asked is not None and asked.merge_check_due_at is not None:
+                # Settled by another worker meanwhile, or a repository GitHub cannot show (an
+                # answer: the reconcile job keeps asking): done. Anything else means GitHub is
+                # unwell: ask again a little later.
+                done = isinstance(exc, GitHubNotFound | InvalidTransition)
+                asked.merge_check_due_at = None if done else utcnow() + MERGE_CHECK_RETRY
+        session.commit()
+    return settled
+
+
+def _settle_closing_merge(
+    session: Session, github: GitHubClient, settings: Settings, opportunity: Opportunity
+) -> int:
+    """Settles the most recent merged pull request that closes the opportunity's issue, among
+    those closed since the award (every page of them). Pull requests of the awardee are
+    verified too, since an issue linked in the sidebar only shows in the API's answer; one an
+    administrator dismissed for this work is not judged again."""
+    found = payments_repository.awardee_of(session, opportunity.id)
+    if found is None:
+        return 0
+    award, awardee = found
+    full_name = opportunity.github_repository_full_name
+    dismissed = service.dismissed_pulls(session, opportunity.id)
+    for pull in github.closed_pull_requests_since(full_name, award.awarded_at - CLOCK_MARGIN):
+        closes = closes_issue_of(pull.get("body"), opportunity)
+        by_awardee = (pull.get("user") or {}).get("id") == awardee.github_id
+        number = int(pull["number"])
+        if not pull.get("merged_at") or not (closes or by_awardee) or number in dismissed:
+            continue
+        if service.settle_merge(session, github, settings, opportunity, number, closes) is not None:
+            return 1
+    return 0
+
+
+# GitHub's clock and ours may disagree a little: look a bit before the award.
+CLOCK_MARGIN = timedelta(minutes=10)
+
+
+def process_inbox(
+    session: Session, github: GitHubClient, settings: Settings, limit: int = 50
+) -> int:
+    """Processes pending deliveries, each claimed with SKIP LOCKED so that concurrent workers
+    never process one twice; a GitHub outage leaves it pending for the next run. GitHub saying
+    a pull request or repository does not exist (deleted, or made private) is an answer, not an
+    outage: that delivery is set aside, so it cannot hold up the ones behind it; no payment
+    follows from it, and the reconcile job keeps asking about the work in progress."""
+    done = 0
+    for _attempt in range(limit):
+        delivery = github_repository.claim_pending_delivery(session)
+        if delivery is None:
+            break
+        delivery_id = delivery.id
+        try:
+            _finish(delivery, service.process_delivery(session, github, settings, delivery))
+        except GitHubError as exc:
+            session.rollback()
+            if not _record_failure(session, delivery_id, exc):
+                break  # GitHub is unwell: the next run tries again
+        session.commit()
+        done += 1
+    return done
+
+
+def _finish(delivery: WebhookDelivery, outcome: str) -> None:
+    delivery.attempts += 1
+    delivery.status = "ignored" if outcome.startswith("ignored") else "processed"
+    delivery.outcome = outcome[:300]
+    delivery.processed_at = utcnow()
+
+
+# A delivery GitHub keeps failing on is given up after this many runs (about an hour of
+# regular runs), so it cannot hold up the inbox for ever; the reconcile job still asks GitHub
+# about the work in progress, so a merge it carried is delayed, never lost.
+MAX_DELIVERY_ATTEMPTS = 120
+
+
+def _record_failure(session: Session, delivery_id: int, error: GitHubError) -> bool:
+    """Records a failed attempt (after the rollback); True when the delivery is set aside, so
+    the inbox goes on. GitHub saying a pull request does not exist is an answer, not an outage."""
+    delivery = session.get(WebhookDelivery, delivery_id)
+    assert delivery is not None
+    if isinstance(error, GitHubNotFound):
+        _finish(delivery, f"ignored: GitHub cannot show {error}")
+        return True
+    if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS:
+        _finish(delivery, f"ignored: gave up after {delivery.attempts + 1} attempts: {error}")
+    else:
+        delivery.attempts += 1
+        delivery.outcome = f"retrying: {error}"[:300]
+    session.commit()
+    return False
+
+
+def release_due_payouts(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """Verified merges whose release delay has passed (see the release_delay_seconds setting)."""
+    return payment_tasks.each_claimed(
+        session_factory,
+        settings,
+        payments_repository.release_due(),
+        lambda session, _gateway, payout: service.release_due(session, payout),
+        payment_tasks.note_only,
+    )
