@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.access import ADMIN, allow
-from app.admin import repository
+from app.admin import service
 from app.deps import Client, CurrentUser, DbSession
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
@@ -22,7 +22,7 @@ def admin_home(request: Request, db: DbSession) -> Response:
         "admin/home.html",
         {
             "pending_teams": teams_repository.pending_teams(db),
-            "events": repository.recent_audit_events(db),
+            "audit_lines": service.audit_trail(db),
         },
     )
 
