@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Opportunity, Proposal, User
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
+from tests.support.fake_github import FakeGitHub
+from tests.support.pay_on_pull import awarded_work
 from tests.support.web import post_form, sign_in
 
 # 22:00 UTC on a winter day is 17:00 in Toronto, the platform's default zone (EST, UTC-5).
@@ -158,3 +160,12 @@ def test_the_english_fields_are_english_on_the_french_form(client: TestClient, d
     html = _editor_form(client, db, "fr")
     for name in ("title", "problem_statement", "acceptance_criteria"):
         assert 'lang="en"' in _tag(html, name), name
+
+
+def test_an_english_title_on_the_french_funding_page_says_it_is_english(
+    client: TestClient, db: Session, fake_github: FakeGitHub
+) -> None:
+    work = awarded_work(db, fake_github)
+    sign_in(client, work.finance)
+    html = client.get(f"/opportunities/{work.opportunity_id}/funding?lang=fr").text
+    assert f'<a href="/opportunities/{work.opportunity_id}" lang="en">' in html
