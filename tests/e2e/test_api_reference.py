@@ -20,7 +20,9 @@ def test_the_api_link_opens_the_reference(page: Page, live_server: str, lang: st
         "link", name=menu, exact=True
     ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
-    expect(page.get_by_role("heading", name="GET /api/v1/opportunities", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="GET /api/v1/opportunities", exact=True)
+    ).to_be_visible()
     check(page, f"{lang}-api-reference")
 
     contents = page.get_by_role("navigation", name="Contents" if lang == "en" else "Sommaire")
