@@ -18,6 +18,7 @@ from app import jobs, openapi
 from app.accounts import api as accounts_api
 from app.accounts import pages as accounts_pages
 from app.admin import pages as admin_pages
+from app.admin.labels import event_label
 from app.attention import pages as attention_pages
 from app.config import Settings, get_settings
 from app.db import PostgresInbox, make_engine, make_session_factory
@@ -53,6 +54,7 @@ from app.security import (
 from app.site import pages as site_pages
 from app.teams import api as teams_api
 from app.teams import pages as teams_pages
+from app.templating import environment as templates
 from app.work import api as work_api
 from app.work import pages as work_pages
 
@@ -118,6 +120,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine.dispose()
         if app.state.inbox is not None:
             await app.state.inbox.close()
+
+
+# Audit events in words compose every domain's labels, so they sit above the domains (admin);
+# the one Jinja environment, which every domain imports, gets them from here.
+templates.globals["event_label"] = event_label
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

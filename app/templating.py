@@ -14,7 +14,6 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from app import i18n
-from app.audit.labels import event_label
 from app.config import Settings
 from app.models.base import utcnow
 from app.opportunities.service import state_label
@@ -64,7 +63,6 @@ environment.globals["state_label_for"] = state_label
 environment.globals["proposal_state_label"] = proposal_state_label
 environment.globals["localized"] = localized
 environment.globals["lang_attr"] = lang_attr
-environment.globals["event_label"] = event_label
 
 
 def _url_with(request: Request, **changes: Any) -> str:

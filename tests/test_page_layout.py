@@ -12,8 +12,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.admin.labels import ACTION_LABELS, TRANSITION_ACTIONS
 from app.audit import service as audit
-from app.audit.labels import ACTION_LABELS, TRANSITION_ACTIONS
 from app.models import Award, Payout
 from app.models.base import utcnow
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
@@ -165,4 +165,4 @@ def _recorded_actions() -> set[str]:
 
 def test_every_recorded_action_has_words_for_people() -> None:
     missing = _recorded_actions() - set(ACTION_LABELS) - TRANSITION_ACTIONS
-    assert not missing, f"add these to app/audit/labels.py: {sorted(missing)}"
+    assert not missing, f"add these to app/admin/labels.py: {sorted(missing)}"

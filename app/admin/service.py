@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.admin import repository
-from app.audit.labels import event_label
+from app.admin.labels import event_label
 from app.evaluations import service as evaluations
 from app.i18n import get_locale
 from app.i18n import gettext as _

@@ -1,4 +1,5 @@
-"""Audit events in words, in the reader's language: people read these, not the stored codes."""
+"""Audit events in words, in the reader's language: people read these, not the stored codes.
+They compose every domain's state labels, so they live above the domains, with the trail's page."""
 
 from __future__ import annotations
 
