@@ -109,6 +109,23 @@ def test_two_opportunities_in_one_repository_with_one_awardee_are_each_paid_once
     assert "$3,700.00" in client.get("/").text
 
 
+def _sniped(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> Work:
+    """Work in progress whose issue someone else's merged pull request closes."""
+    work = awarded_work(db, fake_github)
+    start_work(db, settings, fake_stripe, work)
+    fake_github.pulls[(REPO, PULL)] = api_pull(user={"id": 4242, "login": "sniper"})
+    body = merged_payload()
+    assert client.post("/webhooks/github", content=body, headers=delivery_headers(body)).is_success
+    _jobs(client, settings)
+    return work
+
+
 def test_someone_elses_merge_that_closes_the_issue_still_holds_the_work(
     client: TestClient,
     db: Session,
@@ -116,12 +133,7 @@ def test_someone_elses_merge_that_closes_the_issue_still_holds_the_work(
     fake_stripe: FakeStripe,
     fake_github: FakeGitHub,
 ) -> None:
-    work = awarded_work(db, fake_github)
-    start_work(db, settings, fake_stripe, work)
-    fake_github.pulls[(REPO, PULL)] = api_pull(user={"id": 4242, "login": "sniper"})
-    body = merged_payload()
-    assert client.post("/webhooks/github", content=body, headers=delivery_headers(body)).is_success
-    _jobs(client, settings)
+    work = _sniped(client, db, settings, fake_stripe, fake_github)
     assert opportunity_of(db, work).state == "on_hold"
     assert fake_stripe.transfers == {}
 
@@ -203,12 +215,7 @@ def test_a_dismissed_pull_request_does_not_hold_the_work_again(
     fake_stripe: FakeStripe,
     fake_github: FakeGitHub,
 ) -> None:
-    work = awarded_work(db, fake_github)
-    start_work(db, settings, fake_stripe, work)
-    fake_github.pulls[(REPO, PULL)] = api_pull(user={"id": 4242, "login": "sniper"})
-    body = merged_payload()
-    assert client.post("/webhooks/github", content=body, headers=delivery_headers(body)).is_success
-    _jobs(client, settings)
+    work = _sniped(client, db, settings, fake_stripe, fake_github)
     admin = work.owner  # any administrator; the flow function checks nothing about the actor
     attention.dismiss_hold(db, opportunity_of(db, work), admin)
     db.commit()
