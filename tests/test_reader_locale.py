@@ -169,3 +169,13 @@ def test_an_english_title_on_the_french_funding_page_says_it_is_english(
     sign_in(client, work.finance)
     html = client.get(f"/opportunities/{work.opportunity_id}/funding?lang=fr").text
     assert f'<a href="/opportunities/{work.opportunity_id}" lang="en">' in html
+
+
+def test_an_award_reason_typed_in_english_says_so_on_the_french_page(
+    client: TestClient, db: Session
+) -> None:
+    opportunity = _awarded(client, db)  # the owner works in English
+    assert '<span lang="en">Best value for the team.</span>' in _public_page(
+        client, opportunity, "fr"
+    )
+    assert "<span>Best value for the team.</span>" in _public_page(client, opportunity, "en")

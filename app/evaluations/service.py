@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from app import links
+from app import i18n, links
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -314,6 +314,7 @@ def award(
         opportunity_id=opportunity.id,
         proposal_id=proposal_id,
         reason=reason.strip() or _("Top-ranked proposal."),
+        reason_lang=i18n.get_locale(),
         awarded_by_user_id=user.id,
         accept_by=utcnow() + timedelta(days=settings.award_acceptance_days),
     )
@@ -406,6 +407,7 @@ def _award_next(
     proposals.transition(session, chosen, ProposalState.AWARDED, actor=user)
     existing.proposal_id = chosen.id
     existing.reason = reason.strip()
+    existing.reason_lang = i18n.get_locale()
     existing.awarded_by_user_id = user.id
     existing.awarded_at = utcnow()
     existing.accept_by = utcnow() + timedelta(days=settings.award_acceptance_days)
@@ -468,6 +470,7 @@ class AwardNotice:
     proposals_received: int
     reason: str
     awarded_at: datetime
+    reason_lang: str
 
 
 def public_notice(session: Session, opportunity: Opportunity) -> AwardNotice | None:
@@ -490,6 +493,7 @@ def public_notice(session: Session, opportunity: Opportunity) -> AwardNotice | N
         len(rows),
         record.reason,
         record.awarded_at,
+        record.reason_lang,
     )
 
 

@@ -148,3 +148,6 @@ class Award(Base):
     awarded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     accept_by: Mapped[datetime] = mapped_column(UTCDateTime())
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The language the reason was written in (the awarding person's interface), so pages in
+    # the other language mark it (WCAG 3.1.2); empty for awards made before it was recorded.
+    reason_lang: Mapped[str] = mapped_column(String(5), default="", server_default="")
