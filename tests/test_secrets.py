@@ -28,6 +28,7 @@ from tests.support.pay_on_pull import (
     run_jobs,
     sign,
 )
+from tests.support.web import app_of
 
 SECRETS = {
     "secret_key": "session-signing-key-7f3c9a1e5b2d4c6e8a0b",
@@ -146,7 +147,7 @@ def _sign_in_pay_on_pull_and_email(
     assert client.post("/webhooks/github", content=body, headers=forged).status_code == 401
     signed = {**headers, "x-hub-signature-256": sign(body, SECRETS["github_webhook_secret"])}
     assert client.post("/webhooks/github", content=body, headers=signed).is_success
-    jobs_factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    jobs_factory = app_of(client).state.session_factory
     run_jobs(jobs_factory, settings)
 
     assert deliver(client, stripe_events[0], secret="whsec_not-the-secret").status_code == 401
