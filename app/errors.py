@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +16,9 @@ from app.i18n import gettext as _
 
 log = logging.getLogger("devex.errors")
 PROBLEM_JSON = "application/problem+json"
+# Draws the HTML error page from its context (title, detail, sign_in_url) and status. The app
+# passes it in (create_app): errors sit below the templates, which import the domains' errors.
+ErrorPageRenderer = Callable[[Request, dict[str, Any], int], Response]
 
 
 class AppError(Exception):
@@ -128,12 +132,11 @@ def problem_response(
 
 
 def _html_error(request: Request, status: int, title: str, detail: str) -> Response:
-    from app.templating import render  # late import: templating imports this module's errors
-
     context = {"title": title, "detail": detail}
     if status == 401:
         context["sign_in_url"] = _sign_in_url(request)
-    return render(request, "errors/error.html", context, status_code=status)
+    render_page: ErrorPageRenderer = request.app.state.render_error_page
+    return render_page(request, context, status)
 
 
 def _sign_in_url(request: Request) -> str:
@@ -205,7 +208,8 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return _html_error(request, 500, title, detail)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, render_page: ErrorPageRenderer) -> None:
+    app.state.render_error_page = render_page
     app.add_exception_handler(AppError, render_app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)

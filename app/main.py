@@ -10,6 +10,7 @@ from typing import Any
 
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -55,6 +56,7 @@ from app.site import pages as site_pages
 from app.teams import api as teams_api
 from app.teams import pages as teams_pages
 from app.templating import environment as templates
+from app.templating import render
 from app.work import api as work_api
 from app.work import pages as work_pages
 
@@ -77,6 +79,10 @@ async def _csrf_failed(scope: Scope, send: Send, _reason: Any) -> None:
     )
     response = await render_app_error(Request(scope), error)
     await response(scope, _noop_receive, send)
+
+
+def _error_page(request: Request, context: dict[str, Any], status: int) -> Response:
+    return render(request, "errors/error.html", context, status_code=status)
 
 
 async def _noop_receive() -> dict[str, Any]:
@@ -156,7 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.github = GitHubClient.from_settings(settings)
 
     app.state.layout_context = work_pages.navigation
-    install_error_handlers(app)
+    install_error_handlers(app, _error_page)
     openapi.install(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
