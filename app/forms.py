@@ -10,19 +10,42 @@ the next page never posts the form a second time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, NamedTuple, TypeVar
 
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.deps import form_values
+from app.config import Settings
+from app.deps import AppSettings, CurrentUser, DbSession, FormBody, form_values
 from app.errors import AppError, ValidationFailed
 from app.i18n import gettext as _
+from app.models import User
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+
+class Posted(NamedTuple):
+    """What a page that takes a form works with: one parameter instead of the same five, which
+    the handler unpacks (`request, db, user, settings, form = posted`)."""
+
+    request: Request
+    db: Session
+    user: User
+    settings: Settings
+    form: FormData
+
+
+def _posted(
+    request: Request, db: DbSession, user: CurrentUser, settings: AppSettings, form: FormBody
+) -> Posted:
+    return Posted(request, db, user, settings, form)
+
+
+PostedForm = Annotated[Posted, Depends(_posted)]
 
 
 def form_action(

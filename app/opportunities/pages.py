@@ -15,14 +15,13 @@ from app.deps import (
     AppSettings,
     CurrentUser,
     DbSession,
-    FormBody,
     OptionalUser,
     RowId,
     form_values,
 )
 from app.errors import AppError
 from app.evaluations import service as evaluations
-from app.forms import form_action, on_field_errors, read_form
+from app.forms import PostedForm, form_action, on_field_errors, read_form
 from app.github import service as github_service
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
@@ -301,14 +300,8 @@ def new_draft_form(slug: str, request: Request, db: DbSession, user: CurrentUser
     response_class=HTMLResponse,
     dependencies=[allow(team(TeamRole.OWNER, TeamRole.EDITOR, via="slug"))],
 )
-def create_draft(
-    slug: str,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
+def create_draft(slug: str, posted: PostedForm) -> Response:
+    request, db, user, settings, form = posted
     team = teams_service.get_team(db, slug)
 
     def create() -> Opportunity:
@@ -353,14 +346,8 @@ def edit_draft_form(
     response_class=HTMLResponse,
     dependencies=[allow(AUTHORS)],
 )
-def update_draft(
-    opportunity_id: RowId,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
+def update_draft(opportunity_id: RowId, posted: PostedForm) -> Response:
+    request, db, user, settings, form = posted
     opportunity = service.get_visible(db, opportunity_id, user).opportunity
     return form_action(
         db,

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.access import SIGNED_IN, allow, outside_team
-from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text, form_values
+from app.deps import CurrentUser, DbSession, RowId, form_text, form_values
 from app.errors import AppError
 from app.evaluations import repository as evaluations
 from app.evaluations.service import criterion_label
-from app.forms import form_action
+from app.forms import PostedForm, form_action
 from app.i18n import gettext as _
 from app.models import Opportunity, Proposal, User
 from app.models.base import utcnow
@@ -113,14 +113,8 @@ def _input(form: FormData) -> service.ProposalInput:
     response_class=HTMLResponse,
     dependencies=[allow(DEVELOPERS)],
 )
-def save_proposal(
-    opportunity_id: RowId,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
+def save_proposal(opportunity_id: RowId, posted: PostedForm) -> Response:
+    request, db, user, settings, form = posted
     opportunity = opportunities.get_public(db, opportunity_id)
     submit = form_text(form, "action") == "submit"
     return form_action(

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.access import allow, outside_team, team
-from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text
-from app.forms import form_action
+from app.deps import CurrentUser, DbSession, FormBody, RowId, form_text
+from app.forms import PostedForm, form_action
 from app.models import TeamRole
 from app.opportunities import service as opportunities
 from app.questions import service
@@ -45,13 +45,8 @@ def answer(question_id: RowId, db: DbSession, user: CurrentUser, form: FormBody)
     "/opportunities/{opportunity_id}/addenda",
     dependencies=[allow(team(*AUTHORS, via="opportunity_id"))],
 )
-def publish_addendum(
-    opportunity_id: RowId,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
+def publish_addendum(opportunity_id: RowId, posted: PostedForm) -> Response:
+    _request, db, user, settings, form = posted
     opportunity = opportunities.get_public(db, opportunity_id)
     raw_deadline = form_text(form, "new_deadline")
     new_deadline = (

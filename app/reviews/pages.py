@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.access import SIGNED_IN, allow, outside_team, team
 from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text, form_values
 from app.errors import AppError, NotFound
-from app.forms import form_action
+from app.forms import PostedForm, form_action
 from app.models import Opportunity, TeamRole, User
 from app.models.review import CHECKLIST, SECTIONS
 from app.opportunities import service as opportunities
@@ -105,14 +105,8 @@ def review_form(
     response_class=HTMLResponse,
     dependencies=[allow(REVIEWERS)],
 )
-def submit_review(
-    opportunity_id: RowId,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
+def submit_review(opportunity_id: RowId, posted: PostedForm) -> Response:
+    request, db, user, settings, form = posted
     opportunity = opportunities.get_opportunity(db, opportunity_id)
     return form_action(
         db,
