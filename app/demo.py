@@ -35,6 +35,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
+from app.opportunities.schemas import DraftIn
 from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payments.gateway import Gateway, gateway_for
@@ -658,9 +659,8 @@ def _draft(demo: Demo, spec: DemoOpportunity, owner: User) -> Opportunity:
     problem = _PROBLEM.format(what=spec.problem)
     # A future deadline, as the form requires; one in the past is set once it is published.
     deadline = _deadline(demo, max(spec.deadline_days, 1))
-    data = opportunities.DraftInput(
-        team_slug=spec.team,
-        project_slug=spec.project,
+    data = DraftIn(
+        project=spec.project,
         title=spec.title,
         title_fr=spec.title_fr,
         problem_statement=problem,
@@ -673,7 +673,7 @@ def _draft(demo: Demo, spec: DemoOpportunity, owner: User) -> Opportunity:
         license_spdx="MIT",
     )
     opportunity, _unverified = opportunities.create_draft(
-        demo.session, data, actor=owner, settings=demo.settings, github=demo.github
+        demo.session, spec.team, data, actor=owner, settings=demo.settings, github=demo.github
     )
     # What verifying the issue link stores; the demo's repositories are not on GitHub.
     opportunity.github_repository_id = project.github_repository_id

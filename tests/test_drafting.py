@@ -139,6 +139,23 @@ def test_field_errors_are_listed_and_linked_and_input_is_kept(
     assert db.scalars(select(Opportunity)).first() is None
 
 
+def test_text_over_a_fields_length_is_a_field_error_in_french(
+    client: TestClient, db: Session
+) -> None:
+    """The form reads into the API's input model, whose length limits then apply to the page
+    too: as the form's own field error, never as a bare 422 page."""
+    team = make_team(db)
+    editor = make_user(db, roles={team: ["editor"]})
+    db.commit()
+    sign_in(client, editor)
+    client.get("/?lang=fr")
+    response = post_form(client, f"/teams/{team.slug}/opportunities/new", _form(title="x" * 201))
+    assert response.status_code == 422
+    assert 'href="#field-title"' in response.text
+    assert "Utilisez au plus 200 caractères." in response.text
+    assert db.scalars(select(Opportunity)).first() is None
+
+
 def test_editing_a_draft_and_refusing_to_edit_a_published_one(
     client: TestClient, db: Session, fake_github: FakeGitHub
 ) -> None:

@@ -75,29 +75,6 @@ def get_opportunity(
     return to_out(service.get_visible(db, opportunity_id, user), request)
 
 
-def _draft_from_api(team_slug: str, body: OpportunityIn) -> service.DraftInput:
-    return service.DraftInput(
-        team_slug=team_slug,
-        project_slug=body.project,
-        title=body.title,
-        title_fr=body.title_fr,
-        problem_statement=body.problem_statement,
-        problem_statement_fr=body.problem_statement_fr,
-        context_links=body.context_links,
-        acceptance_criteria=body.acceptance_criteria,
-        acceptance_criteria_fr=body.acceptance_criteria_fr,
-        skills=body.skills,
-        remote=body.remote,
-        location=body.location,
-        amount_cents=body.amount_cents,
-        proposal_deadline=body.proposal_deadline,
-        delivery_date=body.delivery_date,
-        github_issue_url=body.github_issue_url,
-        require_passing_checks=body.require_passing_checks,
-        license_spdx=body.license_spdx,
-    )
-
-
 def _github(request: Request) -> GitHubClient:
     client: GitHubClient = request.app.state.github
     return client
@@ -119,7 +96,7 @@ def create_opportunity(
     settings: AppSettings,
 ) -> OpportunityOut:
     opportunity, _link_problem = service.create_draft(
-        db, _draft_from_api(slug, body), actor=user, settings=settings, github=_github(request)
+        db, slug, body, actor=user, settings=settings, github=_github(request)
     )
     db.commit()
     return to_out(service.get_visible(db, opportunity.id, user), request)

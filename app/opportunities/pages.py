@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, QueryParams
 
 from app.access import PUBLIC, allow, team
@@ -14,21 +15,20 @@ from app.deps import (
     AppSettings,
     CurrentUser,
     DbSession,
-    FormBody,
     OptionalUser,
     RowId,
-    form_text,
     form_values,
 )
-from app.errors import AppError, ValidationFailed
+from app.errors import AppError
 from app.evaluations import service as evaluations
+from app.forms import PostedForm, form_action, on_field_errors, read_form
 from app.github import service as github_service
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.models import Award, Opportunity, OpportunityState, TeamRole, User
 from app.models.base import utcnow
 from app.opportunities import repository, service
-from app.opportunities.schemas import PUBLIC_STATES, ListFilters, Sort
+from app.opportunities.schemas import PUBLIC_STATES, DraftForm, DraftIn, ListFilters, Sort
 from app.payments import repository as payments_repository
 from app.questions import repository as questions
 from app.reviews import repository as reviews
@@ -36,7 +36,7 @@ from app.reviews import service as review_service
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
 from app.templating import render
-from app.text import parse_date, parse_local_datetime, parse_money_to_cents
+from app.text import parse_money_to_cents
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 AUTHORS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
@@ -208,49 +208,24 @@ def opportunity_detail(
 # --- Team side: drafts -------------------------------------------------------------------------
 
 
-def draft_from_form(form: FormData, team_slug: str, settings: Settings) -> service.DraftInput:
-    return service.DraftInput(
-        team_slug=team_slug,
-        project_slug=form_text(form, "project"),
-        title=form_text(form, "title"),
-        title_fr=form_text(form, "title_fr"),
-        problem_statement=form_text(form, "problem_statement"),
-        problem_statement_fr=form_text(form, "problem_statement_fr"),
-        context_links=form_text(form, "context_links").splitlines(),
-        acceptance_criteria=form_text(form, "acceptance_criteria"),
-        acceptance_criteria_fr=form_text(form, "acceptance_criteria_fr"),
-        skills=form_text(form, "skills").split(","),
-        remote=form_text(form, "remote") == "on",
-        location=form_text(form, "location"),
-        amount_cents=parse_money_to_cents(form_text(form, "amount")),
-        proposal_deadline=parse_local_datetime(form_text(form, "proposal_deadline"), settings.zone),
-        delivery_date=parse_date(form_text(form, "delivery_date")),
-        github_issue_url=form_text(form, "github_issue_url"),
-        require_passing_checks=form_text(form, "require_passing_checks") == "on",
-        license_spdx=form_text(form, "license_spdx"),
-    )
-
-
-def _form_values(opportunity: Opportunity, skills: list[str], settings: Settings) -> dict[str, Any]:
+def _form_values(listed: repository.Listed, settings: Settings) -> dict[str, Any]:
+    """The draft as its form shows it: the text `DraftForm` reads back."""
+    opportunity = listed.opportunity
+    text = {
+        name: value
+        for name in DraftIn.model_fields
+        if isinstance(value := getattr(opportunity, name, None), str)
+    }
     deadline = opportunity.proposal_deadline.astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
     return {
-        "title": opportunity.title,
-        "title_fr": opportunity.title_fr,
-        "problem_statement": opportunity.problem_statement,
-        "problem_statement_fr": opportunity.problem_statement_fr,
-        "context_links": opportunity.context_links,
-        "acceptance_criteria": opportunity.acceptance_criteria,
-        "acceptance_criteria_fr": opportunity.acceptance_criteria_fr,
-        "skills": ", ".join(skills),
+        **text,
+        "project": listed.project_slug or "",
+        "skills": ", ".join(listed.skills),
         "remote": "on" if opportunity.remote else "",
-        "location": opportunity.location,
         "amount": f"{opportunity.amount_cents / 100:.2f}",
         "proposal_deadline": deadline,
         "delivery_date": opportunity.delivery_date.isoformat() if opportunity.delivery_date else "",
-        "github_issue_url": opportunity.github_issue_url,
         "require_passing_checks": "on" if opportunity.require_passing_checks else "",
-        "license_spdx": opportunity.license_spdx,
-        "project": "",
     }
 
 
@@ -275,6 +250,23 @@ def _render_form(
             "projects": teams_repository.projects_of(db, team_id),
         },
         status_code=422 if errors else 200,
+    )
+
+
+def _form_again(
+    request: Request, db: DbSession, team_id: int, form: FormData, heading: str
+) -> Callable[[AppError], Response]:
+    """The draft form once more, with what was typed and why it was refused."""
+    return on_field_errors(
+        lambda errors: _render_form(
+            request,
+            db,
+            team_id,
+            form_values(form),
+            action=request.url.path,
+            heading=heading,
+            errors=errors,
+        )
     )
 
 
@@ -308,33 +300,25 @@ def new_draft_form(slug: str, request: Request, db: DbSession, user: CurrentUser
     response_class=HTMLResponse,
     dependencies=[allow(team(TeamRole.OWNER, TeamRole.EDITOR, via="slug"))],
 )
-def create_draft(
-    slug: str,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
+def create_draft(slug: str, posted: PostedForm) -> Response:
+    request, db, user, settings, form = posted
     team = teams_service.get_team(db, slug)
-    data = draft_from_form(form, slug, settings)
-    try:
+
+    def create() -> Opportunity:
+        data = read_form(DraftForm, form, zone=settings.zone)
         opportunity, _problem = service.create_draft(
-            db, data, actor=user, settings=settings, github=_github(request)
+            db, slug, data, actor=user, settings=settings, github=_github(request)
         )
-    except ValidationFailed as exc:
-        db.rollback()
-        return _render_form(
-            request,
-            db,
-            team.id,
-            form_values(form),
-            action=request.url.path,
-            heading=_("New opportunity for %(team)s", team=team.name),
-            errors=exc.field_errors,
-        )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity.id}?notice=created", status_code=303)
+        return opportunity
+
+    return form_action(
+        db,
+        create,
+        then=lambda opportunity: f"/opportunities/{opportunity.id}?notice=created",
+        again=_form_again(
+            request, db, team.id, form, _("New opportunity for %(team)s", team=team.name)
+        ),
+    )
 
 
 @router.get(
@@ -347,13 +331,11 @@ def edit_draft_form(
 ) -> Response:
     listed = service.get_visible(db, opportunity_id, user)
     service.require_author(db, listed.opportunity, user)
-    values = _form_values(listed.opportunity, listed.skills, settings)
-    values["project"] = listed.project_slug or ""
     return _render_form(
         request,
         db,
         listed.opportunity.team_id,
-        values,
+        _form_values(listed, settings),
         action=request.url.path,
         heading=_("Edit draft"),
     )
@@ -364,33 +346,22 @@ def edit_draft_form(
     response_class=HTMLResponse,
     dependencies=[allow(AUTHORS)],
 )
-def update_draft(
-    opportunity_id: RowId,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
-    listed = service.get_visible(db, opportunity_id, user)
-    data = draft_from_form(form, listed.team_slug, settings)
-    try:
-        service.update_draft(
-            db, listed.opportunity, data, actor=user, settings=settings, github=_github(request)
-        )
-    except ValidationFailed as exc:
-        db.rollback()
-        return _render_form(
-            request,
+def update_draft(opportunity_id: RowId, posted: PostedForm) -> Response:
+    request, db, user, settings, form = posted
+    opportunity = service.get_visible(db, opportunity_id, user).opportunity
+    return form_action(
+        db,
+        lambda: service.update_draft(
             db,
-            listed.opportunity.team_id,
-            form_values(form),
-            action=request.url.path,
-            heading=_("Edit draft"),
-            errors=exc.field_errors,
-        )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=saved", status_code=303)
+            opportunity,
+            read_form(DraftForm, form, zone=settings.zone),
+            actor=user,
+            settings=settings,
+            github=_github(request),
+        ),
+        then=f"/opportunities/{opportunity_id}?notice=saved",
+        again=_form_again(request, db, opportunity.team_id, form, _("Edit draft")),
+    )
 
 
 @router.post(
@@ -402,10 +373,11 @@ def publish(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, settings: AppSettings
 ) -> Response:
     opportunity = service.get_visible(db, opportunity_id, user).opportunity
-    try:
-        service.publish(db, opportunity, actor=user, settings=settings)
-    except AppError as exc:
-        db.rollback()
-        return detail_page(request, db, settings, user, opportunity_id, error=exc)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=published", status_code=303)
+    return form_action(
+        db,
+        lambda: service.publish(db, opportunity, actor=user, settings=settings),
+        then=f"/opportunities/{opportunity_id}?notice=published",
+        again=lambda refusal: detail_page(
+            request, db, settings, user, opportunity_id, error=refusal
+        ),
+    )

@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 
 from app.models import OpportunityState
+from app.text import parse_date, parse_local_datetime, parse_money_to_cents
 
 PUBLIC_STATES = tuple(
     s.value
@@ -82,16 +92,43 @@ class OpportunityPage(BaseModel):
     )
 
 
-class OpportunityIn(BaseModel):
+class DraftIn(BaseModel):
+    """A draft as a team writes it, on its page or through the API: the one list of its fields.
+
+    Amounts are integer cents in the platform currency. A rule the service words for the person
+    (opportunities.service.validate_draft: a title, an amount under the cap, a deadline ahead,
+    the links and skills) is not a constraint here, so the page can show its message; the API's
+    `OpportunityIn` adds those constraints to its schema.
+    """
+
+    project: str = Field(default="", description="Slug of the team's project, if any.")
+    title: str = Field(default="", max_length=200)
+    title_fr: str = Field(default="", max_length=200)
+    problem_statement: str = Field(default="", max_length=20_000)
+    problem_statement_fr: str = Field(default="", max_length=20_000)
+    context_links: list[str] = Field(default_factory=list)
+    acceptance_criteria: str = Field(default="", max_length=20_000)
+    acceptance_criteria_fr: str = Field(default="", max_length=20_000)
+    skills: list[str] = Field(default_factory=list)
+    remote: bool = True
+    location: str = Field(default="", max_length=200)
+    amount_cents: int | None = None
+    proposal_deadline: datetime | None = None
+    delivery_date: date | None = None
+    github_issue_url: str = Field(default="", max_length=300)
+    require_passing_checks: bool = Field(
+        default=False,
+        description="Pay only when the merged commit's checks (check runs and statuses) passed.",
+    )
+    license_spdx: str = Field(default="", max_length=60)
+
+
+class OpportunityIn(DraftIn):
     """A draft as a team writes it. Amounts are integer cents in the platform currency."""
 
     model_config = ConfigDict(extra="forbid")
 
-    project: str = Field(default="", description="Slug of the team's project, if any.")
     title: str = Field(min_length=1, max_length=200)
-    title_fr: str = Field(default="", max_length=200)
-    problem_statement: str = Field(default="", max_length=20_000)
-    problem_statement_fr: str = Field(default="", max_length=20_000)
     # Checked by the service, as the form's are (opportunities.service.context_links_problem).
     context_links: list[Annotated[str, WithJsonSchema({"type": "string", "format": "uri"})]] = (
         Field(
@@ -100,22 +137,35 @@ class OpportunityIn(BaseModel):
             description="Web addresses (https:// or http://) a bidder needs.",
         )
     )
-    acceptance_criteria: str = Field(default="", max_length=20_000)
-    acceptance_criteria_fr: str = Field(default="", max_length=20_000)
     skills: list[str] = Field(default_factory=list, max_length=15)
-    remote: bool = True
-    location: str = Field(default="", max_length=200)
     amount_cents: int = Field(gt=0, le=2**31 - 1)
     proposal_deadline: AwareDatetime = Field(
         description="With its time zone, e.g. 2026-12-01T17:00:00-05:00."
     )
-    delivery_date: date | None = None
-    github_issue_url: str = Field(default="", max_length=300)
-    require_passing_checks: bool = Field(
-        default=False,
-        description="Pay only when the merged commit's checks (check runs and statuses) passed.",
-    )
-    license_spdx: str = Field(default="", max_length=60)
+
+
+class DraftForm(DraftIn):
+    """The draft as its page's form posts it: text, read into the values the API takes. A value
+    that cannot be read (an amount that is not dollars, a date that is not one) becomes None, so
+    the service says what is missing, as it does for the API."""
+
+    model_config = ConfigDict(extra="ignore")  # the form also posts its token and its button
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_text(cls, form: dict[str, str], info: ValidationInfo) -> dict[str, object]:
+        # The form's date-time has no zone: it is the settings' (read_form(..., zone=...)).
+        zone: ZoneInfo = (info.context or {})["zone"]
+        return {
+            **form,
+            "context_links": form.get("context_links", "").splitlines(),
+            "skills": form.get("skills", "").split(","),
+            "remote": form.get("remote") == "on",  # an unticked checkbox is not posted
+            "require_passing_checks": form.get("require_passing_checks") == "on",
+            "amount_cents": parse_money_to_cents(form.get("amount", "")),
+            "proposal_deadline": parse_local_datetime(form.get("proposal_deadline", ""), zone),
+            "delivery_date": parse_date(form.get("delivery_date", "")),
+        }
 
 
 class CancelIn(BaseModel):

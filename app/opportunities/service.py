@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +26,7 @@ from app.models import Opportunity, OpportunityState, Project, Team, User
 from app.models.base import utcnow
 from app.notifications import service as notifications
 from app.opportunities import repository
-from app.opportunities.schemas import MAX_CONTEXT_LINKS
+from app.opportunities.schemas import MAX_CONTEXT_LINKS, DraftIn
 from app.proposals import service as proposals
 from app.reviews import repository as reviews_repository
 from app.teams import repository as teams_repository
@@ -103,30 +102,6 @@ def state_label(state: S | str) -> str:
     return labels[S(state)]
 
 
-@dataclass
-class DraftInput:
-    """A draft as typed, already parsed into values; the same for form and API."""
-
-    team_slug: str
-    title: str
-    amount_cents: int | None
-    proposal_deadline: datetime | None
-    project_slug: str = ""
-    title_fr: str = ""
-    problem_statement: str = ""
-    problem_statement_fr: str = ""
-    context_links: list[str] = field(default_factory=list)
-    acceptance_criteria: str = ""
-    acceptance_criteria_fr: str = ""
-    skills: list[str] = field(default_factory=list)
-    remote: bool = True
-    location: str = ""
-    delivery_date: date | None = None
-    github_issue_url: str = ""
-    require_passing_checks: bool = False
-    license_spdx: str = ""
-
-
 def normalise_skills(raw: list[str]) -> list[str]:
     seen: dict[str, None] = {}
     for skill in raw:
@@ -163,7 +138,7 @@ def context_links_problem(links: list[str]) -> str | None:
     return None
 
 
-def validate_draft(data: DraftInput, settings: Settings, *, now: datetime) -> dict[str, str]:
+def validate_draft(data: DraftIn, settings: Settings, *, now: datetime) -> dict[str, str]:
     """Field errors, keyed by field name; empty when the draft can be saved."""
     errors: dict[str, str] = {}
     if not data.title.strip():
@@ -229,7 +204,7 @@ def _resolve_project(session: Session, team_id: int, slug: str) -> Project | Non
 def _apply(
     session: Session,
     opportunity: Opportunity,
-    data: DraftInput,
+    data: DraftIn,
     github: GitHubClient,
 ) -> str | None:
     """Copy the draft onto the row; returns why the issue link is unverified, if it is."""
@@ -296,13 +271,19 @@ def _link_issue(opportunity: Opportunity, url: str, github: GitHubClient) -> str
 
 
 def create_draft(
-    session: Session, data: DraftInput, *, actor: User, settings: Settings, github: GitHubClient
+    session: Session,
+    team_slug: str,
+    data: DraftIn,
+    *,
+    actor: User,
+    settings: Settings,
+    github: GitHubClient,
 ) -> tuple[Opportunity, str | None]:
     errors = validate_draft(data, settings, now=utcnow())
     if errors:
         raise ValidationFailed(field_errors=errors)
-    team = _resolve_team(session, data.team_slug, actor)
-    project = _resolve_project(session, team.id, data.project_slug)
+    team = _resolve_team(session, team_slug, actor)
+    project = _resolve_project(session, team.id, data.project)
     opportunity = Opportunity(
         team_id=team.id,
         project_id=project.id if project else None,
@@ -326,7 +307,7 @@ def create_draft(
 def update_draft(
     session: Session,
     opportunity: Opportunity,
-    data: DraftInput,
+    data: DraftIn,
     *,
     actor: User,
     settings: Settings,
@@ -338,7 +319,7 @@ def update_draft(
     errors = validate_draft(data, settings, now=utcnow())
     if errors:
         raise ValidationFailed(field_errors=errors)
-    project = _resolve_project(session, opportunity.team_id, data.project_slug)
+    project = _resolve_project(session, opportunity.team_id, data.project)
     opportunity.project_id = project.id if project else None
     link_problem = _apply(session, opportunity, data, github)
     audit.record(

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.access import SIGNED_IN, allow, outside_team
-from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text, form_values
+from app.deps import CurrentUser, DbSession, RowId, form_text, form_values
 from app.errors import AppError
 from app.evaluations import repository as evaluations
 from app.evaluations.service import criterion_label
+from app.forms import PostedForm, form_action
 from app.i18n import gettext as _
 from app.models import Opportunity, Proposal, User
 from app.models.base import utcnow
@@ -111,27 +113,15 @@ def _input(form: FormData) -> service.ProposalInput:
     response_class=HTMLResponse,
     dependencies=[allow(DEVELOPERS)],
 )
-def save_proposal(
-    opportunity_id: RowId,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
+def save_proposal(opportunity_id: RowId, posted: PostedForm) -> Response:
+    request, db, user, settings, form = posted
     opportunity = opportunities.get_public(db, opportunity_id)
     submit = form_text(form, "action") == "submit"
-    try:
-        service.save(db, opportunity, user, _input(form), submit=submit, settings=settings)
-    except AppError as exc:
-        db.rollback()  # nothing half-saved
-        opportunity = opportunities.get_public(db, opportunity_id)
-        proposal = repository.active_for(db, opportunity.id, user.id)
-        return _render(request, db, opportunity, proposal, form_values(form), error=exc)
-    db.commit()
-    notice = "submitted" if submit else "saved"
-    return RedirectResponse(
-        f"/opportunities/{opportunity_id}/proposal?notice={notice}", status_code=303
+    return form_action(
+        db,
+        lambda: service.save(db, opportunity, user, _input(form), submit=submit, settings=settings),
+        then=_page(opportunity_id, "submitted" if submit else "saved"),
+        again=_shown_again(request, db, opportunity_id, user, typed=form_values(form)),
     )
 
 
@@ -140,23 +130,31 @@ def withdraw_proposal(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
 ) -> Response:
     opportunity = opportunities.get_public(db, opportunity_id)
-    try:
-        service.withdraw(db, opportunity, user)
-    except AppError as exc:
-        db.rollback()
-        proposal = repository.active_for(db, opportunity_id, user.id)
-        return _render(
-            request,
-            db,
-            opportunities.get_public(db, opportunity_id),
-            proposal,
-            _values(proposal, user),
-            error=exc,
-        )
-    db.commit()
-    return RedirectResponse(
-        f"/opportunities/{opportunity_id}/proposal?notice=withdrawn", status_code=303
+    return form_action(
+        db,
+        lambda: service.withdraw(db, opportunity, user),
+        then=_page(opportunity_id, "withdrawn"),
+        again=_shown_again(request, db, opportunity_id, user, typed=None),
     )
+
+
+def _page(opportunity_id: int, notice: str) -> str:
+    return f"/opportunities/{opportunity_id}/proposal?notice={notice}"
+
+
+def _shown_again(
+    request: Request, db: Session, opportunity_id: int, user: User, typed: dict[str, str] | None
+) -> Callable[[AppError], Response]:
+    """The proposal form after a refusal, read afresh (nothing half-saved stays): with what was
+    typed, or else with what is saved."""
+
+    def again(refusal: AppError) -> Response:
+        opportunity = opportunities.get_public(db, opportunity_id)
+        proposal = repository.active_for(db, opportunity.id, user.id)
+        values = _values(proposal, user) if typed is None else typed
+        return _render(request, db, opportunity, proposal, values, error=refusal)
+
+    return again
 
 
 @router.get(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.access import SIGNED_IN, allow, outside_team, team
-from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text
+from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text, form_values
 from app.errors import AppError, NotFound
+from app.forms import PostedForm, form_action
 from app.models import Opportunity, TeamRole, User
 from app.models.review import CHECKLIST, SECTIONS
 from app.opportunities import service as opportunities
@@ -23,21 +24,23 @@ REVIEWERS = outside_team(via="opportunity_id")
 def send_for_review(
     opportunity_id: RowId, db: DbSession, user: CurrentUser, form: FormBody
 ) -> Response:
-    service.request_review(
+    opportunity = opportunities.get_opportunity(db, opportunity_id)
+    logins = form_text(form, "reviewers").replace(",", " ").split()
+    return form_action(
         db,
-        opportunities.get_opportunity(db, opportunity_id),
-        user,
-        logins=form_text(form, "reviewers").replace(",", " ").split(),
+        lambda: service.request_review(db, opportunity, user, logins=logins),
+        then=f"/opportunities/{opportunity_id}",
     )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
 
 
 @router.post("/opportunities/{opportunity_id}/peer-review/end", dependencies=[allow(AUTHORS)])
 def end_review(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> Response:
-    service.end_review(db, opportunities.get_opportunity(db, opportunity_id), user)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
+    opportunity = opportunities.get_opportunity(db, opportunity_id)
+    return form_action(
+        db,
+        lambda: service.end_review(db, opportunity, user),
+        then=f"/opportunities/{opportunity_id}",
+    )
 
 
 @router.get("/reviews", response_class=HTMLResponse, dependencies=[allow(SIGNED_IN)])
@@ -102,38 +105,30 @@ def review_form(
     response_class=HTMLResponse,
     dependencies=[allow(REVIEWERS)],
 )
-def submit_review(
-    opportunity_id: RowId,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    settings: AppSettings,
-    form: FormBody,
-) -> Response:
+def submit_review(opportunity_id: RowId, posted: PostedForm) -> Response:
+    request, db, user, settings, form = posted
     opportunity = opportunities.get_opportunity(db, opportunity_id)
-    try:
-        service.submit_review(
+    return form_action(
+        db,
+        lambda: service.submit_review(
             db,
             opportunity,
             user,
             settings,
             checklist={key: form_text(form, f"check_{key}") == "on" for key in CHECKLIST},
             comments={key: form_text(form, f"comment_{key}") for key in SECTIONS},
-        )
-    except AppError as exc:
-        db.rollback()
-        values = {key: value for key, value in form.items() if isinstance(value, str)}
-        return _review_page(
+        ),
+        then="/reviews?notice=thanks",
+        again=lambda refusal: _review_page(
             request,
             db,
             opportunities.get_opportunity(db, opportunity_id),
             user,
             settings,
-            exc,
-            values,
-        )
-    db.commit()
-    return RedirectResponse("/reviews?notice=thanks", status_code=303)
+            refusal,
+            form_values(form),
+        ),
+    )
 
 
 @router.post(
@@ -141,8 +136,14 @@ def submit_review(
     dependencies=[allow(team(TeamRole.OWNER, TeamRole.EDITOR, via="review_id"))],
 )
 def reply(review_id: RowId, db: DbSession, user: CurrentUser, form: FormBody) -> Response:
-    review = service.reply(
-        db, review_id, user, form_text(form, "reply"), resolve=form_text(form, "resolve") == "on"
+    return form_action(
+        db,
+        lambda: service.reply(
+            db,
+            review_id,
+            user,
+            form_text(form, "reply"),
+            resolve=form_text(form, "resolve") == "on",
+        ),
+        then=lambda review: f"/opportunities/{review.opportunity_id}#reviews",
     )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{review.opportunity_id}#reviews", status_code=303)

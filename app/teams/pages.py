@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.access import PUBLIC, SIGNED_IN, allow, team
 from app.config import Settings
@@ -19,7 +19,8 @@ from app.deps import (
     form_values,
 )
 from app.email import EmailNotSent, send_email
-from app.errors import AppError, NotFound, ValidationFailed
+from app.errors import AppError, NotFound
+from app.forms import form_action, on_field_errors
 from app.i18n import gettext as _
 from app.models import Team, TeamInvitation, TeamRole, User
 from app.opportunities import repository as opportunities
@@ -76,8 +77,9 @@ def create_team(
     client: Client,
     form: FormBody,
 ) -> Response:
-    try:
-        created = service.create_team(
+    return form_action(
+        db,
+        lambda: service.create_team(
             db,
             user,
             name=form_text(form, "name"),
@@ -85,12 +87,12 @@ def create_team(
             description=form_text(form, "description"),
             settings=settings,
             client=client,
-        )
-    except ValidationFailed as exc:
-        db.rollback()
-        return _render_new_team(request, settings, user, form_values(form), exc.field_errors)
-    db.commit()
-    return RedirectResponse(f"/teams/{created.slug}?notice=created", status_code=303)
+        ),
+        then=lambda created: f"/teams/{created.slug}?notice=created",
+        again=on_field_errors(
+            lambda errors: _render_new_team(request, settings, user, form_values(form), errors)
+        ),
+    )
 
 
 @router.get(
@@ -264,9 +266,8 @@ def change_roles(
 
 @router.post("/teams/{slug}/leave", dependencies=[allow(team(via="slug"))])
 def leave_team(slug: str, db: DbSession, user: CurrentUser, client: Client) -> Response:
-    service.leave(db, user, service.get_team(db, slug, user), client)
-    db.commit()
-    return RedirectResponse("/account", status_code=303)
+    found = service.get_team(db, slug, user)
+    return form_action(db, lambda: service.leave(db, user, found, client), then="/account")
 
 
 @router.get("/invitations/{token}", response_class=HTMLResponse, dependencies=[allow(PUBLIC)])
@@ -279,6 +280,8 @@ def invitation_page(token: str, request: Request, db: DbSession) -> Response:
 
 @router.post("/invitations/{token}", dependencies=[allow(SIGNED_IN)])
 def accept_invitation(token: str, db: DbSession, user: CurrentUser, client: Client) -> Response:
-    joined = service.accept_invitation(db, user, token, client)
-    db.commit()
-    return RedirectResponse(f"/teams/{joined.slug}", status_code=303)
+    return form_action(
+        db,
+        lambda: service.accept_invitation(db, user, token, client),
+        then=lambda joined: f"/teams/{joined.slug}",
+    )
