@@ -23,6 +23,7 @@ from app.deps import (
     session_cookie_name,
 )
 from app.errors import AppError, ValidationFailed
+from app.forms import form_action
 from app.github import oauth
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
@@ -53,9 +54,8 @@ def _signed_in_response(settings: Settings, token: str, return_to: str) -> Redir
     return response
 
 
-def _signed_out_response(settings: Settings, location: str) -> RedirectResponse:
+def _signed_out(settings: Settings, response: Response) -> Response:
     """The session's cookie and its CSRF token go together; the next page hands out a new one."""
-    response = RedirectResponse(location, status_code=303)
     response.delete_cookie(session_cookie_name(settings), path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
@@ -149,19 +149,22 @@ def sign_out(
     request: Request, db: DbSession, settings: AppSettings, user: CurrentUser, client: Client
 ) -> Response:
     token = _current_session_token(request, settings)
-    if token:
-        service.sign_out(db, token, user, client)
-        db.commit()
-    return _signed_out_response(settings, "/")
+
+    def end_this_session() -> None:
+        if token:
+            service.sign_out(db, token, user, client)
+
+    return _signed_out(settings, form_action(db, end_this_session, then="/"))
 
 
 @router.post("/account/sign-out-everywhere", dependencies=[allow(SIGNED_IN)])
 def sign_out_everywhere(
     db: DbSession, settings: AppSettings, user: CurrentUser, client: Client
 ) -> Response:
-    service.sign_out_everywhere(db, user, client)
-    db.commit()
-    return _signed_out_response(settings, "/")
+    return _signed_out(
+        settings,
+        form_action(db, lambda: service.sign_out_everywhere(db, user, client), then="/"),
+    )
 
 
 # --- The person's own account ----------------------------------------------------------------
@@ -220,13 +223,15 @@ def update_profile(
         preferred_locale=form_text(form, "preferred_locale") or "en",
         attest_eligibility=form_text(form, "attest_eligibility") == "on",
     )
-    try:
-        service.update_profile(db, user, data, client)
-    except ValidationFailed as exc:
-        db.rollback()
-        return _render_profile(request, db, user, form_values(form), exc.field_errors)
-    db.commit()
-    return RedirectResponse("/account?notice=saved", status_code=303)
+    # The service refuses a profile only with ValidationFailed, which names the fields.
+    return form_action(
+        db,
+        lambda: service.update_profile(db, user, data, client),
+        then="/account?notice=saved",
+        again=lambda refusal: _render_profile(
+            request, db, user, form_values(form), refusal.field_errors
+        ),
+    )
 
 
 @router.get("/account/terms", response_class=HTMLResponse, dependencies=[allow(SIGNED_IN)])
@@ -247,10 +252,10 @@ def accept_terms(
 ) -> Response:
     if form_text(form, "accept") != "on":
         raise ValidationFailed(_("Tick the box to accept the terms."))
-    service.accept_terms(db, user, settings, client)
-    db.commit()
-    return RedirectResponse(
-        service.safe_return_path(form_text(form, "next") or "/account"), status_code=303
+    return form_action(
+        db,
+        lambda: service.accept_terms(db, user, settings, client),
+        then=service.safe_return_path(form_text(form, "next") or "/account"),
     )
 
 
@@ -321,9 +326,9 @@ def create_token(
 
 @router.post("/account/tokens/{token_id}/revoke", dependencies=[allow(SIGNED_IN)])
 def revoke_token(token_id: RowId, db: DbSession, user: CurrentUser, client: Client) -> Response:
-    service.revoke_api_token(db, user, token_id, client)
-    db.commit()
-    return RedirectResponse("/account/tokens", status_code=303)
+    return form_action(
+        db, lambda: service.revoke_api_token(db, user, token_id, client), then="/account/tokens"
+    )
 
 
 @router.get("/account/data.json", dependencies=[allow(SIGNED_IN)])
@@ -355,9 +360,12 @@ def delete_account(
     if form_text(form, "confirm") != user.login:
         raise ValidationFailed(_("Type your GitHub login to confirm."))
     teams_service.require_not_last_owner_anywhere(db, user)
-    service.delete_account(db, user, client)
-    db.commit()
-    return _signed_out_response(settings, "/?notice=account-deleted")
+    return _signed_out(
+        settings,
+        form_action(
+            db, lambda: service.delete_account(db, user, client), then="/?notice=account-deleted"
+        ),
+    )
 
 
 # --- Local-only demo sign-in -----------------------------------------------------------------

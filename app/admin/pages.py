@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.access import ADMIN, allow
 from app.admin import service
 from app.deps import Client, CurrentUser, DbSession
+from app.forms import form_action
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
 from app.templating import render
@@ -29,6 +30,6 @@ def admin_home(request: Request, db: DbSession) -> Response:
 
 @router.post("/admin/teams/{slug}/approve", dependencies=[allow(ADMIN)])
 def approve_team(slug: str, db: DbSession, user: CurrentUser, client: Client) -> Response:
-    teams_service.approve_team(db, user, slug, client)
-    db.commit()
-    return RedirectResponse("/admin", status_code=303)
+    return form_action(
+        db, lambda: teams_service.approve_team(db, user, slug, client), then="/admin"
+    )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.access import ADMIN, allow
 from app.attention import repository, service
 from app.deps import CurrentUser, DbSession, FormBody, RowId, form_text
 from app.errors import AppError
+from app.forms import form_action
 from app.opportunities import service as opportunities
 from app.payments import repository as payments_repository
 from app.payments import service as payments
@@ -63,13 +64,12 @@ def attention(request: Request, db: DbSession) -> Response:
 def _attention_action(request: Request, db: DbSession, action: Callable[[], object]) -> Response:
     """Runs one audited action, then shows the queue again (a held release that waits for a
     second administrator says so there)."""
-    try:
-        action()
-    except AppError as exc:
-        db.rollback()
-        return _attention_page(request, db, exc)
-    db.commit()
-    return RedirectResponse("/admin/attention", status_code=303)
+    return form_action(
+        db,
+        action,
+        then="/admin/attention",
+        again=lambda refusal: _attention_page(request, db, refusal),
+    )
 
 
 @router.post("/admin/attention/{opportunity_id}/release", dependencies=[allow(ADMIN)])

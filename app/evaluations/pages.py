@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.access import allow, team
 from app.deps import (
@@ -15,9 +16,11 @@ from app.deps import (
     FormBody,
     RowId,
     form_text,
+    form_values,
 )
 from app.errors import AppError
 from app.evaluations import repository, service
+from app.forms import form_action
 from app.models import Opportunity, Proposal, TeamRole, User
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
@@ -79,28 +82,45 @@ def evaluation(
     return _evaluation_page(request, db, opportunities.get_public(db, opportunity_id), user)
 
 
+def _on_evaluation_page(
+    request: Request,
+    db: DbSession,
+    user: User,
+    opportunity_id: int,
+    step: Callable[[Opportunity], object],
+    *,
+    then: str,
+) -> Response:
+    """An owner's or evaluator's step on the opportunity; a refusal shows its evaluation page
+    again with the reason."""
+    opportunity = opportunities.get_public(db, opportunity_id)
+    return form_action(
+        db,
+        lambda: step(opportunity),
+        then=then,
+        again=lambda refusal: _evaluation_page(
+            request, db, opportunities.get_public(db, opportunity_id), user, refusal
+        ),
+    )
+
+
 @router.post(
     "/opportunities/{opportunity_id}/evaluation/declaration", dependencies=[allow(EVALUATORS)]
 )
 def declare(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
 ) -> Response:
-    opportunity = opportunities.get_public(db, opportunity_id)
-    try:
-        service.declare(
-            db,
-            opportunity,
-            user,
-            has_conflict=form_text(form, "conflict") == "yes",
-            note=form_text(form, "note"),
-        )
-    except AppError as exc:
-        db.rollback()
-        return _evaluation_page(
-            request, db, opportunities.get_public(db, opportunity_id), user, exc
-        )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}/evaluation", status_code=303)
+    has_conflict, note = form_text(form, "conflict") == "yes", form_text(form, "note")
+    return _on_evaluation_page(
+        request,
+        db,
+        user,
+        opportunity_id,
+        lambda opportunity: service.declare(
+            db, opportunity, user, has_conflict=has_conflict, note=note
+        ),
+        then=f"/opportunities/{opportunity_id}/evaluation",
+    )
 
 
 def _score_page(
@@ -147,6 +167,27 @@ def score_form(proposal_id: RowId, request: Request, db: DbSession, user: Curren
     return _score_page(request, db, proposal, user)
 
 
+def _on_score_page(
+    request: Request,
+    db: DbSession,
+    user: User,
+    proposal: Proposal,
+    step: Callable[[], object],
+    values: dict[str, str] | None = None,
+) -> Response:
+    """An evaluator's step on a proposal; a refusal shows the scoring page again, else the
+    opportunity's evaluation page comes next."""
+    proposal_id, opportunity_id = proposal.id, proposal.opportunity_id
+    return form_action(
+        db,
+        step,
+        then=f"/opportunities/{opportunity_id}/evaluation",
+        again=lambda refusal: _score_page(
+            request, db, proposals.get_readable(db, proposal_id, user)[0], user, values, refusal
+        ),
+    )
+
+
 @router.post(
     "/proposals/{proposal_id}/evaluation",
     response_class=HTMLResponse,
@@ -163,30 +204,29 @@ def score(
             int(raw) if raw.isdigit() else None,
             form_text(form, f"comment_{criterion.key}"),
         )
-    try:
-        service.score(db, proposal_id, user, scores, submit=form_text(form, "action") == "submit")
-    except AppError as exc:
-        db.rollback()
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
-        proposal, _o = proposals.get_readable(db, proposal_id, user)
-        return _score_page(request, db, proposal, user, values, exc)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity.id}/evaluation", status_code=303)
+    submit = form_text(form, "action") == "submit"
+    return _on_score_page(
+        request,
+        db,
+        user,
+        proposal,
+        lambda: service.score(db, proposal_id, user, scores, submit=submit),
+        form_values(form),
+    )
 
 
 @router.post("/proposals/{proposal_id}/disqualify", dependencies=[allow(PROPOSAL_EVALUATORS)])
 def disqualify(
     proposal_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
 ) -> Response:
-    proposal, opportunity = proposals.get_readable(db, proposal_id, user)
-    try:
-        service.disqualify(db, proposal_id, user, form_text(form, "reason"))
-    except AppError as exc:
-        db.rollback()
-        proposal, _o = proposals.get_readable(db, proposal_id, user)
-        return _score_page(request, db, proposal, user, error=exc)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity.id}/evaluation", status_code=303)
+    proposal, _opportunity = proposals.get_readable(db, proposal_id, user)
+    return _on_score_page(
+        request,
+        db,
+        user,
+        proposal,
+        lambda: service.disqualify(db, proposal_id, user, form_text(form, "reason")),
+    )
 
 
 @router.post("/opportunities/{opportunity_id}/award", dependencies=[allow(OWNERS)])
@@ -198,24 +238,16 @@ def award(
     settings: AppSettings,
     form: FormBody,
 ) -> Response:
-    opportunity = opportunities.get_public(db, opportunity_id)
     raw = form_text(form, "proposal")
-    try:
-        service.award(
-            db,
-            opportunity,
-            user,
-            int(raw) if raw.isdigit() else 0,
-            form_text(form, "reason"),
-            settings,
-        )
-    except AppError as exc:
-        db.rollback()
-        return _evaluation_page(
-            request, db, opportunities.get_public(db, opportunity_id), user, exc
-        )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
+    chosen, reason = int(raw) if raw.isdigit() else 0, form_text(form, "reason")
+    return _on_evaluation_page(
+        request,
+        db,
+        user,
+        opportunity_id,
+        lambda opportunity: service.award(db, opportunity, user, chosen, reason, settings),
+        then=f"/opportunities/{opportunity_id}",
+    )
 
 
 @router.post("/opportunities/{opportunity_id}/reopen", dependencies=[allow(OWNERS)])
@@ -227,34 +259,27 @@ def reopen(
     settings: AppSettings,
     form: FormBody,
 ) -> Response:
-    opportunity = opportunities.get_public(db, opportunity_id)
-    try:
-        service.reopen(
-            db,
-            opportunity,
-            user,
-            parse_local_datetime(form_text(form, "proposal_deadline"), settings.zone),
-        )
-    except AppError as exc:
-        db.rollback()
-        return _evaluation_page(
-            request, db, opportunities.get_public(db, opportunity_id), user, exc
-        )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
+    deadline = parse_local_datetime(form_text(form, "proposal_deadline"), settings.zone)
+    return _on_evaluation_page(
+        request,
+        db,
+        user,
+        opportunity_id,
+        lambda opportunity: service.reopen(db, opportunity, user, deadline),
+        then=f"/opportunities/{opportunity_id}",
+    )
 
 
 @router.post("/opportunities/{opportunity_id}/close-unsuccessful", dependencies=[allow(OWNERS)])
 def close_unsuccessful(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
 ) -> Response:
-    opportunity = opportunities.get_public(db, opportunity_id)
-    try:
-        service.close_unsuccessful(db, opportunity, user, form_text(form, "reason"))
-    except AppError as exc:
-        db.rollback()
-        return _evaluation_page(
-            request, db, opportunities.get_public(db, opportunity_id), user, exc
-        )
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}", status_code=303)
+    reason = form_text(form, "reason")
+    return _on_evaluation_page(
+        request,
+        db,
+        user,
+        opportunity_id,
+        lambda opportunity: service.close_unsuccessful(db, opportunity, user, reason),
+        then=f"/opportunities/{opportunity_id}",
+    )

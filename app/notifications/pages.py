@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import update
+from fastapi.responses import HTMLResponse, Response
 
 from app.access import PUBLIC, SIGNED_IN, allow
 from app.deps import AppSettings, CurrentUser, DbSession
-from app.models import Notification
-from app.models.base import utcnow
+from app.forms import form_action
 from app.notifications import service
 from app.templating import render
 
@@ -23,13 +21,7 @@ def notifications(request: Request, db: DbSession, user: CurrentUser) -> Respons
 
 @router.post("/notifications/read", dependencies=[allow(SIGNED_IN)])
 def mark_read(db: DbSession, user: CurrentUser) -> Response:
-    db.execute(
-        update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
-    db.commit()
-    return RedirectResponse("/notifications", status_code=303)
+    return form_action(db, lambda: service.mark_all_read(db, user), then="/notifications")
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, dependencies=[allow(PUBLIC)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -17,6 +17,7 @@ from app.errors import NotFound
 from app.i18n import gettext as _
 from app.i18n import using_locale
 from app.models import EmailOptOut, Notification, User
+from app.models.base import utcnow
 
 
 def kind_labels() -> dict[str, str]:
@@ -103,4 +104,12 @@ def recent(session: Session, user: User, limit: int = 100) -> list[Notification]
             .order_by(Notification.id.desc())
             .limit(limit)
         )
+    )
+
+
+def mark_all_read(session: Session, user: User) -> None:
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
     )

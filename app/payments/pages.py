@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.access import SIGNED_IN, allow, team
 from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import AppError, NotFound
+from app.forms import form_action
 from app.models import Opportunity, Payout, PayoutState, Team, TeamRole, User
 from app.payments import repository, service
 from app.payments.gateway import gateway_for
@@ -44,15 +45,17 @@ def payout_account(
 @router.post("/account/payouts/connect", dependencies=[allow(SIGNED_IN)])
 def connect_payout_account(db: DbSession, user: CurrentUser, settings: AppSettings) -> Response:
     base = settings.base_url
-    url = service.connect_account(
+    return form_action(
         db,
-        gateway_for(settings),
-        user,
-        return_url=f"{base}/account/payouts/return",
-        refresh_url=f"{base}/account/payouts",
+        lambda: service.connect_account(
+            db,
+            gateway_for(settings),
+            user,
+            return_url=f"{base}/account/payouts/return",
+            refresh_url=f"{base}/account/payouts",
+        ),
+        then=lambda onboarding_url: onboarding_url,
     )
-    db.commit()
-    return RedirectResponse(url, status_code=303)
 
 
 # --- funding -----------------------------------------------------------------------------
@@ -108,13 +111,12 @@ def fund(
     settings: AppSettings,
 ) -> Response:
     opportunity = service.opportunity_of(db, opportunity_id)
-    try:
-        checkout = service.start_funding(db, gateway_for(settings), opportunity, user, settings)
-    except AppError as exc:
-        db.rollback()
-        return _funding_page(request, db, settings, opportunity, exc)
-    db.commit()
-    return RedirectResponse(checkout.url, status_code=303)
+    return form_action(
+        db,
+        lambda: service.start_funding(db, gateway_for(settings), opportunity, user, settings),
+        then=lambda checkout: checkout.url,
+        again=lambda refusal: _funding_page(request, db, settings, opportunity, refusal),
+    )
 
 
 def _simulated_only(settings: AppSettings) -> None:

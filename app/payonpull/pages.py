@@ -6,11 +6,12 @@ them; only where the code lives is new."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.access import SIGNED_IN, allow, outside_team, team
 from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_text
-from app.errors import AppError, NotFound
+from app.errors import NotFound
+from app.forms import form_action
 from app.models import TeamRole
 from app.opportunities import pages as opportunity_pages
 from app.opportunities import service as opportunities
@@ -30,9 +31,11 @@ APPROVERS = team(TeamRole.OWNER, via="opportunity_id")
     dependencies=[allow(outside_team(via="opportunity_id"))],
 )
 def accept_award(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> Response:
-    service.accept_award(db, opportunities.get_public(db, opportunity_id), user)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}/proposal", status_code=303)
+    return form_action(
+        db,
+        lambda: service.accept_award(db, opportunities.get_public(db, opportunity_id), user),
+        then=f"/opportunities/{opportunity_id}/proposal",
+    )
 
 
 @router.post(
@@ -49,29 +52,37 @@ def cancel(
     form: FormBody,
 ) -> Response:
     opportunity = opportunities.get_visible(db, opportunity_id, user).opportunity
-    try:
-        service.cancel(db, opportunity, actor=user, reason=form_text(form, "reason"))
-    except AppError as exc:
-        db.rollback()
-        return opportunity_pages.detail_page(request, db, settings, user, opportunity_id, error=exc)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=cancelled", status_code=303)
+    return form_action(
+        db,
+        lambda: service.cancel(db, opportunity, actor=user, reason=form_text(form, "reason")),
+        then=f"/opportunities/{opportunity_id}?notice=cancelled",
+        again=lambda refusal: opportunity_pages.detail_page(
+            request, db, settings, user, opportunity_id, error=refusal
+        ),
+    )
 
 
 @router.get("/account/payouts/return", dependencies=[allow(SIGNED_IN)])
 def payout_account_return(db: DbSession, user: CurrentUser, settings: AppSettings) -> Response:
-    account = payments_repository.account_of(db, user.id)
-    if account is not None:
-        payments.refresh_account(db, gateway_for(settings), account, follow=service.follow_payout)
-        db.commit()
-    return RedirectResponse("/account/payouts?notice=updated", status_code=303)
+    def refresh_own_account() -> None:
+        account = payments_repository.account_of(db, user.id)
+        if account is not None:
+            payments.refresh_account(
+                db, gateway_for(settings), account, follow=service.follow_payout
+            )
+
+    return form_action(db, refresh_own_account, then="/account/payouts?notice=updated")
 
 
 def _confirm_funding(db: DbSession, settings: AppSettings, opportunity_id: int) -> Response:
     opportunity = opportunities.get_opportunity(db, opportunity_id)
-    payments.confirm_funding(db, gateway_for(settings), opportunity, follow=service.follow_payout)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}/funding", status_code=303)
+    return form_action(
+        db,
+        lambda: payments.confirm_funding(
+            db, gateway_for(settings), opportunity, follow=service.follow_payout
+        ),
+        then=f"/opportunities/{opportunity_id}/funding",
+    )
 
 
 @router.get("/opportunities/{opportunity_id}/funding/return", dependencies=[allow(FINANCE)])
@@ -94,6 +105,9 @@ def simulate_merge(
 ) -> Response:
     if not (settings.merge_simulation_enabled and settings.payments_simulated):
         raise NotFound()
-    service.simulate_merge(db, opportunities.get_opportunity(db, opportunity_id), user, settings)
-    db.commit()
-    return RedirectResponse(f"/opportunities/{opportunity_id}?notice=merged", status_code=303)
+    opportunity = opportunities.get_opportunity(db, opportunity_id)
+    return form_action(
+        db,
+        lambda: service.simulate_merge(db, opportunity, user, settings),
+        then=f"/opportunities/{opportunity_id}?notice=merged",
+    )
