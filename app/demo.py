@@ -23,6 +23,7 @@ from app.github.client import GitHubClient
 from app.github.tasks import MAX_COMMENT_ATTEMPTS
 from app.i18n import N_
 from app.models import (
+    EmailState,
     IssueComment,
     Notification,
     Opportunity,
@@ -82,42 +83,42 @@ USERS = [
         "amelie-forms",
         "Amélie Tremblay",
         "amelie@forms.example.gc.ca",
-        [("forms", "owner"), ("forms", "finance")],
+        [("forms", TeamRole.OWNER), ("forms", TeamRole.FINANCE)],
     ),
     (
         5002,
         "raj-forms",
         "Raj Singh",
         "raj@forms.example.gc.ca",
-        [("forms", "editor"), ("forms", "evaluator")],
+        [("forms", TeamRole.EDITOR), ("forms", TeamRole.EVALUATOR)],
     ),
     (
         5003,
         "li-data",
         "Li Wei",
         "li@data.example.gc.ca",
-        [("open-data", "owner"), ("open-data", "finance")],
+        [("open-data", TeamRole.OWNER), ("open-data", TeamRole.FINANCE)],
     ),
     (
         5004,
         "marc-notify",
         "Marc Gagnon",
         "marc@notify.example.gc.ca",
-        [("notify", "owner"), ("notify", "finance")],
+        [("notify", TeamRole.OWNER), ("notify", TeamRole.FINANCE)],
     ),
     (
         5005,
         "priya-data",
         "Priya Natarajan",
         "priya@data.example.gc.ca",
-        [("open-data", "evaluator")],
+        [("open-data", TeamRole.EVALUATOR)],
     ),
     (
         5006,
         "jean-notify",
         "Jean Dubois",
         "jean@notify.example.gc.ca",
-        [("notify", "editor"), ("notify", "evaluator")],
+        [("notify", TeamRole.EDITOR), ("notify", TeamRole.EVALUATOR)],
     ),
     (6001, "sam-dev", "Sam Developer", "sam@example.com", []),
     (6002, "noor-codes", "Noor Haddad", "noor@example.com", []),
@@ -127,6 +128,7 @@ USERS = [
     (7002, "bea-admin", "Bea Okafor", "bea@platform.example.gc.ca", []),
 ]
 ADMIN_LOGINS = {"ada-admin", "bea-admin"}
+S = OpportunityState
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class DemoOpportunity:
     criteria: str
     skills: tuple[str, ...]
     dollars: int
-    state: str
+    state: OpportunityState
     deadline_days: int  # relative to now; negative is in the past
     issue: int
     # Who proposed, the evaluators' favourite first (the award goes to the top of the ranking).
@@ -170,7 +172,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("accessibility", "javascript", "react"),
         4500,
-        "published",
+        S.PUBLISHED,
         14,
         101,
     ),
@@ -183,7 +185,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("accessibility", "react"),
         6000,
-        "published",
+        S.PUBLISHED,
         21,
         102,
     ),
@@ -196,7 +198,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("typescript", "postgresql"),
         8500,
-        "published",
+        S.PUBLISHED,
         9,
         103,
     ),
@@ -209,7 +211,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "django"),
         3000,
-        "published",
+        S.PUBLISHED,
         30,
         201,
     ),
@@ -222,7 +224,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("go", "api"),
         2500,
-        "published",
+        S.PUBLISHED,
         5,
         202,
     ),
@@ -235,7 +237,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "flask", "celery"),
         7000,
-        "published",
+        S.PUBLISHED,
         12,
         301,
         bidders=("kofi-codes",),
@@ -249,7 +251,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "i18n"),
         1500,
-        "evaluating",
+        S.EVALUATING,
         -3,
         302,
         bidders=("noor-codes", "sam-dev"),
@@ -263,7 +265,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "django"),
         2000,
-        "evaluating",
+        S.EVALUATING,
         -1,
         203,
         bidders=("sam-dev", "kofi-codes"),
@@ -277,7 +279,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("accessibility", "react"),
         1800,
-        "awarded",
+        S.AWARDED,
         -10,
         104,
         bidders=("sam-dev", "noor-codes"),
@@ -292,7 +294,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("openapi", "python"),
         4000,
-        "awarded",
+        S.AWARDED,
         -7,
         204,
         bidders=("kofi-codes", "sam-dev"),
@@ -306,7 +308,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "email"),
         5500,
-        "in_progress",
+        S.IN_PROGRESS,
         -20,
         303,
         bidders=("noor-codes", "kofi-codes"),
@@ -320,7 +322,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("css", "accessibility"),
         3200,
-        "in_progress",
+        S.IN_PROGRESS,
         -15,
         105,
         bidders=("kofi-codes", "noor-codes", "sam-dev"),
@@ -334,7 +336,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "api"),
         1200,
-        "merged",
+        S.MERGED,
         -30,
         205,
         bidders=("noor-codes", "sam-dev"),
@@ -348,7 +350,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("documentation", "security"),
         900,
-        "merged",
+        S.MERGED,
         -25,
         304,
         bidders=("kofi-codes", "noor-codes"),
@@ -362,7 +364,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("accessibility", "html"),
         800,
-        "paid",
+        S.PAID,
         -60,
         106,
         bidders=("noor-codes", "sam-dev"),
@@ -376,7 +378,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("go", "operations"),
         1500,
-        "paid",
+        S.PAID,
         -45,
         206,
         bidders=("kofi-codes", "noor-codes"),
@@ -390,7 +392,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "security"),
         600,
-        "cancelled",
+        S.CANCELLED,
         -40,
         305,
         reason="The framework upgrade removed these dependencies already.",
@@ -404,7 +406,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("css",),
         1000,
-        "unsuccessful",
+        S.UNSUCCESSFUL,
         -35,
         107,
         bidders=("sam-dev", "noor-codes"),
@@ -419,7 +421,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "postgresql"),
         2200,
-        "on_hold",
+        S.ON_HOLD,
         -28,
         207,
         bidders=("noor-codes", "kofi-codes"),
@@ -433,7 +435,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "writing"),
         2800,
-        "draft",
+        S.DRAFT,
         25,
         306,
     ),
@@ -446,7 +448,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("react", "typescript"),
         6500,
-        "in_peer_review",
+        S.IN_PEER_REVIEW,
         30,
         108,
     ),
@@ -459,13 +461,12 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("search", "i18n"),
         5000,
-        "draft",
+        S.DRAFT,
         40,
         208,
     ),
 ]
 
-S = OpportunityState
 # A verified merge waits this long before its payment leaves (the release-delay setting), so
 # the demo's merged work stays merged for a while instead of being paid at once.
 MERGED_RELEASE_DELAY = timedelta(days=7)
@@ -500,9 +501,9 @@ class Demo:
     def member(self, team: str, role: TeamRole) -> User:
         """The team's first demo member with the role."""
         for _github_id, login, _name, _email, memberships in USERS:
-            if (team, role.value) in memberships:
+            if (team, role) in memberships:
                 return self.people[login]
-        raise LookupError(f"no {role.value} in the demo team {team}")
+        raise LookupError(f"no {role} in the demo team {team}")
 
 
 def load_demo_data(session: Session, settings: Settings) -> int:
@@ -581,7 +582,7 @@ def _people_and_teams(
     return created, teams, projects, people
 
 
-def _ensure_role(session: Session, team: Team, user: User, role: str) -> int:
+def _ensure_role(session: Session, team: Team, user: User, role: TeamRole) -> int:
     """Roles are added to demo people who lack them (an older demo gave fewer)."""
     held = session.scalars(
         select(TeamMembership.id).where(
@@ -619,7 +620,7 @@ def _take_to_its_state(
     demo: Demo, spec: DemoOpportunity, opportunity: Opportunity, owner: User
 ) -> None:
     """Each state is a step further along the same road; a spec stops at its own."""
-    state = S(spec.state)
+    state = spec.state
     if state is S.DRAFT:
         return
     if state is S.IN_PEER_REVIEW:
@@ -824,8 +825,8 @@ def _keep_mail_in_the_site(session: Session, first_new: int) -> None:
     page, and is not emailed (the sending job skips it, as for a person without an address)."""
     session.execute(
         update(Notification)
-        .where(Notification.id > first_new, Notification.email_state == "pending")
-        .values(email_state="skipped")
+        .where(Notification.id > first_new, Notification.email_state == EmailState.PENDING)
+        .values(email_state=EmailState.SKIPPED)
     )
 
 

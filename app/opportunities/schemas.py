@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 from app.models import OpportunityState
 
 PUBLIC_STATES = tuple(
-    s.value
+    s
     for s in OpportunityState
     if s not in (OpportunityState.DRAFT, OpportunityState.IN_PEER_REVIEW)
 )
