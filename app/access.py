@@ -20,7 +20,7 @@ from app.i18n import gettext as _
 from app.models import Opportunity, Proposal, Question, Review, TeamRole
 from app.teams import repository as teams_repository
 
-ALL_TEAM_ROLES = frozenset(role.value for role in TeamRole)
+ALL_TEAM_ROLES = frozenset(TeamRole)
 
 
 class Who(StrEnum):
@@ -35,7 +35,7 @@ class Who(StrEnum):
 @dataclass(frozen=True)
 class Access:
     who: Who
-    roles: frozenset[str] = field(default_factory=frozenset)
+    roles: frozenset[TeamRole] = field(default_factory=frozenset)
     # The path parameter that names the team: a team slug or an opportunity id.
     team_from: str | None = None
     # Platform administrators may call it too (money trails: oversight without membership).
@@ -57,7 +57,7 @@ SIGNED_WEBHOOK = Access(Who.SIGNED_WEBHOOK)
 
 
 def team(*roles: TeamRole, via: str, admins_too: bool = False) -> Access:
-    return Access(Who.TEAM, frozenset(r.value for r in roles) or ALL_TEAM_ROLES, via, admins_too)
+    return Access(Who.TEAM, frozenset(roles) or ALL_TEAM_ROLES, via, admins_too)
 
 
 def outside_team(via: str) -> Access:

@@ -23,6 +23,7 @@ from app.github.client import GitHubClient
 from app.github.tasks import MAX_COMMENT_ATTEMPTS
 from app.i18n import N_
 from app.models import (
+    EmailState,
     IssueComment,
     Notification,
     Opportunity,
@@ -83,42 +84,42 @@ USERS = [
         "amelie-forms",
         "Amélie Tremblay",
         "amelie@forms.example.gc.ca",
-        [("forms", "owner"), ("forms", "finance")],
+        [("forms", TeamRole.OWNER), ("forms", TeamRole.FINANCE)],
     ),
     (
         5002,
         "raj-forms",
         "Raj Singh",
         "raj@forms.example.gc.ca",
-        [("forms", "editor"), ("forms", "evaluator")],
+        [("forms", TeamRole.EDITOR), ("forms", TeamRole.EVALUATOR)],
     ),
     (
         5003,
         "li-data",
         "Li Wei",
         "li@data.example.gc.ca",
-        [("open-data", "owner"), ("open-data", "finance")],
+        [("open-data", TeamRole.OWNER), ("open-data", TeamRole.FINANCE)],
     ),
     (
         5004,
         "marc-notify",
         "Marc Gagnon",
         "marc@notify.example.gc.ca",
-        [("notify", "owner"), ("notify", "finance")],
+        [("notify", TeamRole.OWNER), ("notify", TeamRole.FINANCE)],
     ),
     (
         5005,
         "priya-data",
         "Priya Natarajan",
         "priya@data.example.gc.ca",
-        [("open-data", "evaluator")],
+        [("open-data", TeamRole.EVALUATOR)],
     ),
     (
         5006,
         "jean-notify",
         "Jean Dubois",
         "jean@notify.example.gc.ca",
-        [("notify", "editor"), ("notify", "evaluator")],
+        [("notify", TeamRole.EDITOR), ("notify", TeamRole.EVALUATOR)],
     ),
     (6001, "sam-dev", "Sam Developer", "sam@example.com", []),
     (6002, "noor-codes", "Noor Haddad", "noor@example.com", []),
@@ -128,6 +129,7 @@ USERS = [
     (7002, "bea-admin", "Bea Okafor", "bea@platform.example.gc.ca", []),
 ]
 ADMIN_LOGINS = {"ada-admin", "bea-admin"}
+S = OpportunityState
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class DemoOpportunity:
     criteria: str
     skills: tuple[str, ...]
     dollars: int
-    state: str
+    state: OpportunityState
     deadline_days: int  # relative to now; negative is in the past
     issue: int
     # Who proposed, the evaluators' favourite first (the award goes to the top of the ranking).
@@ -171,7 +173,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("accessibility", "javascript", "react"),
         4500,
-        "published",
+        S.PUBLISHED,
         14,
         101,
     ),
@@ -184,7 +186,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("accessibility", "react"),
         6000,
-        "published",
+        S.PUBLISHED,
         21,
         102,
     ),
@@ -197,7 +199,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("typescript", "postgresql"),
         8500,
-        "published",
+        S.PUBLISHED,
         9,
         103,
     ),
@@ -210,7 +212,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "django"),
         3000,
-        "published",
+        S.PUBLISHED,
         30,
         201,
     ),
@@ -223,7 +225,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("go", "api"),
         2500,
-        "published",
+        S.PUBLISHED,
         5,
         202,
     ),
@@ -236,7 +238,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "flask", "celery"),
         7000,
-        "published",
+        S.PUBLISHED,
         12,
         301,
         bidders=("kofi-codes",),
@@ -250,7 +252,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "i18n"),
         1500,
-        "evaluating",
+        S.EVALUATING,
         -3,
         302,
         bidders=("noor-codes", "sam-dev"),
@@ -264,7 +266,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "django"),
         2000,
-        "evaluating",
+        S.EVALUATING,
         -1,
         203,
         bidders=("sam-dev", "kofi-codes"),
@@ -278,7 +280,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("accessibility", "react"),
         1800,
-        "awarded",
+        S.AWARDED,
         -10,
         104,
         bidders=("sam-dev", "noor-codes"),
@@ -293,7 +295,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("openapi", "python"),
         4000,
-        "awarded",
+        S.AWARDED,
         -7,
         204,
         bidders=("kofi-codes", "sam-dev"),
@@ -307,7 +309,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "email"),
         5500,
-        "in_progress",
+        S.IN_PROGRESS,
         -20,
         303,
         bidders=("noor-codes", "kofi-codes"),
@@ -321,7 +323,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("css", "accessibility"),
         3200,
-        "in_progress",
+        S.IN_PROGRESS,
         -15,
         105,
         bidders=("kofi-codes", "noor-codes", "sam-dev"),
@@ -335,7 +337,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "api"),
         1200,
-        "merged",
+        S.MERGED,
         -30,
         205,
         bidders=("noor-codes", "sam-dev"),
@@ -349,7 +351,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("documentation", "security"),
         900,
-        "merged",
+        S.MERGED,
         -25,
         304,
         bidders=("kofi-codes", "noor-codes"),
@@ -363,7 +365,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("accessibility", "html"),
         800,
-        "paid",
+        S.PAID,
         -60,
         106,
         bidders=("noor-codes", "sam-dev"),
@@ -377,7 +379,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("go", "operations"),
         1500,
-        "paid",
+        S.PAID,
         -45,
         206,
         bidders=("kofi-codes", "noor-codes"),
@@ -391,7 +393,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "security"),
         600,
-        "cancelled",
+        S.CANCELLED,
         -40,
         305,
         reason="The framework upgrade removed these dependencies already.",
@@ -405,7 +407,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("css",),
         1000,
-        "unsuccessful",
+        S.UNSUCCESSFUL,
         -35,
         107,
         bidders=("sam-dev", "noor-codes"),
@@ -420,7 +422,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "postgresql"),
         2200,
-        "on_hold",
+        S.ON_HOLD,
         -28,
         207,
         bidders=("noor-codes", "kofi-codes"),
@@ -434,7 +436,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("python", "writing"),
         2800,
-        "draft",
+        S.DRAFT,
         25,
         306,
     ),
@@ -447,7 +449,7 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("react", "typescript"),
         6500,
-        "in_peer_review",
+        S.IN_PEER_REVIEW,
         30,
         108,
     ),
@@ -460,13 +462,12 @@ OPPORTUNITIES = [
         _CRITERIA,
         ("search", "i18n"),
         5000,
-        "draft",
+        S.DRAFT,
         40,
         208,
     ),
 ]
 
-S = OpportunityState
 # A verified merge waits this long before its payment leaves (the release-delay setting), so
 # the demo's merged work stays merged for a while instead of being paid at once.
 MERGED_RELEASE_DELAY = timedelta(days=7)
@@ -501,9 +502,9 @@ class Demo:
     def member(self, team: str, role: TeamRole) -> User:
         """The team's first demo member with the role."""
         for _github_id, login, _name, _email, memberships in USERS:
-            if (team, role.value) in memberships:
+            if (team, role) in memberships:
                 return self.people[login]
-        raise LookupError(f"no {role.value} in the demo team {team}")
+        raise LookupError(f"no {role} in the demo team {team}")
 
 
 def load_demo_data(session: Session, settings: Settings) -> int:
@@ -582,7 +583,7 @@ def _people_and_teams(
     return created, teams, projects, people
 
 
-def _ensure_role(session: Session, team: Team, user: User, role: str) -> int:
+def _ensure_role(session: Session, team: Team, user: User, role: TeamRole) -> int:
     """Roles are added to demo people who lack them (an older demo gave fewer)."""
     held = session.scalars(
         select(TeamMembership.id).where(
@@ -620,7 +621,7 @@ def _take_to_its_state(
     demo: Demo, spec: DemoOpportunity, opportunity: Opportunity, owner: User
 ) -> None:
     """Each state is a step further along the same road; a spec stops at its own."""
-    state = S(spec.state)
+    state = spec.state
     if state is S.DRAFT:
         return
     if state is S.IN_PEER_REVIEW:
@@ -824,8 +825,8 @@ def _keep_mail_in_the_site(session: Session, first_new: int) -> None:
     page, and is not emailed (the sending job skips it, as for a person without an address)."""
     session.execute(
         update(Notification)
-        .where(Notification.id > first_new, Notification.email_state == "pending")
-        .values(email_state="skipped")
+        .where(Notification.id > first_new, Notification.email_state == EmailState.PENDING)
+        .values(email_state=EmailState.SKIPPED)
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.github import tasks as github_tasks
-from app.models import Opportunity, Payout, PayoutState, StripeEvent, WebhookDelivery
+from app.models import InboxStatus, Opportunity, Payout, PayoutState, StripeEvent, WebhookDelivery
 from app.models.base import utcnow
 from app.notifications import tasks as notification_tasks
 from app.opportunities import repository as opportunities_repository
@@ -115,11 +115,13 @@ def money_path_work_waiting(session: Session) -> bool:
     regular run, or the worker would call them a few times a second. Refunds are not urgent."""
     waiting = (
         select(WebhookDelivery.id).where(
-            WebhookDelivery.status == "pending", WebhookDelivery.attempts == 0
+            WebhookDelivery.status == InboxStatus.PENDING, WebhookDelivery.attempts == 0
         ),
-        select(StripeEvent.id).where(StripeEvent.status == "pending", StripeEvent.attempts == 0),
+        select(StripeEvent.id).where(
+            StripeEvent.status == InboxStatus.PENDING, StripeEvent.attempts == 0
+        ),
         select(Payout.id).where(
-            Payout.state == PayoutState.RELEASING.value, Payout.transfer_attempts == 0
+            Payout.state == PayoutState.RELEASING, Payout.transfer_attempts == 0
         ),
         select(Payout.id).where(*payments_repository.release_due()),
         select(Opportunity.id).where(*opportunities_repository.merge_check_due(utcnow())),

@@ -39,14 +39,13 @@ def guarded_transition(
     ``refused`` is the message for a transition the lifecycle forbids. The UPDATE only matches
     the state we read, so of two concurrent changes exactly one wins.
     """
-    state_type = type(to_state)
-    from_state = state_type(row.state)
+    from_state: S = row.state
     if to_state not in allowed[from_state]:
         raise InvalidTransition(refused)
     model = type(row)
-    values = {"state": to_state.value, **(extra_values or {})}
+    values = {"state": to_state, **(extra_values or {})}
     result = session.execute(
-        update(model).where(model.id == row.id, model.state == from_state.value).values(**values)
+        update(model).where(model.id == row.id, model.state == from_state).values(**values)
     )
     if getattr(result, "rowcount", 0) != 1:
         raise InvalidTransition(
@@ -60,7 +59,7 @@ def guarded_transition(
         action=f"{subject_type}.transition",
         subject_type=subject_type,
         subject_id=row.id,
-        from_state=from_state.value,
-        to_state=to_state.value,
+        from_state=from_state,
+        to_state=to_state,
         details=details,
     )

@@ -278,7 +278,7 @@ def test_concurrent_submissions_at_the_deadline(db: Session, settings: Settings)
     for thread in threads:
         thread.join(timeout=60)
     engine.dispose()
-    states = [p.state for p in _proposals(db)]
+    states: list[str] = [p.state for p in _proposals(db)]
     assert len(outcomes) == 20
     assert states.count("under_evaluation") == outcomes.count("saved")
     assert "submitted" not in states

@@ -17,7 +17,7 @@ def payouts_needing_attention(session: Session) -> Sequence[Payout]:
         select(Payout)
         .where(
             or_(
-                Payout.state.in_([PayoutState.TRANSFER_FAILED.value, PayoutState.DISPUTED.value]),
+                Payout.state.in_([PayoutState.TRANSFER_FAILED, PayoutState.DISPUTED]),
                 Payout.transfer_failure == TRANSFER_REVERSED,
             )
         )
@@ -28,7 +28,7 @@ def payouts_needing_attention(session: Session) -> Sequence[Payout]:
 def held_opportunities(session: Session) -> Sequence[Opportunity]:
     return session.scalars(
         select(Opportunity)
-        .where(Opportunity.state == OpportunityState.ON_HOLD.value)
+        .where(Opportunity.state == OpportunityState.ON_HOLD)
         .order_by(Opportunity.updated_at)
     ).all()
 
@@ -39,7 +39,7 @@ def latest_hold_event(session: Session, opportunity_id: int) -> AuditEvent | Non
         .where(
             AuditEvent.subject_type == "opportunity",
             AuditEvent.subject_id == opportunity_id,
-            AuditEvent.to_state == OpportunityState.ON_HOLD.value,
+            AuditEvent.to_state == OpportunityState.ON_HOLD,
         )
         .order_by(AuditEvent.id.desc())
         .limit(1)

@@ -60,7 +60,7 @@ def dismiss_hold(session: Session, opportunity: Opportunity, admin: User) -> Non
     disputed) cannot be sent to in progress this way."""
     found = payments_repository.awardee_of(session, opportunity.id)
     payout = payments_repository.payout_for(session, opportunity.id)
-    funded = payout is not None and PayoutState(payout.state) is PayoutState.FUNDED
+    funded = payout is not None and payout.state is PayoutState.FUNDED
     if found is None or found[0].accepted_at is None or not funded:
         raise Conflict(
             _(
@@ -86,7 +86,11 @@ def dismiss_hold(session: Session, opportunity: Opportunity, admin: User) -> Non
 def _held_for_pull(session: Session, opportunity_id: int) -> int | None:
     """The pull request named by the latest hold's evidence, if it named one."""
     holds = audit_repository.details_of(
-        session, "opportunity", opportunity_id, "opportunity.transition", to_state="on_hold"
+        session,
+        "opportunity",
+        opportunity_id,
+        "opportunity.transition",
+        to_state=OpportunityState.ON_HOLD,
     )
     number = holds[-1].get("pull_request") if holds else None
     return number if isinstance(number, int) else None
@@ -94,9 +98,9 @@ def _held_for_pull(session: Session, opportunity_id: int) -> int | None:
 
 def _held_payout(session: Session, opportunity: Opportunity) -> Payout:
     payout = payments_repository.payout_for(session, opportunity.id)
-    if opportunity.state != OpportunityState.ON_HOLD.value or payout is None:
+    if opportunity.state != OpportunityState.ON_HOLD or payout is None:
         raise Conflict(_("This opportunity has no held payment."))
-    if PayoutState(payout.state) is not PayoutState.FUNDED:
+    if payout.state is not PayoutState.FUNDED:
         raise Conflict(_("This payment is not held; see its money trail."))
     return payout
 
@@ -116,7 +120,7 @@ def retry_transfer(session: Session, opportunity: Opportunity, admin: User) -> N
     """A transfer that failed every attempt: one administrator sends it again, with the same
     idempotency key (so it can still never be made twice)."""
     payout = payments_repository.payout_for(session, opportunity.id)
-    if payout is None or PayoutState(payout.state) is not PayoutState.TRANSFER_FAILED:
+    if payout is None or payout.state is not PayoutState.TRANSFER_FAILED:
         raise Conflict(_("Only a failed transfer can be retried."))
     payments.transition(session, payout, PayoutState.RELEASING, actor=admin)
     payout.transfer_attempts = 0

@@ -48,8 +48,8 @@ def _evaluation_page(
     received = service.received(db, opportunity)  # none while sealed
     context: dict[str, Any] = {
         "o": opportunity,
-        "is_evaluator": "evaluator" in roles,
-        "is_owner": "owner" in roles,
+        "is_evaluator": TeamRole.EVALUATOR in roles,
+        "is_owner": TeamRole.OWNER in roles,
         "declaration": declaration,
         "deadline_passed": not service.sealed(opportunity),
         "received": received,

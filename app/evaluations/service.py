@@ -28,6 +28,7 @@ from app.models import (
     ProposalState,
     RubricCriterion,
     Score,
+    TeamRole,
     User,
 )
 from app.models.base import utcnow
@@ -76,7 +77,7 @@ def rubric_of(session: Session, opportunity: Opportunity) -> list[RubricCriterio
 def declare(
     session: Session, opportunity: Opportunity, user: User, *, has_conflict: bool, note: str
 ) -> ConflictDeclaration:
-    if "evaluator" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+    if TeamRole.EVALUATOR not in teams_repository.roles_of(session, user.id, opportunity.team_id):
         raise Forbidden()
     if proposals.declaration_of(session, opportunity.id, user.id) is not None:
         raise Conflict(_("You have already made your declaration for this opportunity."))
@@ -105,7 +106,7 @@ def _evaluable(session: Session, proposal_id: int, user: User) -> tuple[Proposal
         raise NotFound()
     if not proposals.may_evaluate(session, opportunity, user, utcnow()):
         raise NotFound()
-    if proposal.state != ProposalState.UNDER_EVALUATION.value:
+    if proposal.state != ProposalState.UNDER_EVALUATION:
         raise Conflict(_("Only proposals under evaluation can be scored."))
     return proposal, opportunity
 
@@ -220,7 +221,7 @@ def _ranking(
             p.id,
             p.price_cents,
             p.submitted_at or p.created_at,
-            p.state == ProposalState.DISQUALIFIED.value,
+            p.state == ProposalState.DISQUALIFIED,
             scores.get(p.id, {}),
         )
         for p, _author in bids
@@ -237,14 +238,16 @@ def may_see_consensus(session: Session, opportunity: Opportunity, user: User) ->
     if sealed(opportunity):
         return False
     roles = teams_repository.roles_of(session, user.id, opportunity.team_id)
-    if "owner" in roles:
+    if TeamRole.OWNER in roles:
         return True
-    if "evaluator" not in roles or not proposals.may_evaluate(session, opportunity, user, utcnow()):
+    if TeamRole.EVALUATOR not in roles or not proposals.may_evaluate(
+        session, opportunity, user, utcnow()
+    ):
         return False
     pending = [
         p
         for p, _a in received(session, opportunity)
-        if p.state == ProposalState.UNDER_EVALUATION.value
+        if p.state == ProposalState.UNDER_EVALUATION
         and not repository.has_submitted(session, p.id, user.id)
     ]
     return not pending
@@ -272,7 +275,7 @@ def award(
     reason: str,
     settings: Settings,
 ) -> Award:
-    if "owner" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+    if TeamRole.OWNER not in teams_repository.roles_of(session, user.id, opportunity.team_id):
         raise Forbidden()
     if sealed(opportunity):  # before any other check: an answer must not hint at the bids
         raise _still_sealed()
@@ -304,7 +307,7 @@ def award(
         details={"proposal_id": proposal_id, "reason": reason.strip()},
     )
     for row in rows:
-        if row.proposal.state != ProposalState.UNDER_EVALUATION.value:
+        if row.proposal.state != ProposalState.UNDER_EVALUATION:
             continue
         target = (
             ProposalState.AWARDED if row.proposal.id == proposal_id else (ProposalState.NOT_AWARDED)
@@ -451,7 +454,7 @@ def awaits_acceptance(opportunity: Opportunity, award: Award, now: datetime) -> 
     """The awardee may still accept: awarded, not accepted yet, and within the time to accept
     (what the award notice, the proposal page and "My work" offer)."""
     return (
-        opportunity.state == OpportunityState.AWARDED.value
+        opportunity.state == OpportunityState.AWARDED
         and award.accepted_at is None
         and now <= award.accept_by
     )
@@ -501,7 +504,7 @@ def reopen(
     session: Session, opportunity: Opportunity, user: User, deadline: datetime | None
 ) -> None:
     """No proposal arrived: open again with a new deadline."""
-    if "owner" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+    if TeamRole.OWNER not in teams_repository.roles_of(session, user.id, opportunity.team_id):
         raise Forbidden()
     if received(session, opportunity):
         raise Conflict(_("Proposals were received; evaluate them instead."))
@@ -520,7 +523,7 @@ def reopen(
 
 
 def close_unsuccessful(session: Session, opportunity: Opportunity, user: User, reason: str) -> None:
-    if "owner" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+    if TeamRole.OWNER not in teams_repository.roles_of(session, user.id, opportunity.team_id):
         raise Forbidden()
     if not reason.strip():
         raise ValidationFailed(field_errors={"reason": _("Say why no proposal is awarded.")})
@@ -532,5 +535,5 @@ def close_unsuccessful(session: Session, opportunity: Opportunity, user: User, r
         details={"reason": reason.strip()},
     )
     for proposal, _author in proposals_repository.received(session, opportunity.id):
-        if proposal.state == ProposalState.UNDER_EVALUATION.value:
+        if proposal.state == ProposalState.UNDER_EVALUATION:
             proposals.transition(session, proposal, ProposalState.NOT_AWARDED, actor=user)

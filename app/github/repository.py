@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import IssueComment, WebhookDelivery
+from app.models import InboxStatus, IssueComment, WebhookDelivery
 
 
 def claim_pending_delivery(session: Session) -> WebhookDelivery | None:
     """The oldest delivery to process, locked; concurrent workers skip it (SKIP LOCKED)."""
     return session.scalars(
         select(WebhookDelivery)
-        .where(WebhookDelivery.status == "pending")
+        .where(WebhookDelivery.status == InboxStatus.PENDING)
         .order_by(WebhookDelivery.id)
         .limit(1)
         .with_for_update(skip_locked=True)

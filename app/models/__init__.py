@@ -3,9 +3,10 @@
 from app.models.account import ApiToken, OAuthState, TeamInvitation, UserSession
 from app.models.audit import AuditEvent
 from app.models.base import Base
-from app.models.notification import Addendum, EmailOptOut, Notification, Question
+from app.models.notification import Addendum, EmailOptOut, EmailState, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
 from app.models.payment import (
+    DisputeStatus,
     IssueComment,
     LedgerEntry,
     Payout,
@@ -25,7 +26,7 @@ from app.models.proposal import (
 from app.models.review import Review, ReviewRequest
 from app.models.team import Project, Team, TeamMembership, TeamRole
 from app.models.user import User
-from app.models.webhook import WebhookDelivery
+from app.models.webhook import InboxStatus, Outcome, WebhookDelivery
 
 __all__ = [
     "Addendum",
@@ -34,8 +35,11 @@ __all__ = [
     "Award",
     "Base",
     "ConflictDeclaration",
+    "DisputeStatus",
     "EmailOptOut",
+    "EmailState",
     "EvaluationSubmission",
+    "InboxStatus",
     "IssueComment",
     "LedgerEntry",
     "Notification",
@@ -43,6 +47,7 @@ __all__ = [
     "Opportunity",
     "OpportunitySkill",
     "OpportunityState",
+    "Outcome",
     "Payout",
     "PayoutAccount",
     "PayoutState",

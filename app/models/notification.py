@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import Base, EnumText, UTCDateTime, utcnow
 
 
 class Question(Base):
@@ -46,6 +47,14 @@ class Addendum(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class EmailState(StrEnum):
+    """A notification's email: pending → sent; or skipped (unsubscribed, no email address)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+
+
 class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
@@ -64,8 +73,9 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # pending → sent; or skipped (unsubscribed, no email address)
-    email_state: Mapped[str] = mapped_column(String(10), default="pending")
+    email_state: Mapped[EmailState] = mapped_column(
+        EnumText(EmailState, 10), default=EmailState.PENDING
+    )
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

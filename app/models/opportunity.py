@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import Base, EnumText, UTCDateTime, utcnow
 
 
 class OpportunityState(StrEnum):
@@ -74,7 +74,9 @@ class Opportunity(Base):
     project_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True
     )
-    state: Mapped[str] = mapped_column(String(20), default=OpportunityState.DRAFT.value)
+    state: Mapped[OpportunityState] = mapped_column(
+        EnumText(OpportunityState, 20), default=OpportunityState.DRAFT
+    )
 
     title: Mapped[str] = mapped_column(String(200))
     title_fr: Mapped[str] = mapped_column(String(200), default="")

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import Base, EnumText, UTCDateTime, utcnow
 from app.models.webhook import InboxRow
 
 # A payout's transfer_failure when Stripe reports its transfer reversed (money came back).
@@ -39,6 +39,15 @@ class PayoutState(StrEnum):
     DISPUTED = "disputed"
     # Closed before any money arrived: nothing to refund.
     CANCELLED = "cancelled"
+
+
+class DisputeStatus(StrEnum):
+    """The dispute on the team's payment, as Stripe reports it."""
+
+    NONE = ""  # never disputed
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
 
 
 class PayoutAccount(Base):
@@ -77,7 +86,9 @@ class Payout(Base):
     opportunity_id: Mapped[int] = mapped_column(
         ForeignKey("opportunities.id", ondelete="RESTRICT"), unique=True
     )
-    state: Mapped[str] = mapped_column(String(20), default=PayoutState.AWAITING_FUNDING.value)
+    state: Mapped[PayoutState] = mapped_column(
+        EnumText(PayoutState, 20), default=PayoutState.AWAITING_FUNDING
+    )
     amount_cents: Mapped[int] = mapped_column(Integer)
     fee_cents: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3))
@@ -110,8 +121,9 @@ class Payout(Base):
     refund_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refund_id: Mapped[str] = mapped_column(String(100), default="")
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # open | won | lost, as Stripe reports the dispute on the team's payment.
-    dispute_status: Mapped[str] = mapped_column(String(10), default="")
+    dispute_status: Mapped[DisputeStatus] = mapped_column(
+        EnumText(DisputeStatus, 10), default=DisputeStatus.NONE
+    )
 
     # Releasing a held payment takes two administrators: the first one's approval is kept here.
     release_approved_by_user_id: Mapped[int | None] = mapped_column(

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import Base, EnumText, UTCDateTime, utcnow
 
 
 class ProposalState(StrEnum):
@@ -58,7 +58,9 @@ class Proposal(Base):
     author_user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="RESTRICT"), index=True
     )
-    state: Mapped[str] = mapped_column(String(20), default=ProposalState.DRAFT.value)
+    state: Mapped[ProposalState] = mapped_column(
+        EnumText(ProposalState, 20), default=ProposalState.DRAFT
+    )
     approach: Mapped[str] = mapped_column(Text, default="")
     experience: Mapped[str] = mapped_column(Text, default="")
     links: Mapped[str] = mapped_column(Text, default="")

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import Base, EnumText, UTCDateTime, utcnow
 
 
 class TeamRole(StrEnum):
@@ -64,5 +64,5 @@ class TeamMembership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[TeamRole] = mapped_column(EnumText(TeamRole, 20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import Base, EnumText, UTCDateTime, utcnow
+
+
+class InboxStatus(StrEnum):
+    """pending → processed | ignored; a failed attempt leaves the row pending, to be retried."""
+
+    PENDING = "pending"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What processing a row came to: its kind (the row's status) and, in words, why."""
+
+    status: InboxStatus
+    reason: str
+
+    @classmethod
+    def processed(cls, reason: str) -> Outcome:
+        return cls(InboxStatus.PROCESSED, reason)
+
+    @classmethod
+    def ignored(cls, reason: str) -> Outcome:
+        return cls(InboxStatus.IGNORED, reason)
+
+    @property
+    def text(self) -> str:
+        """As the row records it: an ignored row's reason says so first."""
+        return (
+            f"{self.status}: {self.reason}" if self.status is InboxStatus.IGNORED else self.reason
+        )
+
+
+OUTCOME_LENGTH = 300
 
 
 class InboxRow:
@@ -18,11 +54,24 @@ class InboxRow:
     received_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=func.now()
     )
-    # pending → processed | ignored; failed ones are retried
-    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    status: Mapped[InboxStatus] = mapped_column(
+        EnumText(InboxStatus, 12), default=InboxStatus.PENDING, server_default=InboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Outcome.text, or while the row is pending, what its last attempt ran into.
+    outcome: Mapped[str] = mapped_column(String(OUTCOME_LENGTH), default="", server_default="")
+
+    def finish(self, outcome: Outcome) -> None:
+        self.attempts += 1
+        self.status = outcome.status
+        self.outcome = outcome.text[:OUTCOME_LENGTH]
+        self.processed_at = utcnow()
+
+    def note_attempt(self, note: str) -> None:
+        """An attempt that decided nothing: the row stays pending."""
+        self.attempts += 1
+        self.outcome = note[:OUTCOME_LENGTH]
 
 
 class WebhookDelivery(InboxRow, Base):

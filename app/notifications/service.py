@@ -16,7 +16,7 @@ from app.config import Settings
 from app.errors import NotFound
 from app.i18n import gettext as _
 from app.i18n import using_locale
-from app.models import EmailOptOut, Notification, User
+from app.models import EmailOptOut, EmailState, Notification, User
 from app.models.base import utcnow
 
 
@@ -55,7 +55,7 @@ def notify(
         with using_locale(user.preferred_locale):
             subject, body = message()
         opted_out = session.get(EmailOptOut, (user.id, kind)) is not None
-        state = "skipped" if opted_out or not user.email else "pending"
+        state = EmailState.SKIPPED if opted_out or not user.email else EmailState.PENDING
         session.add(
             Notification(
                 user_id=user.id,

@@ -12,7 +12,7 @@ from app.config import Settings
 from app.email import EmailNotSent, send_email
 from app.i18n import gettext as _
 from app.i18n import using_locale
-from app.models import Notification, User
+from app.models import EmailState, Notification, User
 from app.models.base import utcnow
 from app.notifications.service import unsubscribe_token
 
@@ -29,7 +29,8 @@ def deliver_pending(session_factory: sessionmaker[Session], settings: Settings) 
             row = session.scalars(
                 select(Notification)
                 .where(
-                    Notification.email_state == "pending", Notification.next_attempt_at <= utcnow()
+                    Notification.email_state == EmailState.PENDING,
+                    Notification.next_attempt_at <= utcnow(),
                 )
                 .order_by(Notification.id)
                 .limit(1)
@@ -39,7 +40,7 @@ def deliver_pending(session_factory: sessionmaker[Session], settings: Settings) 
                 return sent
             user = session.get(User, row.user_id)
             if user is None or not user.email:
-                row.email_state = "skipped"
+                row.email_state = EmailState.SKIPPED
                 session.commit()
                 continue
             try:
@@ -52,7 +53,7 @@ def deliver_pending(session_factory: sessionmaker[Session], settings: Settings) 
                 session.commit()
                 log.warning("email delayed", notification_id=row.id, attempts=row.email_attempts)
                 return sent  # the server is down: try the rest later too
-            row.email_state = "sent"
+            row.email_state = EmailState.SENT
             row.sent_at = utcnow()
             session.commit()
             sent += 1

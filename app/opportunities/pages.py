@@ -136,9 +136,9 @@ def detail_page(
             and opportunity.state in service.EDITABLE_STATES,
             "can_approve": bool(roles & set(teams_service.APPROVER_ROLES)),
             "can_publish": OpportunityState.PUBLISHED
-            in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
+            in service.ALLOWED_TRANSITIONS[opportunity.state],
             "can_cancel": OpportunityState.CANCELLED
-            in service.ALLOWED_TRANSITIONS[OpportunityState(opportunity.state)],
+            in service.ALLOWED_TRANSITIONS[opportunity.state],
             "publication_problems": service.publication_problems(
                 db, opportunity, settings, utcnow()
             )
@@ -166,12 +166,12 @@ def detail_page(
             "review_labels": review_service.checklist_labels(),
             "section_labels": review_service.section_labels(),
             "is_author": bool(roles & set(teams_service.AUTHOR_ROLES)),
-            "is_finance": "finance" in roles,
+            "is_finance": TeamRole.FINANCE in roles,
             "can_simulate_merge": settings.merge_simulation_enabled
             and settings.payments_simulated
             and opportunity.state == OpportunityState.IN_PROGRESS
             and bool(roles & set(teams_service.AUTHOR_ROLES)),
-            "can_evaluate": bool(roles & {"owner", "evaluator"})
+            "can_evaluate": bool(roles & {TeamRole.OWNER, TeamRole.EVALUATOR})
             and opportunity.published_at is not None,
         },
         status_code=error.status_code if error else 200,

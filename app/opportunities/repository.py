@@ -237,7 +237,7 @@ def drafts_of_teams(session: Session, team_ids: Sequence[int]) -> Sequence[Oppor
     ).all()
 
 
-def public_counts_by_state(session: Session) -> dict[str, int]:
+def public_counts_by_state(session: Session) -> dict[OpportunityState, int]:
     rows = session.execute(
         select(Opportunity.state, func.count())
         .where(Opportunity.published_at.is_not(None))
@@ -253,7 +253,7 @@ def total_paid_cents(session: Session, currency: str) -> int:
         select(func.coalesce(func.sum(Proposal.price_cents), 0))
         .join(Award, Award.proposal_id == Proposal.id)
         .join(Opportunity, Opportunity.id == Award.opportunity_id)
-        .where(Opportunity.state == OpportunityState.PAID.value, Opportunity.currency == currency)
+        .where(Opportunity.state == OpportunityState.PAID, Opportunity.currency == currency)
     )
     return int(total or 0)
 
@@ -261,7 +261,7 @@ def total_paid_cents(session: Session, currency: str) -> int:
 def past_deadline_ids(session: Session, now: datetime) -> Sequence[int]:
     return session.scalars(
         select(Opportunity.id).where(
-            Opportunity.state == "published", Opportunity.proposal_deadline <= now
+            Opportunity.state == OpportunityState.PUBLISHED, Opportunity.proposal_deadline <= now
         )
     ).all()
 
@@ -270,7 +270,7 @@ def merge_check_due(now: datetime) -> list[ColumnElement[bool]]:
     """Work in progress whose issue GitHub should be asked about now (see
     payonpull.tasks.check_started_work)."""
     return [
-        Opportunity.state == OpportunityState.IN_PROGRESS.value,
+        Opportunity.state == OpportunityState.IN_PROGRESS,
         Opportunity.merge_check_due_at.is_not(None),
         Opportunity.merge_check_due_at <= now,
     ]

@@ -21,7 +21,7 @@ from app.models import OpportunityState
 from app.text import parse_date, parse_local_datetime, parse_money_to_cents
 
 PUBLIC_STATES = tuple(
-    s.value
+    s
     for s in OpportunityState
     if s not in (OpportunityState.DRAFT, OpportunityState.IN_PEER_REVIEW)
 )

@@ -22,7 +22,7 @@ from app.github.client import GitHubClient
 from app.github.service import IssueLinkError, parse_issue_url, verify_issue
 from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
-from app.models import Opportunity, OpportunityState, Project, Team, User
+from app.models import Opportunity, OpportunityState, Project, Team, TeamRole, User
 from app.models.base import utcnow
 from app.notifications import service as notifications
 from app.opportunities import repository
@@ -287,7 +287,7 @@ def create_draft(
     opportunity = Opportunity(
         team_id=team.id,
         project_id=project.id if project else None,
-        state=S.DRAFT.value,
+        state=S.DRAFT,
         currency=settings.currency,
         created_by_user_id=actor.id,
     )
@@ -299,7 +299,7 @@ def create_draft(
         action="opportunity.create",
         subject_type="opportunity",
         subject_id=opportunity.id,
-        to_state=S.DRAFT.value,
+        to_state=S.DRAFT,
     )
     return opportunity, link_problem
 
@@ -314,7 +314,7 @@ def update_draft(
     github: GitHubClient,
 ) -> str | None:
     require_role(session, actor, opportunity.team_id, AUTHOR_ROLES)
-    if S(opportunity.state) not in EDITABLE_STATES:
+    if opportunity.state not in EDITABLE_STATES:
         raise InvalidTransition(_("Only drafts can be edited here."))
     errors = validate_draft(data, settings, now=utcnow())
     if errors:
@@ -396,7 +396,7 @@ def publication_problems(
 
 def publish(session: Session, opportunity: Opportunity, *, actor: User, settings: Settings) -> None:
     require_role(session, actor, opportunity.team_id, APPROVER_ROLES)
-    if S(opportunity.state) is S.DRAFT:
+    if opportunity.state is S.DRAFT:
         problems = publication_problems(session, opportunity, settings, utcnow())
         if problems:
             raise ValidationFailed(" ".join(problems))
@@ -447,7 +447,9 @@ def require_author(session: Session, opportunity: Opportunity, user: User) -> No
 
 
 def _tell_the_evaluators(session: Session, opportunity: Opportunity) -> None:
-    evaluators = teams_repository.members_with_roles(session, opportunity.team_id, ("evaluator",))
+    evaluators = teams_repository.members_with_roles(
+        session, opportunity.team_id, (TeamRole.EVALUATOR,)
+    )
     notifications.notify(
         session,
         evaluators,
@@ -469,7 +471,7 @@ def close_past_deadlines(session: Session, now: datetime) -> int:
     closed = 0
     for opportunity_id in repository.past_deadline_ids(session, now):
         opportunity = session.get(Opportunity, opportunity_id)
-        if opportunity is None or opportunity.state != S.PUBLISHED.value:
+        if opportunity is None or opportunity.state != S.PUBLISHED:
             continue
         try:
             transition(

@@ -13,7 +13,7 @@ from app.access import SIGNED_IN, allow, team
 from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import AppError, NotFound
 from app.forms import form_action
-from app.models import Opportunity, Payout, PayoutState, Team, TeamRole, User
+from app.models import Opportunity, OpportunityState, Payout, PayoutState, Team, TeamRole, User
 from app.payments import repository, service
 from app.payments.gateway import gateway_for
 from app.teams import repository as teams_repository
@@ -82,8 +82,8 @@ def _funding_page(
             "amount_cents": repository.contract_price_cents(db, found[0].id) if found else None,
             "developer": found[1] if found else None,
             "payouts_enabled": bool(account and account.payouts_enabled),
-            "can_fund": opportunity.state == "awarded"
-            and (payout is None or payout.state == PayoutState.AWAITING_FUNDING.value),
+            "can_fund": opportunity.state == OpportunityState.AWARDED
+            and (payout is None or payout.state == PayoutState.AWAITING_FUNDING),
             "simulated": settings.payments_simulated,
             "error": error,
         },
@@ -182,7 +182,7 @@ def payment_record(
     else is told there is nothing here (not even that the record exists)."""
     trail = _trail(db, opportunity_id)
     payout: Payout | None = trail["payout"]
-    if payout is None or payout.state != PayoutState.PAID.value:
+    if payout is None or payout.state != PayoutState.PAID:
         raise NotFound()
     if not _may_read_record(db, user, trail["o"], payout):
         raise NotFound()
@@ -190,5 +190,5 @@ def payment_record(
 
 
 def _may_read_record(db: DbSession, user: User, opportunity: Opportunity, payout: Payout) -> bool:
-    finance = TeamRole.FINANCE.value in teams_repository.roles_of(db, user.id, opportunity.team_id)
+    finance = TeamRole.FINANCE in teams_repository.roles_of(db, user.id, opportunity.team_id)
     return user.is_admin or finance or payout.developer_user_id == user.id

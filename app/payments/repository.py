@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.models import (
     AuditEvent,
     Award,
+    InboxStatus,
     LedgerEntry,
     Opportunity,
     OpportunityState,
@@ -78,7 +79,7 @@ def awarded_opportunities_of(session: Session, user_id: int) -> Sequence[Opportu
         .join(Proposal, Proposal.id == Award.proposal_id)
         .where(
             Proposal.author_user_id == user_id,
-            Opportunity.state == OpportunityState.AWARDED.value,
+            Opportunity.state == OpportunityState.AWARDED,
         )
     ).all()
 
@@ -135,7 +136,7 @@ def find_payout_for_stripe_object(session: Session, obj: dict[str, Any]) -> Payo
 def claim_pending_event(session: Session, after_id: int) -> StripeEvent | None:
     return session.scalars(
         select(StripeEvent)
-        .where(StripeEvent.status == "pending", StripeEvent.id > after_id)
+        .where(StripeEvent.status == InboxStatus.PENDING, StripeEvent.id > after_id)
         .order_by(StripeEvent.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -145,7 +146,7 @@ def claim_pending_event(session: Session, after_id: int) -> StripeEvent | None:
 def release_due() -> list[Any]:
     """Funded payouts whose release delay has passed: what the release job claims, and what
     wakes the worker (the two must agree, or it would wake for work nobody takes)."""
-    return [Payout.state == PayoutState.FUNDED.value, Payout.release_due_at <= utcnow()]
+    return [Payout.state == PayoutState.FUNDED, Payout.release_due_at <= utcnow()]
 
 
 def claim_payout(session: Session, *conditions: Any) -> Payout | None:

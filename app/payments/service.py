@@ -26,9 +26,11 @@ from app.errors import Conflict, NotFound
 from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
 from app.models import (
+    DisputeStatus,
     LedgerEntry,
     Opportunity,
     OpportunityState,
+    Outcome,
     Payout,
     PayoutAccount,
     PayoutState,
@@ -204,9 +206,14 @@ def record_refund(
     advance(session, payout, follow=follow)
 
 
-def record_dispute(session: Session, payout: Payout, status: str, *, follow: FollowPayout) -> None:
+DISPUTE_CLOSED = (DisputeStatus.WON, DisputeStatus.LOST)
+
+
+def record_dispute(
+    session: Session, payout: Payout, status: DisputeStatus, *, follow: FollowPayout
+) -> None:
     # A closed dispute's outcome outranks "open", whichever event arrives first.
-    if payout.dispute_status not in ("won", "lost"):
+    if payout.dispute_status not in DISPUTE_CLOSED:
         payout.dispute_status = status
     advance(session, payout, follow=follow)
 
@@ -223,8 +230,8 @@ def advance(session: Session, payout: Payout, *, follow: FollowPayout) -> None:
 
 
 def _next_step(payout: Payout) -> tuple[P, str] | None:
-    state = P(payout.state)
-    refunded = bool(payout.refund_id) or payout.dispute_status == "lost"
+    state = payout.state
+    refunded = bool(payout.refund_id) or payout.dispute_status is DisputeStatus.LOST
     steps: dict[P, tuple[bool, P, str]] = {
         P.AWAITING_FUNDING: (bool(payout.charge_id), P.FUNDED, "funding"),
         P.RELEASING: (bool(payout.transfer_id), P.RELEASED, "release"),
@@ -232,9 +239,9 @@ def _next_step(payout: Payout) -> tuple[P, str] | None:
     }
     if refunded and state in (P.FUNDED, P.TRANSFER_FAILED, P.DISPUTED):
         return P.REFUNDED, "refund"
-    if state is P.FUNDED and payout.dispute_status == "open":
+    if state is P.FUNDED and payout.dispute_status is DisputeStatus.OPEN:
         return P.DISPUTED, ""
-    if state is P.DISPUTED and payout.dispute_status == "won":
+    if state is P.DISPUTED and payout.dispute_status is DisputeStatus.WON:
         return P.FUNDED, ""
     if state in steps and steps[state][0]:
         return steps[state][1], steps[state][2]
@@ -281,7 +288,7 @@ def _post_movement(session: Session, payout: Payout, movement: str) -> None:
 def _releasable(session: Session, opportunity: Opportunity) -> tuple[Payout, User, PayoutAccount]:
     payout = repository.payout_for(session, opportunity.id)
     found = repository.awardee_of(session, opportunity.id)
-    if payout is None or found is None or P(payout.state) is not P.FUNDED:
+    if payout is None or found is None or payout.state is not P.FUNDED:
         raise Conflict(_("This opportunity has no funded payment to release."))
     developer = found[1]
     account = repository.account_of(session, developer.id)
@@ -329,7 +336,7 @@ def request_release(session: Session, opportunity: Opportunity, *, actor: User |
 
 def request_refund(session: Session, payout: Payout, *, actor: User | None, reason: str) -> None:
     """Full refund to the team; before funding there is nothing to refund, only to close."""
-    state = P(payout.state)
+    state = payout.state
     if state is P.AWAITING_FUNDING:
         transition(session, payout, P.CANCELLED, actor=actor, details={"reason": reason})
         return
@@ -486,14 +493,14 @@ def _refund_succeeded(
 def _dispute_opened(
     session: Session, payout: Payout, _obj: dict[str, Any], follow: FollowPayout
 ) -> None:
-    record_dispute(session, payout, "open", follow=follow)
+    record_dispute(session, payout, DisputeStatus.OPEN, follow=follow)
 
 
 def _dispute_closed(
     session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
 ) -> None:
-    if obj.get("status") in ("won", "lost"):
-        record_dispute(session, payout, str(obj["status"]), follow=follow)
+    if obj.get("status") in DISPUTE_CLOSED:
+        record_dispute(session, payout, DisputeStatus(obj["status"]), follow=follow)
 
 
 def _transfer_created(
@@ -530,27 +537,27 @@ def apply_event(
     obj: dict[str, Any],
     *,
     follow: FollowPayout,
-) -> str | None:
+) -> Outcome | None:
     """What one Stripe event means; None when it concerns a payout we cannot place yet (its
     events arrived before ours): it stays in the inbox and is tried again."""
     if event_type == "account.updated":
         account = repository.account_by_provider_id(session, str(obj.get("id")))
         if account is None:
-            return "ignored: not one of our payout accounts"
+            return Outcome.ignored("not one of our payout accounts")
         refresh_account(session, gateway, account, follow=follow)
-        return (
+        return Outcome.processed(
             f"payout account of user {account.user_id}: payouts enabled {account.payouts_enabled}"
         )
     if event_type == "payment_intent.payment_failed":
-        return "ignored: a failed attempt; the team can pay again"
+        return Outcome.ignored("a failed attempt; the team can pay again")
     apply = EVENT_FACTS.get(event_type)
     if apply is None:
-        return "ignored: not an event we act on"
+        return Outcome.ignored("not an event we act on")
     payout = repository.find_payout_for_stripe_object(session, obj)
     if payout is None:
         return None
     apply(session, payout, obj, follow)
-    return f"payout {payout.id}: {payout.state}"
+    return Outcome.processed(f"payout {payout.id}: {payout.state}")
 
 
 # --- funding -----------------------------------------------------------------------------
@@ -564,12 +571,12 @@ def start_funding(
     settings: Settings,
 ) -> Checkout:
     """The team's finance person pays the awarded amount; the platform holds it."""
-    require_role(session, user, opportunity.team_id, frozenset({TeamRole.FINANCE.value}))
+    require_role(session, user, opportunity.team_id, frozenset({TeamRole.FINANCE}))
     found = repository.awardee_of(session, opportunity.id)
-    if opportunity.state != OpportunityState.AWARDED.value or found is None:
+    if opportunity.state != OpportunityState.AWARDED or found is None:
         raise Conflict(_("Only awarded work can be funded."))
     payout = ensure_payout(session, opportunity, found[0].id, settings)
-    if P(payout.state) is not P.AWAITING_FUNDING:
+    if payout.state is not P.AWAITING_FUNDING:
         raise Conflict(_("This work is already funded."))
     base = settings.base_url
     checkout = gateway.create_checkout(
@@ -599,11 +606,7 @@ def confirm_funding(
 ) -> Payout | None:
     """On the way back from checkout, ask the gateway (the webhook may come later, or never)."""
     payout = repository.payout_for(session, opportunity.id)
-    if (
-        payout is None
-        or not payout.checkout_session_id
-        or P(payout.state) is not P.AWAITING_FUNDING
-    ):
+    if payout is None or not payout.checkout_session_id or payout.state is not P.AWAITING_FUNDING:
         return payout
     record_funding(session, payout, gateway.funding(payout.checkout_session_id), follow=follow)
     return payout

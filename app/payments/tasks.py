@@ -13,8 +13,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.models import Payout, PayoutState, StripeEvent
-from app.models.base import utcnow
+from app.models import InboxStatus, Payout, PayoutState, StripeEvent
 from app.payments import repository, service
 from app.payments.gateway import Gateway, GatewayError, gateway_for
 from app.payments.service import FollowPayout
@@ -52,22 +51,18 @@ def _apply_one(session: Session, gateway: Gateway, event: StripeEvent, follow: F
     if outcome is None:
         _note_attempt(session, event_id, "waiting: its payout is not known yet")
         return 0
-    event.status = "ignored" if outcome.startswith("ignored") else "processed"
-    event.outcome = outcome[:300]
-    event.attempts += 1
-    event.processed_at = utcnow()
+    event.finish(outcome)
     session.commit()
     return 1
 
 
-def _note_attempt(session: Session, event_id: int, outcome: str) -> None:
+def _note_attempt(session: Session, event_id: int, note: str) -> None:
     event = session.get(StripeEvent, event_id)
     if event is None:
         return
-    event.attempts += 1
-    event.outcome = outcome[:300]
+    event.note_attempt(note)
     if event.attempts >= MAX_EVENT_ATTEMPTS:
-        event.status = "ignored"
+        event.status = InboxStatus.IGNORED
         log.warning("stripe event set aside", event_id=event.event_id, type=event.type)
     session.commit()
 
@@ -114,7 +109,7 @@ def send_transfers(
     return each_claimed(
         session_factory,
         settings,
-        [Payout.state == PayoutState.RELEASING.value, Payout.transfer_id == ""],
+        [Payout.state == PayoutState.RELEASING, Payout.transfer_id == ""],
         partial(service.send_transfer, follow=follow),
         service.transfer_attempt_failed,
     )
@@ -132,7 +127,7 @@ def send_refunds(
         [
             Payout.refund_requested_at.is_not(None),
             Payout.refund_id == "",
-            Payout.state.in_([PayoutState.FUNDED.value, PayoutState.TRANSFER_FAILED.value]),
+            Payout.state.in_([PayoutState.FUNDED, PayoutState.TRANSFER_FAILED]),
         ],
         partial(service.send_refund, follow=follow),
         note_only,
@@ -152,7 +147,7 @@ def confirm_transfers(
     return each_claimed(
         session_factory,
         settings,
-        [Payout.state == PayoutState.RELEASED.value],
+        [Payout.state == PayoutState.RELEASED],
         confirm,
         note_only,
     )

@@ -29,6 +29,7 @@ from app.models import (
     Award,
     Opportunity,
     OpportunityState,
+    Outcome,
     Payout,
     PayoutState,
     User,
@@ -50,21 +51,21 @@ def awardee_github_id(session: Session, opportunity: Opportunity) -> int | None:
 
 def process_delivery(
     session: Session, github: GitHubClient, settings: Settings, delivery: WebhookDelivery
-) -> str:
-    """What one inbox delivery means for the opportunities it may concern; returns the outcome."""
+) -> Outcome:
+    """What one inbox delivery means for the opportunities it may concern."""
     payload = read_payload(delivery.body)
     if payload is None:
-        return "ignored: the body is not a JSON object"
+        return Outcome.ignored("the body is not a JSON object")
     delivery.repository_id = repository_id(payload)
     if delivery.event == "issues" and payload.get("action") == "reopened":
         return _issue_reopened(session, payload)
     if delivery.event != "pull_request":
-        return f"ignored: {delivery.event or 'an'} event"
+        return Outcome.ignored(f"{delivery.event or 'an'} event")
     if payload.get("action") == "reopened":
         return _pull_reopened(session, payload)
     pull = merged_pull_request(payload)
     if pull is None:
-        return "ignored: not a merge"
+        return Outcome.ignored("not a merge")
     base_repository_id = ((pull.get("base") or {}).get("repo") or {}).get("id")
     outcomes = _hold_undone(
         session,
@@ -74,7 +75,7 @@ def process_delivery(
     )
     candidates = session.scalars(
         select(Opportunity).where(
-            Opportunity.state == OpportunityState.IN_PROGRESS.value,
+            Opportunity.state == OpportunityState.IN_PROGRESS,
             Opportunity.github_repository_id == base_repository_id,
         )
     ).all()
@@ -82,7 +83,7 @@ def process_delivery(
         claims = closes_issue_of(pull.get("body"), opportunity)
         outcome = settle_merge(session, github, settings, opportunity, int(pull["number"]), claims)
         outcomes.append(outcome or f"opportunity {opportunity.id}: unrelated pull request")
-    return "; ".join(outcomes) or "ignored: no opportunity in progress in this repository"
+    return _said(outcomes, "no opportunity in progress in this repository")
 
 
 def settle_merge(
@@ -121,7 +122,7 @@ def _merged_work(session: Session, repository: Any, *conditions: Any) -> Sequenc
         return []
     return session.scalars(
         select(Opportunity).where(
-            Opportunity.state.in_([OpportunityState.MERGED.value, OpportunityState.PAID.value]),
+            Opportunity.state.in_([OpportunityState.MERGED, OpportunityState.PAID]),
             Opportunity.github_repository_id == repository,
             *conditions,
         )
@@ -137,22 +138,27 @@ def _reverted_by(pull: dict[str, Any]) -> list[Any]:
     return [Opportunity.github_pull_request_number.in_(numbers)] if numbers else []
 
 
-def _pull_reopened(session: Session, payload: dict[str, Any]) -> str:
+def _said(outcomes: list[str], otherwise: str) -> Outcome:
+    """What was done to the opportunities concerned, or why nothing was."""
+    return Outcome.processed("; ".join(outcomes)) if outcomes else Outcome.ignored(otherwise)
+
+
+def _pull_reopened(session: Session, payload: dict[str, Any]) -> Outcome:
     pull = payload.get("pull_request") or {}
     repository = ((pull.get("base") or {}).get("repo") or {}).get("id")
     number = pull.get("number")
     found = _merged_work(session, repository, Opportunity.github_pull_request_number == number)
     reason = N_("the verified pull request was reopened")
     outcomes = _hold_undone(session, found, reason, {"reopened": number})
-    return "; ".join(outcomes) or "ignored: no verified pull request was reopened"
+    return _said(outcomes, "no verified pull request was reopened")
 
 
-def _issue_reopened(session: Session, payload: dict[str, Any]) -> str:
+def _issue_reopened(session: Session, payload: dict[str, Any]) -> Outcome:
     number = (payload.get("issue") or {}).get("number")
     found = _merged_work(session, repository_id(payload), Opportunity.github_issue_number == number)
     reason = N_("the issue was reopened after the merge")
     outcomes = _hold_undone(session, found, reason, {"issue": number})
-    return "; ".join(outcomes) or "ignored: no merged opportunity's issue was reopened"
+    return _said(outcomes, "no merged opportunity's issue was reopened")
 
 
 def _hold_undone(
@@ -173,8 +179,8 @@ def hold_unreleased(
     payout = payments_repository.locked_payout_for(session, opportunity.id)
     session.refresh(opportunity)
     evidence = {"pull_request": opportunity.github_pull_request_number, **evidence}
-    merged_work = opportunity.state == OpportunityState.MERGED.value
-    if merged_work and payout is not None and PayoutState(payout.state) is PayoutState.FUNDED:
+    merged_work = opportunity.state == OpportunityState.MERGED
+    if merged_work and payout is not None and payout.state is PayoutState.FUNDED:
         payout.release_due_at = None
         hold_work(session, opportunity, [reason], evidence)
         return f"opportunity {opportunity.id}: on hold ({reason})"
@@ -219,7 +225,7 @@ def release_due(session: Session, payout: Payout) -> None:
     """The release delay has passed with no sign the work was undone: the payment leaves."""
     opportunity = session.get(Opportunity, payout.opportunity_id)
     payout.release_due_at = None
-    if opportunity is None or opportunity.state != OpportunityState.MERGED.value:
+    if opportunity is None or opportunity.state != OpportunityState.MERGED:
         return
     try:
         payments.request_release(session, opportunity, actor=None)
@@ -255,9 +261,9 @@ _MONEY_QUESTIONED = {
 }
 _WORK_WAITING_ON_MONEY = frozenset(
     {
-        OpportunityState.AWARDED.value,
-        OpportunityState.IN_PROGRESS.value,
-        OpportunityState.MERGED.value,
+        OpportunityState.AWARDED,
+        OpportunityState.IN_PROGRESS,
+        OpportunityState.MERGED,
     }
 )
 
@@ -268,12 +274,12 @@ def follow_payout(session: Session, payout: Payout) -> None:
     release is narrated and a confirmed transfer marks the work paid."""
     opportunity = session.get(Opportunity, payout.opportunity_id)
     assert opportunity is not None
-    reason = _MONEY_QUESTIONED.get(P(payout.state))
+    reason = _MONEY_QUESTIONED.get(payout.state)
     if reason and opportunity.state in _WORK_WAITING_ON_MONEY:
         hold_work(session, opportunity, [reason], {"payout_id": payout.id})
-    if P(payout.state) in (P.RELEASED, P.PAID):
+    if payout.state in (P.RELEASED, P.PAID):
         narration.released(session, opportunity, payout.amount_cents)
-    if P(payout.state) is P.PAID and opportunity.state == OpportunityState.MERGED.value:
+    if payout.state is P.PAID and opportunity.state == OpportunityState.MERGED:
         opportunities.transition(
             session,
             opportunity,
@@ -281,18 +287,18 @@ def follow_payout(session: Session, payout: Payout) -> None:
             actor=None,
             details={"transfer_id": payout.transfer_id},
         )
-    elif P(payout.state) is P.FUNDED:
+    elif payout.state is P.FUNDED:
         start_work_when_ready(session, opportunity)
 
 
 def start_work_when_ready(session: Session, opportunity: Opportunity) -> bool:
     """Awarded → in progress once the work is funded, the developer accepted the contract and
     can receive payouts; whichever of the three happens last calls this."""
-    if opportunity.state != OpportunityState.AWARDED.value:
+    if opportunity.state != OpportunityState.AWARDED:
         return False
     payout = payments_repository.payout_for(session, opportunity.id)
     found = payments_repository.awardee_of(session, opportunity.id)
-    if payout is None or P(payout.state) is not P.FUNDED or found is None:
+    if payout is None or payout.state is not P.FUNDED or found is None:
         return False
     award, developer = found
     account = payments_repository.account_of(session, developer.id)
@@ -344,7 +350,7 @@ def simulate_merge(
 ) -> str:
     """Local mode only: plays a verified merge of the awardee's pull request, so that the whole
     pay-on-pull flow can be tried in a browser without GitHub."""
-    if opportunity.state != OpportunityState.IN_PROGRESS.value:
+    if opportunity.state != OpportunityState.IN_PROGRESS:
         raise Conflict(_("Only work in progress can be merged."))
     return merged(
         session,

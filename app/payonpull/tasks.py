@@ -14,7 +14,7 @@ from app.config import Settings
 from app.errors import InvalidTransition
 from app.github import repository as github_repository
 from app.github.client import GitHubClient, GitHubError, GitHubNotFound
-from app.models import Opportunity, OpportunityState, WebhookDelivery
+from app.models import Opportunity, OpportunityState, Outcome, WebhookDelivery
 from app.models.base import utcnow
 from app.opportunities import repository as opportunities_repository
 from app.payments import repository as payments_repository
@@ -40,7 +40,7 @@ def reconcile(session: Session, github: GitHubClient, settings: Settings) -> int
     webhook never arrived is still found (and verified exactly as a webhook's would be)."""
     in_progress = session.scalars(
         select(Opportunity).where(
-            Opportunity.state == OpportunityState.IN_PROGRESS.value,
+            Opportunity.state == OpportunityState.IN_PROGRESS,
             Opportunity.github_repository_id.is_not(None),
         )
     ).all()
@@ -138,7 +138,7 @@ def process_inbox(
             break
         delivery_id = delivery.id
         try:
-            _finish(delivery, service.process_delivery(session, github, settings, delivery))
+            delivery.finish(service.process_delivery(session, github, settings, delivery))
         except GitHubError as exc:
             session.rollback()
             if not _record_failure(session, delivery_id, exc):
@@ -146,13 +146,6 @@ def process_inbox(
         session.commit()
         done += 1
     return done
-
-
-def _finish(delivery: WebhookDelivery, outcome: str) -> None:
-    delivery.attempts += 1
-    delivery.status = "ignored" if outcome.startswith("ignored") else "processed"
-    delivery.outcome = outcome[:300]
-    delivery.processed_at = utcnow()
 
 
 # A delivery GitHub keeps failing on is given up after this many runs (about an hour of
@@ -167,13 +160,12 @@ def _record_failure(session: Session, delivery_id: int, error: GitHubError) -> b
     delivery = session.get(WebhookDelivery, delivery_id)
     assert delivery is not None
     if isinstance(error, GitHubNotFound):
-        _finish(delivery, f"ignored: GitHub cannot show {error}")
+        delivery.finish(Outcome.ignored(f"GitHub cannot show {error}"))
         return True
     if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS:
-        _finish(delivery, f"ignored: gave up after {delivery.attempts + 1} attempts: {error}")
+        delivery.finish(Outcome.ignored(f"gave up after {delivery.attempts + 1} attempts: {error}"))
     else:
-        delivery.attempts += 1
-        delivery.outcome = f"retrying: {error}"[:300]
+        delivery.note_attempt(f"retrying: {error}")
     session.commit()
     return False
 

@@ -17,7 +17,7 @@ from app.evaluations import repository as evaluations
 from app.evaluations.service import criterion_label
 from app.forms import PostedForm, form_action
 from app.i18n import gettext as _
-from app.models import Opportunity, Proposal, User
+from app.models import Opportunity, OpportunityState, Proposal, ProposalState, User
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
 from app.proposals import repository, service
@@ -60,7 +60,7 @@ def _render(
     error: AppError | None = None,
 ) -> Response:
     notice = NOTICES.get(request.query_params.get("notice", ""))
-    decided = proposal is not None and proposal.state in ("awarded", "not_awarded", "disqualified")
+    decided = proposal is not None and proposal.state in service.DECIDED
     return render(
         request,
         "proposals/form.html",
@@ -70,12 +70,13 @@ def _render(
             "values": values,
             "errors": error.field_errors if error else {},
             "error": error,
-            "open": opportunity.state == "published" and utcnow() < opportunity.proposal_deadline,
+            "open": opportunity.state == OpportunityState.PUBLISHED
+            and utcnow() < opportunity.proposal_deadline,
             "notice": notice() if notice else None,
             # After the award each bidder sees their own scores and the evaluators' comments.
             "feedback": evaluations.comments_for(db, proposal.id) if decided and proposal else [],
             "award": evaluations.award_for(db, opportunity.id)
-            if proposal is not None and proposal.state == "awarded"
+            if proposal is not None and proposal.state == ProposalState.AWARDED
             else None,
             "label": criterion_label,
         },

@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 
 from app.models import Proposal, ProposalState, User
 
-ACTIVE = (ProposalState.DRAFT.value, ProposalState.SUBMITTED.value)
+ACTIVE = (ProposalState.DRAFT, ProposalState.SUBMITTED)
 RECEIVED = (
-    ProposalState.SUBMITTED.value,
-    ProposalState.UNDER_EVALUATION.value,
-    ProposalState.AWARDED.value,
-    ProposalState.NOT_AWARDED.value,
-    ProposalState.DISQUALIFIED.value,
+    ProposalState.SUBMITTED,
+    ProposalState.UNDER_EVALUATION,
+    ProposalState.AWARDED,
+    ProposalState.NOT_AWARDED,
+    ProposalState.DISQUALIFIED,
 )
 
 
@@ -24,7 +24,7 @@ def active_for(session: Session, opportunity_id: int, user_id: int) -> Proposal 
         select(Proposal).where(
             Proposal.opportunity_id == opportunity_id,
             Proposal.author_user_id == user_id,
-            Proposal.state != ProposalState.WITHDRAWN.value,
+            Proposal.state != ProposalState.WITHDRAWN,
         )
     ).first()
 
@@ -43,7 +43,7 @@ def submitted_ids(session: Session, opportunity_id: int) -> Sequence[int]:
     return session.scalars(
         select(Proposal.id).where(
             Proposal.opportunity_id == opportunity_id,
-            Proposal.state == ProposalState.SUBMITTED.value,
+            Proposal.state == ProposalState.SUBMITTED,
         )
     ).all()
 

@@ -17,7 +17,14 @@ from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
-from app.models import ConflictDeclaration, Opportunity, OpportunityState, Proposal, User
+from app.models import (
+    ConflictDeclaration,
+    Opportunity,
+    OpportunityState,
+    Proposal,
+    TeamRole,
+    User,
+)
 from app.models import ProposalState as P
 from app.models.base import utcnow
 from app.notifications import service as notifications
@@ -39,6 +46,8 @@ _WORD = re.compile(r"\S+")
 VISIBLE_AFTER_DEADLINE = frozenset(
     {P.SUBMITTED, P.UNDER_EVALUATION, P.AWARDED, P.NOT_AWARDED, P.DISQUALIFIED}
 )
+# The evaluation is over for the proposal: its author may read the scores and comments.
+DECIDED = frozenset({P.AWARDED, P.NOT_AWARDED, P.DISQUALIFIED})
 
 
 def transition(
@@ -79,9 +88,7 @@ class ProposalInput:
 
 
 def _open_for_proposals(opportunity: Opportunity, now: datetime) -> bool:
-    return opportunity.state == OpportunityState.PUBLISHED.value and now < (
-        opportunity.proposal_deadline
-    )
+    return opportunity.state == OpportunityState.PUBLISHED and now < (opportunity.proposal_deadline)
 
 
 def refuse_unless_eligible(session: Session, opportunity: Opportunity, user: User) -> None:
@@ -148,7 +155,7 @@ def save(
         proposal = Proposal(
             opportunity_id=opportunity.id,
             author_user_id=user.id,
-            state=P.DRAFT.value,
+            state=P.DRAFT,
             price_cents=data.price_cents,
             currency=opportunity.currency,
         )
@@ -169,14 +176,16 @@ def save(
         raise Conflict(
             _("You already have a proposal for this opportunity. Reload the page.")
         ) from exc
-    if submit and proposal.state == P.DRAFT.value:
+    if submit and proposal.state == P.DRAFT:
         transition(session, proposal, P.SUBMITTED, actor=user, extra={"submitted_at": now})
         _tell_the_team(session, opportunity, proposal)
     return proposal
 
 
 def _tell_the_team(session: Session, opportunity: Opportunity, proposal: Proposal) -> None:
-    team = teams_repository.members_with_roles(session, opportunity.team_id, ("owner", "evaluator"))
+    team = teams_repository.members_with_roles(
+        session, opportunity.team_id, (TeamRole.OWNER, TeamRole.EVALUATOR)
+    )
     notifications.notify(
         session,
         team,
@@ -241,7 +250,7 @@ def may_evaluate(session: Session, opportunity: Opportunity, user: User, now: da
     """An evaluator of the team, after the deadline, who declared no conflict of interest."""
     if now < opportunity.proposal_deadline:
         return False
-    if "evaluator" not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+    if TeamRole.EVALUATOR not in teams_repository.roles_of(session, user.id, opportunity.team_id):
         return False
     declaration = declaration_of(session, opportunity.id, user.id)
     return declaration is not None and not declaration.has_conflict
@@ -259,7 +268,7 @@ def may_read(
     if proposal.author_user_id == user.id:
         return True
     now = now or utcnow()
-    return P(proposal.state) in VISIBLE_AFTER_DEADLINE and may_evaluate(
+    return proposal.state in VISIBLE_AFTER_DEADLINE and may_evaluate(
         session, opportunity, user, now
     )
 

@@ -11,7 +11,7 @@ from app import links
 from app.audit import service as audit
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.i18n import gettext as _
-from app.models import Addendum, Opportunity, OpportunityState, Question, User
+from app.models import Addendum, Opportunity, OpportunityState, ProposalState, Question, User
 from app.models.base import utcnow
 from app.notifications import service as notifications
 from app.proposals import repository as proposals_repository
@@ -19,7 +19,7 @@ from app.questions import repository
 
 
 def ask(session: Session, opportunity: Opportunity, user: User, body: str) -> Question:
-    if opportunity.state != OpportunityState.PUBLISHED.value:
+    if opportunity.state != OpportunityState.PUBLISHED:
         raise Conflict(_("Questions can be asked while the opportunity is open for proposals."))
     if not body.strip() or len(body) > 2000:
         raise ValidationFailed(
@@ -98,7 +98,7 @@ def publish_addendum(
     body: str,
     new_deadline: datetime | None,
 ) -> Addendum:
-    if opportunity.state != OpportunityState.PUBLISHED.value:
+    if opportunity.state != OpportunityState.PUBLISHED:
         raise Conflict(_("Addenda can be published while the opportunity is open for proposals."))
     errors = {}
     if not body.strip():
@@ -127,7 +127,7 @@ def _tell_the_bidders(session: Session, opportunity: Opportunity, addendum: Adde
         link=link,
     )
     if addendum.new_deadline is not None:
-        submitted = [u for p, u in active if p.state == "submitted"]
+        submitted = [u for p, u in active if p.state == ProposalState.SUBMITTED]
         notifications.notify(
             session,
             submitted,

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from app.access import PUBLIC, allow
 from app.deps import AppSettings, DbSession
 from app.migrations import current_revision, head_revision
+from app.models import OpportunityState
 from app.opportunities import repository as opportunities
 from app.opportunities.schemas import ListFilters, Sort
 from app.site import service
@@ -21,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse, name="home", dependencies=[allow(PUBLIC)])
 def home(request: Request, db: DbSession, settings: AppSettings) -> Response:
     closing_soon = opportunities.list_public(
-        db, ListFilters(state=["published"], sort=Sort.DEADLINE, limit=5)
+        db, ListFilters(state=[OpportunityState.PUBLISHED], sort=Sort.DEADLINE, limit=5)
     )
     return render(
         request,

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from app.access import Access, Who, declared_routes
 from app.i18n import N_, get_locale
 from app.i18n import gettext as _
+from app.models import TeamRole
 from app.openapi import ERRORS
 
 SUCCESS_MEANINGS = {
@@ -43,10 +44,10 @@ WHERE = {
     "cookie": N_("cookie"),
 }
 ROLE_NAMES = {
-    "owner": N_("owner"),
-    "editor": N_("editor"),
-    "evaluator": N_("evaluator"),
-    "finance": N_("finance"),
+    TeamRole.OWNER: N_("owner"),
+    TeamRole.EDITOR: N_("editor"),
+    TeamRole.EVALUATOR: N_("evaluator"),
+    TeamRole.FINANCE: N_("finance"),
 }
 
 

@@ -111,7 +111,7 @@ def team_detail(slug: str, request: Request, db: DbSession, user: OptionalUser) 
             "roles": sorted(roles),
             "can_author": bool(roles & set(service.AUTHOR_ROLES)),
             "drafts": drafts,
-            "is_owner": OWNER.value in roles,
+            "is_owner": OWNER in roles,
             "page": opportunities.list_public(db, ListFilters(team=found.slug, limit=50)),
             "notice": _("Team created.")
             if request.query_params.get("notice") == "created"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Opportunity, Project, Team, TeamInvitation, TeamMembership, User
+from app.models import Opportunity, Project, Team, TeamInvitation, TeamMembership, TeamRole, User
 
 
 def list_teams(session: Session) -> Sequence[Team]:
@@ -42,7 +42,7 @@ def project_by_slug(session: Session, team_id: int, slug: str) -> Project | None
     ).first()
 
 
-def roles_of(session: Session, user_id: int, team_id: int) -> set[str]:
+def roles_of(session: Session, user_id: int, team_id: int) -> set[TeamRole]:
     return set(
         session.scalars(
             select(TeamMembership.role).where(
@@ -52,27 +52,27 @@ def roles_of(session: Session, user_id: int, team_id: int) -> set[str]:
     )
 
 
-def teams_with_roles(session: Session, user_id: int) -> list[tuple[Team, list[str]]]:
+def teams_with_roles(session: Session, user_id: int) -> list[tuple[Team, list[TeamRole]]]:
     rows = session.execute(
         select(Team, TeamMembership.role)
         .join(TeamMembership, TeamMembership.team_id == Team.id)
         .where(TeamMembership.user_id == user_id)
         .order_by(Team.name, TeamMembership.role)
     ).all()
-    grouped: dict[int, tuple[Team, list[str]]] = {}
+    grouped: dict[int, tuple[Team, list[TeamRole]]] = {}
     for team, role in rows:
         grouped.setdefault(team.id, (team, []))[1].append(role)
     return list(grouped.values())
 
 
-def members_of(session: Session, team_id: int) -> list[tuple[User, list[str]]]:
+def members_of(session: Session, team_id: int) -> list[tuple[User, list[TeamRole]]]:
     rows = session.execute(
         select(User, TeamMembership.role)
         .join(TeamMembership, TeamMembership.user_id == User.id)
         .where(TeamMembership.team_id == team_id)
         .order_by(User.login, TeamMembership.role)
     ).all()
-    grouped: dict[int, tuple[User, list[str]]] = {}
+    grouped: dict[int, tuple[User, list[TeamRole]]] = {}
     for user, role in rows:
         grouped.setdefault(user.id, (user, []))[1].append(role)
     return list(grouped.values())
@@ -96,7 +96,7 @@ def pending_teams(session: Session) -> Sequence[Team]:
     ).all()
 
 
-def members_with_roles(session: Session, team_id: int, roles: Sequence[str]) -> Sequence[User]:
+def members_with_roles(session: Session, team_id: int, roles: Sequence[TeamRole]) -> Sequence[User]:
     return session.scalars(
         select(User)
         .join(TeamMembership, TeamMembership.user_id == User.id)

@@ -21,13 +21,13 @@ from app.teams import repository
 from app.tokens import hash_secret, new_secret
 
 # Who may write and change a team's drafts, and who may publish or cancel on its behalf.
-AUTHOR_ROLES = (TeamRole.OWNER.value, TeamRole.EDITOR.value)
-APPROVER_ROLES = (TeamRole.OWNER.value,)
-ROLES = tuple(role.value for role in TeamRole)
+AUTHOR_ROLES = (TeamRole.OWNER, TeamRole.EDITOR)
+APPROVER_ROLES = (TeamRole.OWNER,)
+ROLES = tuple(TeamRole)
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def require_role(session: Session, user: User, team_id: int, roles: Collection[str]) -> None:
+def require_role(session: Session, user: User, team_id: int, roles: Collection[TeamRole]) -> None:
     if not repository.roles_of(session, user.id, team_id) & set(roles):
         raise Forbidden(_("Only members of this team with the right role can do this."))
 
@@ -48,7 +48,7 @@ def _is_member_or_admin(session: Session, team: Team, viewer: User | None) -> bo
     return viewer.is_admin or bool(repository.roles_of(session, viewer.id, team.id))
 
 
-def teams_of(session: Session, user: User) -> list[tuple[Team, list[str]]]:
+def teams_of(session: Session, user: User) -> list[tuple[Team, list[TeamRole]]]:
     return repository.teams_with_roles(session, user.id)
 
 
@@ -108,7 +108,7 @@ def create_team(
     )
     session.add(team)
     session.flush()
-    session.add(TeamMembership(team_id=team.id, user_id=user.id, role=TeamRole.OWNER.value))
+    session.add(TeamMembership(team_id=team.id, user_id=user.id, role=TeamRole.OWNER))
     _audit(session, user, "team.created", team, client, approved=approved)
     return team
 
@@ -132,7 +132,7 @@ def _owner_count(session: Session, team_id: int) -> int:
         session.scalar(
             select(func.count())
             .select_from(TeamMembership)
-            .where(TeamMembership.team_id == team_id, TeamMembership.role == TeamRole.OWNER.value)
+            .where(TeamMembership.team_id == team_id, TeamMembership.role == TeamRole.OWNER)
         )
         or 0
     )
@@ -148,13 +148,13 @@ def set_roles(
 ) -> None:
     """Replaces a member's roles (none removes them from the team). A team keeps an owner."""
     require_role(session, actor, team.id, APPROVER_ROLES)
-    wanted = set(roles)
-    if not wanted <= set(ROLES):
+    if not set(roles) <= set(ROLES):
         raise ValidationFailed(field_errors={"roles": _("Choose among the listed roles.")})
+    wanted = {TeamRole(role) for role in roles}
     current = repository.roles_of(session, member_id, team.id)
     if not current:
         raise NotFound()
-    losing_owner = TeamRole.OWNER.value in current and TeamRole.OWNER.value not in wanted
+    losing_owner = TeamRole.OWNER in current and TeamRole.OWNER not in wanted
     if losing_owner and _owner_count(session, team.id) <= 1:
         raise Conflict(_("A team needs at least one owner. Make someone else an owner first."))
     session.execute(
@@ -181,7 +181,7 @@ def set_roles(
 
 def leave(session: Session, user: User, team: Team, client: ClientInfo) -> None:
     roles = repository.roles_of(session, user.id, team.id)
-    if TeamRole.OWNER.value in roles and _owner_count(session, team.id) <= 1:
+    if TeamRole.OWNER in roles and _owner_count(session, team.id) <= 1:
         raise Conflict(_("You are this team's last owner. Make someone else an owner first."))
     session.execute(
         delete(TeamMembership).where(
@@ -192,7 +192,7 @@ def leave(session: Session, user: User, team: Team, client: ClientInfo) -> None:
 
 
 def teams_where_last_owner(session: Session, user: User) -> list[Team]:
-    owned = [team for team, roles in teams_of(session, user) if TeamRole.OWNER.value in roles]
+    owned = [team for team, roles in teams_of(session, user) if TeamRole.OWNER in roles]
     return [team for team in owned if _owner_count(session, team.id) <= 1]
 
 
@@ -229,7 +229,7 @@ def invite(
     invitation = TeamInvitation(
         team_id=team.id,
         email=email.strip().lower(),
-        role=role,
+        role=TeamRole(role),
         token_hash=hash_secret(raw),
         invited_by_user_id=actor.id,
         expires_at=utcnow() + timedelta(days=settings.invitation_days),

@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.proposals.repository import RECEIVED
 
-UNDER_EVALUATION = ProposalState.UNDER_EVALUATION.value
+UNDER_EVALUATION = ProposalState.UNDER_EVALUATION
 S = OpportunityState
 
 
@@ -44,7 +44,7 @@ def proposals_of(
         .outerjoin(Payout, Payout.award_id == Award.id)
         .where(
             Proposal.author_user_id == user_id,
-            Proposal.state != ProposalState.WITHDRAWN.value,
+            Proposal.state != ProposalState.WITHDRAWN,
         )
         .order_by(Proposal.updated_at.desc(), Proposal.id.desc())
     ).all()
@@ -56,7 +56,7 @@ def proposals_of(
 def drafts(session: Session, team_ids: Collection[int]) -> Sequence[Opportunity]:
     return session.scalars(
         select(Opportunity)
-        .where(Opportunity.team_id.in_(team_ids), Opportunity.state == S.DRAFT.value)
+        .where(Opportunity.team_id.in_(team_ids), Opportunity.state == S.DRAFT)
         .order_by(Opportunity.updated_at, Opportunity.id)
     ).all()
 
@@ -78,7 +78,7 @@ def drafts_with_unread_reviews(
         select(Opportunity)
         .where(
             Opportunity.team_id.in_(team_ids),
-            Opportunity.state.in_([S.DRAFT.value, S.IN_PEER_REVIEW.value]),
+            Opportunity.state.in_([S.DRAFT, S.IN_PEER_REVIEW]),
             unanswered,
         )
         .order_by(Opportunity.updated_at, Opportunity.id)
@@ -94,7 +94,7 @@ def unanswered_questions(
         .join(Opportunity, Opportunity.id == Question.opportunity_id)
         .where(
             Opportunity.team_id.in_(team_ids),
-            Opportunity.state == S.PUBLISHED.value,
+            Opportunity.state == S.PUBLISHED,
             Question.answered_at.is_(None),
         )
         .order_by(Question.created_at, Question.id)
@@ -164,7 +164,7 @@ def _past_deadline_evaluating(
 ) -> tuple[ColumnElement[bool], ...]:
     return (
         Opportunity.team_id.in_(team_ids),
-        Opportunity.state == S.EVALUATING.value,
+        Opportunity.state == S.EVALUATING,
         Opportunity.proposal_deadline <= now,
     )
 
@@ -181,8 +181,8 @@ def awards_to_fund(
         .outerjoin(Payout, Payout.opportunity_id == Opportunity.id)
         .where(
             Opportunity.team_id.in_(team_ids),
-            Opportunity.state == S.AWARDED.value,
-            or_(Payout.id.is_(None), Payout.state == PayoutState.AWAITING_FUNDING.value),
+            Opportunity.state == S.AWARDED,
+            or_(Payout.id.is_(None), Payout.state == PayoutState.AWAITING_FUNDING),
         )
         .order_by(Award.awarded_at, Opportunity.id)
     ).all()
@@ -191,7 +191,7 @@ def awards_to_fund(
 def on_hold(session: Session, team_ids: Collection[int]) -> Sequence[Opportunity]:
     return session.scalars(
         select(Opportunity)
-        .where(Opportunity.team_id.in_(team_ids), Opportunity.state == S.ON_HOLD.value)
+        .where(Opportunity.team_id.in_(team_ids), Opportunity.state == S.ON_HOLD)
         .order_by(Opportunity.updated_at, Opportunity.id)
     ).all()
 

@@ -40,7 +40,7 @@ from app.work import repository
 
 S = OpportunityState
 # Work that is awarded to someone and not finished: the awardee's contract is alive.
-UNDER_CONTRACT = frozenset({S.AWARDED.value, S.IN_PROGRESS.value, S.MERGED.value, S.ON_HOLD.value})
+UNDER_CONTRACT = frozenset({S.AWARDED, S.IN_PROGRESS, S.MERGED, S.ON_HOLD})
 
 
 class Kind(StrEnum):
@@ -203,7 +203,7 @@ class Contract:
     @property
     def record_link(self) -> str:
         """The printable payment record, which exists once the money has arrived."""
-        paid = self.payout is not None and self.payout.state == PayoutState.PAID.value
+        paid = self.payout is not None and self.payout.state == PayoutState.PAID
         return links.payment_record(self.opportunity.id) if paid else ""
 
 
@@ -263,8 +263,8 @@ def my_work(session: Session, user: User, now: datetime | None = None) -> MyWork
 
 def _unsubmitted(proposal: Proposal, opportunity: Opportunity, now: datetime) -> bool:
     return (
-        proposal.state == ProposalState.DRAFT.value
-        and opportunity.state == S.PUBLISHED.value
+        proposal.state == ProposalState.DRAFT
+        and opportunity.state == S.PUBLISHED
         and now < opportunity.proposal_deadline
     )
 
@@ -283,17 +283,17 @@ def _contract_alive(contract: Contract, now: datetime) -> bool:
 class Teams:
     """The person's teams, as the ids where they hold each role."""
 
-    all: list[tuple[Team, list[str]]]
-    ids: dict[str, set[int]] = field(default_factory=dict)
+    all: list[tuple[Team, list[TeamRole]]]
+    ids: dict[TeamRole, set[int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, session: Session, user: User) -> Teams:
         found = teams_repository.teams_with_roles(session, user.id)
-        ids = {role.value: {t.id for t, roles in found if role.value in roles} for role in TeamRole}
+        ids = {role: {t.id for t, roles in found if role in roles} for role in TeamRole}
         return cls(found, ids)
 
     def with_roles(self, *roles: TeamRole) -> set[int]:
-        return set().union(*(self.ids[role.value] for role in roles))
+        return set().union(*(self.ids[role] for role in roles))
 
 
 def needs_you(
