@@ -52,10 +52,13 @@ def form_action(
     db: Session,
     step: Callable[[], T],
     *,
-    then: str | Callable[[T], str],
+    then: str | Callable[[T], str | Response],
     again: Callable[[AppError], Response] | None = None,
 ) -> Response:
-    """Run `step`; commit and redirect to `then` (or to `then(result)`), or roll back on refusal."""
+    """Run `step`; on refusal roll back; else commit and redirect to `then` (or to
+    `then(result)`). A `then` that returns a page instead of an address is for what can be
+    shown only once, in this answer (a new token or invitation link), or for an answer that
+    carries the step's cookies."""
     try:
         result = step()
     except AppError as refusal:
@@ -64,7 +67,8 @@ def form_action(
             raise
         return again(refusal)
     db.commit()
-    return RedirectResponse(then(result) if callable(then) else then, status_code=303)
+    after = then(result) if callable(then) else then
+    return after if isinstance(after, Response) else RedirectResponse(after, status_code=303)
 
 
 def read_form(model: type[M], form: FormData, **context: object) -> M:

@@ -306,8 +306,9 @@ def create_token(
     form: FormBody,
 ) -> Response:
     days = form_text(form, "days")
-    try:
-        _token, raw = service.create_api_token(
+    return form_action(
+        db,
+        lambda: service.create_api_token(
             db,
             user,
             name=form_text(form, "name"),
@@ -315,13 +316,11 @@ def create_token(
             days=int(days) if days.isdigit() else 0,
             settings=settings,
             client=client,
-        )
-    except ValidationFailed as exc:
-        db.rollback()
-        return _render_tokens(request, db, user, error=exc)
-    db.commit()
-    # Shown once, in this response only; never stored, logged or shown again.
-    return _render_tokens(request, db, user, new_token=raw)
+        ),
+        # Shown once, in this response only; never stored, logged or shown again.
+        then=lambda created: _render_tokens(request, db, user, new_token=created[1]),
+        again=lambda refusal: _render_tokens(request, db, user, error=refusal),
+    )
 
 
 @router.post("/account/tokens/{token_id}/revoke", dependencies=[allow(SIGNED_IN)])
@@ -393,13 +392,15 @@ def demo_sign_in(
     user = db.get(User, int(raw)) if raw.isdigit() else None
     if user is None or user.deleted_at is not None:
         raise ValidationFailed(_("Choose one of the demo users."))
-    token = service.start_session(
+    return form_action(
         db,
-        user,
-        settings,
-        client,
-        method="demo",
-        replacing=_current_session_token(request, settings),
+        lambda: service.start_session(
+            db,
+            user,
+            settings,
+            client,
+            method="demo",
+            replacing=_current_session_token(request, settings),
+        ),
+        then=lambda token: _signed_in_response(settings, token, form_text(form, "next") or "/"),
     )
-    db.commit()
-    return _signed_in_response(settings, token, form_text(form, "next") or "/")

@@ -38,10 +38,12 @@ def unsubscribe_page(token: str, request: Request, settings: AppSettings) -> Res
 def unsubscribe(token: str, request: Request, db: DbSession, settings: AppSettings) -> Response:
     """Also the RFC 8058 one-click target: a mail client posts here without any cookie."""
     user_id, kind = service.read_unsubscribe_token(settings, token)
-    service.unsubscribe(db, user_id, kind)
-    db.commit()
-    return render(
-        request,
-        "notifications/unsubscribe.html",
-        {"token": token, "kind": service.kind_labels()[kind], "done": True},
+    return form_action(
+        db,
+        lambda: service.unsubscribe(db, user_id, kind),
+        then=lambda _done: render(
+            request,
+            "notifications/unsubscribe.html",
+            {"token": token, "kind": service.kind_labels()[kind], "done": True},
+        ),
     )

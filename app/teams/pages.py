@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from app.access import PUBLIC, SIGNED_IN, allow, team
 from app.config import Settings
@@ -197,8 +198,9 @@ def invite(
     form: FormBody,
 ) -> Response:
     found = service.get_team(db, slug, user)
-    try:
-        invitation, raw = service.invite(
+    return form_action(
+        db,
+        lambda: service.invite(
             db,
             user,
             found,
@@ -206,11 +208,22 @@ def invite(
             role=form_text(form, "role"),
             settings=settings,
             client=client,
-        )
-    except AppError as exc:
-        db.rollback()
-        return _render_members(request, db, found, error=exc)
-    db.commit()
+        ),
+        # The link is in this answer only: it never goes into an address.
+        then=lambda made: _invited(request, db, settings, found, user, *made),
+        again=lambda refusal: _render_members(request, db, found, error=refusal),
+    )
+
+
+def _invited(
+    request: Request,
+    db: Session,
+    settings: Settings,
+    found: Team,
+    user: User,
+    invitation: TeamInvitation,
+    raw: str,
+) -> Response:
     link = f"{settings.base_url}/invitations/{raw}"
     try:
         _send_invitation(settings, invitation, found, user, link)
@@ -255,13 +268,12 @@ def change_roles(
 ) -> Response:
     found = service.get_team(db, slug, user)
     roles = [r for r in form.getlist("roles") if isinstance(r, str)]
-    try:
-        service.set_roles(db, user, found, user_id, roles, client)
-    except AppError as exc:
-        db.rollback()
-        return _render_members(request, db, found, error=exc)
-    db.commit()
-    return _render_members(request, db, found, notice=_("Roles updated."))
+    return form_action(
+        db,
+        lambda: service.set_roles(db, user, found, user_id, roles, client),
+        then=lambda _done: _render_members(request, db, found, notice=_("Roles updated.")),
+        again=lambda refusal: _render_members(request, db, found, error=refusal),
+    )
 
 
 @router.post("/teams/{slug}/leave", dependencies=[allow(team(via="slug"))])
