@@ -35,6 +35,7 @@ from app.notifications import pages as notifications_pages
 from app.opendata import api as opendata_api
 from app.opendata import pages as opendata_pages
 from app.opportunities import api as opportunities_api
+from app.opportunities import feed as opportunities_feed
 from app.opportunities import pages as opportunities_pages
 from app.payments import api as payments_api
 from app.payments import pages as payments_pages
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         site_pages.router,
+        opportunities_feed.router,
         opportunities_pages.router,
         teams_pages.router,
         accounts_pages.router,

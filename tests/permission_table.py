@@ -44,6 +44,7 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "GET /healthz": EVERYONE,
     "GET /readyz": EVERYONE,
     "GET /opportunities": EVERYONE,
+    "GET /opportunities.atom": EVERYONE,
     # A draft answers 404 to everyone outside its team (not a refusal).
     "GET /opportunities/{opportunity_id}": EVERYONE,
     "GET /teams": EVERYONE,
