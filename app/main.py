@@ -50,6 +50,7 @@ from app.reviews import api as reviews_api
 from app.reviews import pages as reviews_pages
 from app.security import (
     LocaleMiddleware,
+    ReadOnlyCORSMiddleware,
     SecurityHeadersMiddleware,
     SessionBoundCSRFMiddleware,
 )
@@ -213,6 +214,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(GitHubWebhookFastPath, state=app.state)
+    # A preflight is answered here, before rate limits, CSRF and the locale: it carries none.
+    app.add_middleware(ReadOnlyCORSMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestLogMiddleware)
     if settings.forwarded_allow_ips:
