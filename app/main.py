@@ -31,6 +31,8 @@ from app.github.api import GitHubWebhookFastPath
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
+from app.metrics import api as metrics_api
+from app.metrics import pages as metrics_pages
 from app.notifications import pages as notifications_pages
 from app.opendata import api as opendata_api
 from app.opendata import pages as opendata_pages
@@ -184,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attention_pages.router,
         opendata_pages.router,
         opendata_api.router,
+        metrics_pages.router,
+        metrics_api.router,
         payments_api.router,
         payments_api.webhook_router,
         opportunities_api.router,

@@ -53,6 +53,8 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "GET /opendata": EVERYONE,
     "GET /opendata/opportunities.json": EVERYONE,
     "GET /opendata/opportunities.csv": EVERYONE,
+    "GET /metrics/participation": EVERYONE,
+    "GET /metrics/participation.csv": EVERYONE,
     "GET /api/v1/openapi.json": EVERYONE,
     "GET /api/v1/docs": EVERYONE,
     "GET /api/v1/opportunities": EVERYONE,
