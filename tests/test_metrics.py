@@ -42,6 +42,7 @@ class Expected:
     """One quarter's facts for one team (or all), gathered from raw rows."""
 
     posted: int = 0
+    closed: int = 0
     proposals: int = 0
     bidders: set[int] = field(default_factory=set)
     award_waits: list[timedelta] = field(default_factory=list)
@@ -53,9 +54,10 @@ class Expected:
         on_time = sum(1 for wait in self.payment_waits if wait <= ON_TIME)
         return {
             "opportunities_posted": str(self.posted),
+            "closed_for_proposals": str(self.closed),
             "proposals": str(self.proposals),
             "proposals_per_opportunity": (
-                str(round(self.proposals / self.posted, 2)) if self.posted else ""
+                str(round(self.proposals / self.closed, 2)) if self.closed else ""
             ),
             "unique_bidders": str(len(self.bidders)),
             "awards": str(len(self.award_waits)),
@@ -78,19 +80,21 @@ def _expected(db: Session) -> dict[tuple[str, str], Expected]:
     def each(moment: datetime, team: str) -> list[Expected]:
         return [facts[(_quarter(moment), team)], facts[(_quarter(moment), ALL)]]
 
-    for published, team in db.execute(
+    for published, closed, team in db.execute(
         text(
-            "SELECT o.published_at, t.slug FROM opportunities o JOIN teams t ON t.id = o.team_id"
-            " WHERE o.published_at IS NOT NULL"
+            "SELECT o.published_at, o.proposal_deadline <= now(), t.slug FROM opportunities o"
+            " JOIN teams t ON t.id = o.team_id WHERE o.published_at IS NOT NULL"
         )
     ):
         for e in each(published, team):
             e.posted += 1
+            e.closed += int(closed)
     for published, team, author in db.execute(
         text(
             "SELECT o.published_at, t.slug, p.author_user_id FROM proposals p"
             " JOIN opportunities o ON o.id = p.opportunity_id JOIN teams t ON t.id = o.team_id"
             " WHERE p.submitted_at IS NOT NULL AND p.state NOT IN ('draft', 'withdrawn')"
+            " AND o.proposal_deadline <= now()"
         )
     ):
         for e in each(published, team):
@@ -172,7 +176,10 @@ def test_metrics_add_up_to_the_demos_own_story(demo: Session, client: TestClient
             return sum(int(row[column]) for row in rows)
 
         assert total("opportunities_posted") == len(specs)
-        assert total("proposals") == sum(len(spec.bidders) for spec in specs)
+        closed = [spec for spec in specs if spec.deadline_days < 0]
+        assert total("closed_for_proposals") == len(closed)
+        # Sealed until the deadline: the bids on open work are not counted.
+        assert total("proposals") == sum(len(spec.bidders) for spec in closed)
         assert total("awards") == sum(1 for spec in specs if spec.state in awarded)
         assert total("payments") == len(paid)
         # The award goes to the evaluators' favourite, the first bidder, at its price.

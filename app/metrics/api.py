@@ -24,8 +24,9 @@ def participation_csv(
     quarter: str = Query("", max_length=10, description="Like 2026-Q3; the current one if empty"),
     team: str = Query("", max_length=80, description="A team's slug; all teams if empty"),
 ) -> Response:
-    choice = service.choose(db, quarter, team, utcnow())
-    rows = service.trend(db, choice.quarter, choice.team, settings.currency)
+    now = utcnow()
+    choice = service.choose(db, quarter, team, now)
+    rows = service.trend(db, choice.quarter, choice.team, settings.currency, now)
     name = (
         f"devex-participation-{choice.quarter}{'-' + choice.team.slug if choice.team.slug else ''}"
     )

@@ -23,8 +23,9 @@ router = APIRouter(include_in_schema=False)
 )
 def participation(request: Request, db: DbSession, settings: AppSettings) -> Response:
     params = request.query_params
-    choice = service.choose(db, params.get("quarter", ""), params.get("team", ""), utcnow())
-    rows = service.trend(db, choice.quarter, choice.team, settings.currency)
+    now = utcnow()
+    choice = service.choose(db, params.get("quarter", ""), params.get("team", ""), now)
+    rows = service.trend(db, choice.quarter, choice.team, settings.currency, now)
     return render(
         request,
         "metrics/participation.html",

@@ -43,14 +43,34 @@ def posted(session: Session, quarter: Quarter, team_id: int | None) -> int:
     return int(count or 0)
 
 
-def proposals_and_bidders(session: Session, quarter: Quarter, team_id: int | None) -> Row[int, int]:
-    """Proposals sent to the opportunities posted in the quarter, and how many people sent them."""
+def closed_for_proposals(
+    session: Session, quarter: Quarter, team_id: int | None, now: datetime
+) -> int:
+    """Of the opportunities posted in the quarter, those whose proposal deadline has passed."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Opportunity)
+        .where(
+            _within(Opportunity.published_at, quarter),
+            _of_team(team_id),
+            Opportunity.proposal_deadline <= now,
+        )
+    )
+    return int(count or 0)
+
+
+def proposals_and_bidders(
+    session: Session, quarter: Quarter, team_id: int | None, now: datetime
+) -> Row[int, int]:
+    """Proposals sent to those opportunities, and how many people sent them. Proposals are
+    sealed until the deadline: not even their number is told before it."""
     return session.execute(
         select(func.count(Proposal.id), func.count(func.distinct(Proposal.author_user_id)))
         .join(Opportunity, Opportunity.id == Proposal.opportunity_id)
         .where(
             _within(Opportunity.published_at, quarter),
             _of_team(team_id),
+            Opportunity.proposal_deadline <= now,
             Proposal.submitted_at.is_not(None),
             Proposal.state.not_in(_SENT),
         )

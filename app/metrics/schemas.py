@@ -56,6 +56,7 @@ class QuarterFigures:
     quarter: str
     team: str  # the team's slug; empty for all teams
     opportunities_posted: int
+    closed_for_proposals: int
     proposals: int
     proposals_per_opportunity: float | None
     unique_bidders: int

@@ -103,9 +103,12 @@ def choose(session: Session, quarter_text: str, team_slug: str, now: datetime) -
     return Choice(quarter or quarters[0], team, quarters, teams, problems)
 
 
-def figures(session: Session, quarter: Quarter, team: TeamChoice, currency: str) -> QuarterFigures:
+def figures(
+    session: Session, quarter: Quarter, team: TeamChoice, currency: str, now: datetime
+) -> QuarterFigures:
     posted = repository.posted(session, quarter, team.id)
-    proposals, bidders = repository.proposals_and_bidders(session, quarter, team.id)
+    closed = repository.closed_for_proposals(session, quarter, team.id, now)
+    proposals, bidders = repository.proposals_and_bidders(session, quarter, team.id, now)
     award_waits = [
         awarded - published
         for published, awarded in repository.award_waits(session, quarter, team.id)
@@ -118,8 +121,9 @@ def figures(session: Session, quarter: Quarter, team: TeamChoice, currency: str)
         quarter=str(quarter),
         team=team.slug,
         opportunities_posted=posted,
+        closed_for_proposals=closed,
         proposals=proposals,
-        proposals_per_opportunity=round(proposals / posted, 2) if posted else None,
+        proposals_per_opportunity=round(proposals / closed, 2) if closed else None,
         unique_bidders=bidders,
         awards=len(award_waits),
         median_days_publish_to_award=_median_days(award_waits),
@@ -134,12 +138,14 @@ def figures(session: Session, quarter: Quarter, team: TeamChoice, currency: str)
     )
 
 
-def trend(session: Session, last: Quarter, team: TeamChoice, currency: str) -> list[QuarterFigures]:
+def trend(
+    session: Session, last: Quarter, team: TeamChoice, currency: str, now: datetime
+) -> list[QuarterFigures]:
     """The figures of ``last`` and the quarters before it, oldest first."""
     quarters = [last]
     while len(quarters) < TREND_QUARTERS:
         quarters.insert(0, quarters[0].previous())
-    return [figures(session, quarter, team, currency) for quarter in quarters]
+    return [figures(session, quarter, team, currency, now) for quarter in quarters]
 
 
 def quarters_to_choose(session: Session, now: datetime) -> list[Quarter]:
