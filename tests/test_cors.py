@@ -1,5 +1,5 @@
-"""CORS for public reads only: other sites' scripts may read what anyone may read, never with
-credentials, and never write."""
+"""The public read-only API: listed on the API reference, and open to other sites' scripts
+(CORS) for public reads only, never with credentials, never for writes."""
 
 from __future__ import annotations
 
@@ -63,3 +63,15 @@ def test_writes_get_no_cors_header(client: TestClient, path: str) -> None:
 def test_pages_get_no_cors_header(client: TestClient) -> None:
     for path in ("/opportunities", "/opendata", "/"):
         assert ALLOW_ORIGIN not in client.get(path, headers={"origin": ORIGIN}).headers
+
+
+def test_the_api_reference_lists_what_anyone_may_read(client: TestClient) -> None:
+    page = client.get("/api/v1/docs").text
+    section = page.split('id="public-reads"', 1)[1].split('id="signing-in"', 1)[0]
+    assert "<code>GET /api/v1/opportunities</code>" in section
+    assert "<code>GET /opendata/opportunities.csv</code>" in section
+    assert "<code>GET /metrics/participation.csv</code>" in section
+    assert 'href="/opportunities.atom"' in section
+    # Neither a write nor a read that needs a token.
+    assert "POST " not in section
+    assert "<code>GET /api/v1/me" not in section
