@@ -31,10 +31,13 @@ from app.github.api import GitHubWebhookFastPath
 from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
+from app.metrics import api as metrics_api
+from app.metrics import pages as metrics_pages
 from app.notifications import pages as notifications_pages
 from app.opendata import api as opendata_api
 from app.opendata import pages as opendata_pages
 from app.opportunities import api as opportunities_api
+from app.opportunities import feed as opportunities_feed
 from app.opportunities import pages as opportunities_pages
 from app.payments import api as payments_api
 from app.payments import pages as payments_pages
@@ -49,6 +52,7 @@ from app.reviews import api as reviews_api
 from app.reviews import pages as reviews_pages
 from app.security import (
     LocaleMiddleware,
+    ReadOnlyCORSMiddleware,
     SecurityHeadersMiddleware,
     SessionBoundCSRFMiddleware,
 )
@@ -167,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         site_pages.router,
+        opportunities_feed.router,
         opportunities_pages.router,
         teams_pages.router,
         accounts_pages.router,
@@ -181,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attention_pages.router,
         opendata_pages.router,
         opendata_api.router,
+        metrics_pages.router,
+        metrics_api.router,
         payments_api.router,
         payments_api.webhook_router,
         opportunities_api.router,
@@ -211,6 +218,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(GitHubWebhookFastPath, state=app.state)
+    # A preflight is answered here, before rate limits, CSRF and the locale: it carries none.
+    app.add_middleware(ReadOnlyCORSMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestLogMiddleware)
     if settings.forwarded_allow_ips:

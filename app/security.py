@@ -1,5 +1,5 @@
-"""Security headers on every response, CSRF tokens bound to the session, and the locale of each
-request."""
+"""Security headers on every response, CSRF tokens bound to the session, the locale of each
+request, and CORS for public reads."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 from asgi_csrf import DEFAULT_COOKIE_NAME, DEFAULT_SIGNING_NAMESPACE
 from fastapi.responses import Response
 from itsdangerous.url_safe import URLSafeSerializer
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -163,3 +165,48 @@ class LocaleMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_language)
+
+
+# What anyone may read, other sites' scripts may read too: the API's public reads, the open-data
+# files and catalogues, the feeds and the metrics' figures.
+CORS_READ_PATHS = (
+    "/api/v1/",
+    "/opendata/",
+    "/data.json",
+    "/code.json",
+    "/opportunities.atom",
+    "/metrics/participation.csv",
+)
+CORS_READ_METHODS = ("GET", "HEAD")
+
+
+class ReadOnlyCORSMiddleware:
+    """CORS for reading only: GET and HEAD on the paths above, and their preflight, from any
+    origin and never with credentials (no cookie, no Authorization header), so another site's
+    script only ever reads what it could read signed out. Every other request, a POST above all,
+    passes by without a CORS header, so browsers keep other sites from writing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_methods=CORS_READ_METHODS,
+            allow_credentials=False,
+            max_age=86400,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _readable_across_origins(scope):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _readable_across_origins(scope: Scope) -> bool:
+    if not str(scope["path"]).startswith(CORS_READ_PATHS):
+        return False
+    method = str(scope["method"])
+    if method == "OPTIONS":
+        method = Headers(scope=scope).get("access-control-request-method", "")
+    return method in CORS_READ_METHODS

@@ -23,6 +23,7 @@ from app.text import (
     format_long_date,
     format_money,
     format_number,
+    format_percent_of_100,
     format_time_left,
     localized,
     render_markdown,
@@ -57,6 +58,7 @@ def _datetime_filter(context: Context, value: datetime) -> str:
 environment.filters["markdown"] = render_markdown
 environment.filters["money"] = format_money
 environment.filters["number"] = format_number
+environment.filters["percent"] = format_percent_of_100
 environment.filters["date"] = format_long_date
 environment.filters["datetime"] = _datetime_filter
 environment.globals["state_label_for"] = state_label

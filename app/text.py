@@ -11,7 +11,7 @@ import nh3
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -110,6 +110,11 @@ def parse_local_datetime(raw: str, zone: ZoneInfo) -> datetime | None:
 def format_number(value: int | Decimal) -> str:
     """'19.09' / '19,09', '1,234' / '1 234': a score, a count, in the reader's language."""
     return format_decimal(value, locale=babel_locale())
+
+
+def format_percent_of_100(value: float) -> str:
+    """'87.5%' / '87,5 %': a share already out of 100, in the reader's language."""
+    return format_percent(value / 100, locale=babel_locale(), decimal_quantization=False)
 
 
 def format_long_date(value: date) -> str:

@@ -44,6 +44,7 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "GET /healthz": EVERYONE,
     "GET /readyz": EVERYONE,
     "GET /opportunities": EVERYONE,
+    "GET /opportunities.atom": EVERYONE,
     # A draft answers 404 to everyone outside its team (not a refusal).
     "GET /opportunities/{opportunity_id}": EVERYONE,
     "GET /teams": EVERYONE,
@@ -52,6 +53,8 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "GET /opendata": EVERYONE,
     "GET /opendata/opportunities.json": EVERYONE,
     "GET /opendata/opportunities.csv": EVERYONE,
+    "GET /metrics/participation": EVERYONE,
+    "GET /metrics/participation.csv": EVERYONE,
     "GET /api/v1/openapi.json": EVERYONE,
     "GET /api/v1/docs": EVERYONE,
     "GET /api/v1/opportunities": EVERYONE,

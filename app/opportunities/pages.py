@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import FormData, QueryParams
+from starlette.datastructures import FormData
 
 from app.access import PUBLIC, allow, team
 from app.config import Settings
@@ -28,7 +28,14 @@ from app.i18n import gettext as _
 from app.models import Award, Opportunity, OpportunityState, TeamRole, User
 from app.models.base import utcnow
 from app.opportunities import repository, service
-from app.opportunities.schemas import PUBLIC_STATES, DraftForm, DraftIn, ListFilters, Sort
+from app.opportunities.feed import feed_url
+from app.opportunities.schemas import (
+    PUBLIC_STATES,
+    DraftForm,
+    DraftIn,
+    Sort,
+    filters_from_query,
+)
 from app.payments import repository as payments_repository
 from app.questions import repository as questions
 from app.reviews import repository as reviews
@@ -36,7 +43,6 @@ from app.reviews import service as review_service
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
 from app.templating import render
-from app.text import parse_money_to_cents
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 AUTHORS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
@@ -52,29 +58,6 @@ NOTICES = {
 }
 
 
-def _filters_from_query(params: QueryParams) -> tuple[ListFilters, list[str]]:
-    """The list page's query string, forgiving: a bad value is reported and ignored."""
-    problems: list[str] = []
-    amounts: dict[str, int | None] = {}
-    for name in ("amount_min", "amount_max"):
-        raw = params.get(name, "").strip()
-        amounts[name] = parse_money_to_cents(raw) if raw else None
-        if raw and amounts[name] is None:
-            problems.append(_("“%(value)s” is not an amount; it was ignored.", value=raw))
-    sort = params.get("sort", Sort.NEWEST.value)
-    filters = ListFilters(
-        q=params.get("q", "")[:200],
-        state=[s for s in params.getlist("state") if s in PUBLIC_STATES],
-        skill=params.get("skill", "")[:50],
-        team=params.get("team", "")[:80],
-        amount_min_cents=amounts["amount_min"],
-        amount_max_cents=amounts["amount_max"],
-        sort=Sort(sort) if sort in {s.value for s in Sort} else Sort.NEWEST,
-        cursor=params.get("cursor", "")[:200],
-    )
-    return filters, problems
-
-
 @router.get(
     "/opportunities",
     response_class=HTMLResponse,
@@ -82,7 +65,7 @@ def _filters_from_query(params: QueryParams) -> tuple[ListFilters, list[str]]:
     dependencies=[allow(PUBLIC)],
 )
 def opportunity_list(request: Request, db: DbSession) -> Response:
-    filters, problems = _filters_from_query(request.query_params)
+    filters, problems = filters_from_query(request.query_params)
     try:
         page = repository.list_public(db, filters)
     except repository.BadCursor:
@@ -99,6 +82,7 @@ def opportunity_list(request: Request, db: DbSession) -> Response:
             "sorts": _sort_labels(),
             "teams": teams_repository.list_teams(db),
             "skills": repository.public_skills(db),
+            "feed_url": feed_url(request.query_params),
         },
     )
 

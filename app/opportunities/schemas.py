@@ -16,7 +16,9 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from starlette.datastructures import QueryParams
 
+from app.i18n import gettext as _
 from app.models import OpportunityState
 from app.text import parse_date, parse_local_datetime, parse_money_to_cents
 
@@ -48,6 +50,30 @@ class ListFilters(BaseModel):
     cursor: str = Field(default="", max_length=200)
     limit: int = Field(default=20, ge=1, le=100)
     project_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+def filters_from_query(params: QueryParams) -> tuple[ListFilters, list[str]]:
+    """The listing's query string (its page and its feed), forgiving: a bad value is reported
+    and ignored."""
+    problems: list[str] = []
+    amounts: dict[str, int | None] = {}
+    for name in ("amount_min", "amount_max"):
+        raw = params.get(name, "").strip()
+        amounts[name] = parse_money_to_cents(raw) if raw else None
+        if raw and amounts[name] is None:
+            problems.append(_("“%(value)s” is not an amount; it was ignored.", value=raw))
+    sort = params.get("sort", Sort.NEWEST.value)
+    filters = ListFilters(
+        q=params.get("q", "")[:200],
+        state=[s for s in params.getlist("state") if s in PUBLIC_STATES],
+        skill=params.get("skill", "")[:50],
+        team=params.get("team", "")[:80],
+        amount_min_cents=amounts["amount_min"],
+        amount_max_cents=amounts["amount_max"],
+        sort=Sort(sort) if sort in {s.value for s in Sort} else Sort.NEWEST,
+        cursor=params.get("cursor", "")[:200],
+    )
+    return filters, problems
 
 
 class OpportunityOut(BaseModel):

@@ -113,18 +113,23 @@ class Reference:
     errors: list[tuple[int, str, str]]
     # Text that comes from the code (summaries, descriptions) is English.
     source_lang: str | None
+    # What anyone may read, with no token and from any site (CORS): the public GET operations.
+    public_reads: list[Operation]
 
 
 def api_reference(app: FastAPI) -> Reference:
     document = app.openapi()
     access = {(d.method.lower(), d.path): d.access for d in declared_routes(app)}
     by_tag: dict[str, list[Operation]] = {}
+    public_reads: list[Operation] = []
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             tag = (operation.get("tags") or ["api"])[0]
-            by_tag.setdefault(tag, []).append(
-                _operation(method, path, operation, access.get((method, path)))
-            )
+            declared = access.get((method, path))
+            described = _operation(method, path, operation, declared)
+            by_tag.setdefault(tag, []).append(described)
+            if method == "get" and declared is not None and declared.who is Who.PUBLIC:
+                public_reads.append(described)
     order = list(TAG_TITLES)
     sections = [
         Section(_anchor("tag", tag), _(TAG_TITLES[tag]) if tag in TAG_TITLES else tag, found)
@@ -137,7 +142,8 @@ def api_reference(app: FastAPI) -> Reference:
         for name, schema in sorted(document.get("components", {}).get("schemas", {}).items())
     ]
     errors = [(status, _(name), _(meaning)) for status, (name, meaning) in sorted(ERRORS.items())]
-    return Reference(sections, schemas, errors, None if get_locale() == "en" else "en")
+    source_lang = None if get_locale() == "en" else "en"
+    return Reference(sections, schemas, errors, source_lang, public_reads)
 
 
 def _anchor(*parts: str) -> str:

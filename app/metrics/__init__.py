@@ -1,0 +1,1 @@
+"""Participation metrics per quarter and per team, computed from the data alone."""
