@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft4Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT4
 from sqlalchemy.orm import Session
 
@@ -202,7 +203,7 @@ def _parse_cell(column: Column, cell: str) -> None:
     if cell == "":
         assert column.nullable, column.name
         return
-    parse = {
+    parse: dict[str, Callable[[str], object]] = {
         "integer": int,
         "number": float,
         "boolean": {"true": True, "false": False}.__getitem__,
@@ -291,7 +292,7 @@ def _validator(folder: str, main: str) -> Draft4Validator:
     resources = []
     for path in sorted((SCHEMAS / folder).glob("*.json")):
         contents = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((contents.get("id", path.name), Resource(contents, specification=DRAFT4)))
+        resources.append((contents.get("id", path.name), DRAFT4.create_resource(contents)))
     registry: Registry[Any] = Registry().with_resources(resources)
     schema = json.loads((SCHEMAS / folder / main).read_text(encoding="utf-8"))
     return Draft4Validator(schema, registry=registry)
