@@ -281,8 +281,6 @@ def test_no_private_value_appears_in_any_file(
         body = client.get(address).content
         assert body, address
         for what, value in PLANTED.items():
-            if what == "private state change" and "dictionary" in address:
-                continue  # the dictionary explains states, it holds no one's
             assert value.encode() not in body, f"{what} in {address}"
 
 
