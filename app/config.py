@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     max_contract_cents: int = Field(default=999_900, gt=0)
     currency: str = Field(default="CAD", min_length=3, max_length=3)
 
+    # Open data: the licence the files are published under, shown on the page and written into
+    # each file and the catalogues; and who answers questions about them.
+    opendata_licence_name: str = "Open Government Licence – Canada"  # noqa: RUF001 - its name
+    opendata_licence_url: str = "https://open.canada.ca/en/open-government-licence-canada"
+    opendata_publisher: str = "Dev Exchange"
+    opendata_contact_email: str = "open-data@devex.example"
+    # DCAT-US asks every dataset for United States federal budget codes (OMB A-11): a
+    # programme outside the US federal government keeps these placeholders.
+    opendata_bureau_code: str = Field(default="000:00", pattern=r"^[0-9]{3}:[0-9]{2}$")
+    opendata_program_code: str = Field(default="000:000", pattern=r"^[0-9]{3}:[0-9]{3}$")
+
     # Local-only "sign in as a demo user"; refused outright in production.
     demo_sign_in: bool = False
     # The embedded (SQLite) setup runs scheduled jobs inside the web process.

@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "team.roles_changed": N_("Changed a member's roles"),
     "team.invitation_sent": N_("Sent an invitation"),
     "team.invitation_accepted": N_("Accepted an invitation"),
+    "team.default_licence": N_("Changed the default licence of new opportunities"),
     "opportunity.create": N_("Created the draft"),
     "opportunity.update": N_("Edited the draft"),
     "opportunity.addendum": N_("Published an addendum"),

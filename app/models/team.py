@@ -36,6 +36,8 @@ class Team(Base):
     )
     # When set, a draft needs at least one completed peer review before it can be published.
     require_peer_review: Mapped[bool] = mapped_column(default=False)
+    # The SPDX licence expression a new draft starts with; each opportunity may name another.
+    default_licence: Mapped[str] = mapped_column(String(60), default="MIT", server_default="MIT")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -268,7 +268,7 @@ def _github(request: Request) -> GitHubClient:
 def new_draft_form(slug: str, request: Request, db: DbSession, user: CurrentUser) -> Response:
     team = teams_service.get_team(db, slug)
     teams_service.require_role(db, user, team.id, teams_service.AUTHOR_ROLES)
-    values = {"remote": "on", "license_spdx": "MIT"}
+    values = {"remote": "on", "license_spdx": team.default_licence}
     return _render_form(
         request,
         db,

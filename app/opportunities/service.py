@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from app import links
+from app import licences, links
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -171,6 +171,8 @@ def validate_draft(data: DraftIn, settings: Settings, *, now: datetime) -> dict[
         )
     if links_problem := context_links_problem(data.context_links):
         errors["context_links"] = links_problem
+    if licence_problem := licences.licence_problem(data.license_spdx):
+        errors["license_spdx"] = licence_problem
     if data.github_issue_url:
         try:
             parse_issue_url(data.github_issue_url)
@@ -225,7 +227,7 @@ def _apply(
     opportunity.amount_cents = data.amount_cents
     opportunity.proposal_deadline = data.proposal_deadline
     opportunity.delivery_date = data.delivery_date
-    opportunity.license_spdx = data.license_spdx.strip()
+    opportunity.license_spdx = licences.normalised(data.license_spdx)
     opportunity.require_passing_checks = data.require_passing_checks
     opportunity.search_document = build_search_document(
         data.title,
@@ -292,6 +294,8 @@ def create_draft(
         created_by_user_id=actor.id,
     )
     session.add(opportunity)
+    if not data.license_spdx.strip():
+        data = data.model_copy(update={"license_spdx": team.default_licence})
     link_problem = _apply(session, opportunity, data, github)
     audit.record(
         session,
@@ -387,6 +391,8 @@ def publication_problems(
         problems.append(_("Describe the problem to be solved."))
     if not opportunity.acceptance_criteria.strip():
         problems.append(_("State the acceptance criteria."))
+    if not opportunity.license_spdx:
+        problems.append(_("Name the repository's open-source licence."))
     if opportunity.amount_cents > settings.max_contract_cents:
         problems.append(_("The amount is over the platform's limit."))
     if opportunity.proposal_deadline <= now:

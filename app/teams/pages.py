@@ -20,7 +20,7 @@ from app.deps import (
     form_values,
 )
 from app.email import EmailNotSent, send_email
-from app.errors import AppError, NotFound
+from app.errors import AppError, NotFound, ValidationFailed
 from app.forms import form_action, on_field_errors
 from app.i18n import gettext as _
 from app.models import Team, TeamInvitation, TeamRole, User
@@ -143,6 +143,57 @@ def project_detail(
             "project": project,
             "page": page,
         },
+    )
+
+
+# --- Settings (owners) -----------------------------------------------------------------------
+
+
+def _render_settings(
+    request: Request, found: Team, values: dict[str, str], error: AppError | None = None
+) -> Response:
+    return render(
+        request,
+        "teams/settings.html",
+        {
+            "team": found,
+            "values": values,
+            "errors": error.field_errors if error else {},
+            "error": error,
+            "notice": _("Settings saved.")
+            if request.query_params.get("notice") == "saved"
+            else None,
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get(
+    "/teams/{slug}/settings",
+    response_class=HTMLResponse,
+    dependencies=[allow(team(OWNER, via="slug"))],
+)
+def settings_page(slug: str, request: Request, db: DbSession, user: CurrentUser) -> Response:
+    found = service.get_team(db, slug, user)
+    return _render_settings(request, found, {"default_licence": found.default_licence})
+
+
+@router.post(
+    "/teams/{slug}/settings",
+    response_class=HTMLResponse,
+    dependencies=[allow(team(OWNER, via="slug"))],
+)
+def save_settings(
+    slug: str, request: Request, db: DbSession, user: CurrentUser, client: Client, form: FormBody
+) -> Response:
+    found = service.get_team(db, slug, user)
+    return form_action(
+        db,
+        lambda: service.set_default_licence(
+            db, user, found, form_text(form, "default_licence"), client
+        ),
+        then=f"/teams/{found.slug}/settings?notice=saved",
+        again=lambda refusal: _render_settings(request, found, form_values(form), refusal),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ProjectOut(BaseModel):
@@ -26,3 +26,14 @@ class TeamOut(BaseModel):
 
 class TeamDetailOut(TeamOut):
     projects: list[ProjectOut]
+
+
+class TeamSettings(BaseModel):
+    """What a team's owners set for it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    default_licence: str = Field(
+        max_length=60,
+        description="SPDX licence expression new drafts start with, such as MIT or Apache-2.0.",
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app import licences
 from app.accounts.service import ClientInfo
 from app.audit import service as audit
 from app.config import Settings
@@ -65,6 +66,19 @@ def _audit(
     )
     event.ip = client.ip
     event.user_agent = client.user_agent
+
+
+def set_default_licence(
+    session: Session, actor: User, team: Team, licence: str, client: ClientInfo
+) -> None:
+    """The licence the team's new drafts start with (owners); an SPDX expression."""
+    require_role(session, actor, team.id, APPROVER_ROLES)
+    if not licence.strip():
+        raise ValidationFailed(field_errors={"default_licence": _("Name a licence.")})
+    if problem := licences.licence_problem(licence):
+        raise ValidationFailed(field_errors={"default_licence": problem})
+    team.default_licence = licences.normalised(licence)
+    _audit(session, actor, "team.default_licence", team, client, licence=team.default_licence)
 
 
 # --- Creating and approving teams ------------------------------------------------------------

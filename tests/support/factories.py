@@ -87,6 +87,7 @@ def make_opportunity(
         "github_repository_id": 42,
         "github_repository_full_name": "gc-demo/repo",
         "github_issue_number": n,
+        "license_spdx": "MIT",
         "published_at": None if state in ("draft", "in_peer_review") else now,
     }
     defaults.update(fields)
