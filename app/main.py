@@ -39,12 +39,14 @@ from app.opendata import pages as opendata_pages
 from app.opportunities import api as opportunities_api
 from app.opportunities import feed as opportunities_feed
 from app.opportunities import pages as opportunities_pages
+from app.opportunities.labels import state_label as opportunity_state_label
 from app.payments import api as payments_api
 from app.payments import pages as payments_pages
 from app.payonpull import api as payonpull_api
 from app.payonpull import pages as payonpull_pages
 from app.proposals import api as proposals_api
 from app.proposals import pages as proposals_pages
+from app.proposals.labels import proposal_state_label
 from app.questions import api as questions_api
 from app.questions import pages as questions_pages
 from app.ratelimit import RateLimitMiddleware
@@ -59,6 +61,7 @@ from app.security import (
 from app.site import pages as site_pages
 from app.teams import api as teams_api
 from app.teams import pages as teams_pages
+from app.teams.labels import role_label
 from app.templating import environment as templates
 from app.templating import render
 from app.work import api as work_api
@@ -132,9 +135,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await app.state.inbox.close()
 
 
-# Audit events in words compose every domain's labels, so they sit above the domains (admin);
-# the one Jinja environment, which every domain imports, gets them from here.
-templates.globals["event_label"] = event_label
+# Each domain words its own states and roles (its labels module); audit events in words compose
+# them all, so they sit above the domains (admin). The one Jinja environment, which every domain
+# imports, gets them from here, the one place that sees every domain.
+templates.globals.update(
+    event_label=event_label,
+    state_label_for=opportunity_state_label,
+    proposal_state_label=proposal_state_label,
+    role_label=role_label,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -16,8 +16,6 @@ from markupsafe import Markup
 from app import i18n
 from app.config import Settings
 from app.models.base import utcnow
-from app.opportunities.service import state_label
-from app.proposals.labels import proposal_state_label
 from app.text import (
     format_local_datetime,
     format_long_date,
@@ -61,8 +59,6 @@ environment.filters["number"] = format_number
 environment.filters["percent"] = format_percent_of_100
 environment.filters["date"] = format_long_date
 environment.filters["datetime"] = _datetime_filter
-environment.globals["state_label_for"] = state_label
-environment.globals["proposal_state_label"] = proposal_state_label
 environment.globals["localized"] = localized
 environment.globals["lang_attr"] = lang_attr
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from app.i18n import N_
 from app.i18n import gettext as _
 from app.models import AuditEvent
-from app.opportunities.service import state_label as opportunity_state_label
-from app.payments.service import state_label as payout_state_label
+from app.opportunities.labels import state_label as opportunity_state_label
+from app.payments.labels import state_label as payout_state_label
 from app.proposals.labels import proposal_state_label
 
 # Stored in English (N_), translated where shown. A code missing here is shown as it is stored:

@@ -13,8 +13,8 @@ from app.deps import CurrentUser, DbSession, FormBody, RowId, form_text
 from app.errors import AppError
 from app.forms import form_action
 from app.opportunities import service as opportunities
+from app.payments import labels as payment_labels
 from app.payments import repository as payments_repository
-from app.payments import service as payments
 from app.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -49,7 +49,7 @@ def _attention_page(request: Request, db: DbSession, error: AppError | None = No
                 (event, service.translated_reason(str((event.details or {}).get("reason", ""))))
                 for event in repository.undone_after_release(db)
             ],
-            "state_label": payments.state_label,
+            "state_label": payment_labels.state_label,
             "error": error,
         },
         status_code=error.status_code if error else 200,

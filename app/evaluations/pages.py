@@ -20,6 +20,7 @@ from app.deps import (
 )
 from app.errors import AppError
 from app.evaluations import repository, service
+from app.evaluations.labels import criterion_label
 from app.forms import form_action
 from app.models import Opportunity, Proposal, TeamRole, User
 from app.models.base import utcnow
@@ -60,7 +61,7 @@ def _evaluation_page(
         if service.may_see_consensus(db, opportunity, user)
         else None,
         "criteria": service.rubric_of(db, opportunity),
-        "label": service.criterion_label,
+        "label": criterion_label,
         "award": repository.award_for(db, opportunity.id),
     }
     return render(
@@ -147,7 +148,7 @@ def _score_page(
             "values": shown,
             "submitted": submitted,
             "criteria": [c for c in service.rubric_of(db, opportunity) if not c.is_price],
-            "label": service.criterion_label,
+            "label": criterion_label,
             "error": error,
             "errors": error.field_errors if error else {},
             # Others' scores only once this evaluator has submitted their own.

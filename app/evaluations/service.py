@@ -47,16 +47,6 @@ DEFAULT_RUBRIC = (
 )
 
 
-def criterion_label(key: str) -> str:
-    labels = {
-        "understanding": _("Understanding of the problem"),
-        "approach": _("Approach"),
-        "experience": _("Relevant experience"),
-        "price": _("Price"),
-    }
-    return labels.get(key, key)
-
-
 def rubric_of(session: Session, opportunity: Opportunity) -> list[RubricCriterion]:
     """The opportunity's rubric, or the default one. Reading never writes: the default is not
     stored, so a page view of an opportunity costs no insert."""

@@ -9,6 +9,7 @@ from app.access import PUBLIC, SIGNED_IN, allow
 from app.deps import AppSettings, CurrentUser, DbSession
 from app.forms import form_action
 from app.notifications import service
+from app.notifications.labels import kind_labels
 from app.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -30,7 +31,7 @@ def unsubscribe_page(token: str, request: Request, settings: AppSettings) -> Res
     return render(
         request,
         "notifications/unsubscribe.html",
-        {"token": token, "kind": service.kind_labels()[kind], "done": False},
+        {"token": token, "kind": kind_labels()[kind], "done": False},
     )
 
 
@@ -44,6 +45,6 @@ def unsubscribe(token: str, request: Request, db: DbSession, settings: AppSettin
         then=lambda _done: render(
             request,
             "notifications/unsubscribe.html",
-            {"token": token, "kind": service.kind_labels()[kind], "done": True},
+            {"token": token, "kind": kind_labels()[kind], "done": True},
         ),
     )

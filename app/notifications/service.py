@@ -18,19 +18,7 @@ from app.i18n import gettext as _
 from app.i18n import using_locale
 from app.models import EmailOptOut, EmailState, Notification, User
 from app.models.base import utcnow
-
-
-def kind_labels() -> dict[str, str]:
-    return {
-        "question_answered": _("Your question was answered"),
-        "addendum": _("Addenda to opportunities you proposed on"),
-        "deadline_extended": _("Deadline extensions"),
-        "proposal_received": _("Proposals received by your team"),
-        "deadline_passed": _("Deadlines passed (evaluators)"),
-        "awarded": _("Your proposal was awarded"),
-        "not_awarded": _("Your proposal was not awarded"),
-    }
-
+from app.notifications.labels import kind_labels
 
 Message = Callable[[], tuple[str, str]]  # renders (subject, body) in the current language
 

@@ -27,7 +27,7 @@ from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.models import Award, Opportunity, OpportunityState, TeamRole, User
 from app.models.base import utcnow
-from app.opportunities import repository, service
+from app.opportunities import labels, repository, service
 from app.opportunities.feed import feed_url
 from app.opportunities.schemas import (
     PUBLIC_STATES,
@@ -38,8 +38,8 @@ from app.opportunities.schemas import (
 )
 from app.payments import repository as payments_repository
 from app.questions import repository as questions
+from app.reviews import labels as review_labels
 from app.reviews import repository as reviews
-from app.reviews import service as review_service
 from app.teams import repository as teams_repository
 from app.teams import service as teams_service
 from app.templating import render
@@ -78,7 +78,7 @@ def opportunity_list(request: Request, db: DbSession) -> Response:
             "page": page,
             "filters": filters,
             "problems": problems,
-            "states": [(s, service.state_label(s)) for s in PUBLIC_STATES],
+            "states": [(s, labels.state_label(s)) for s in PUBLIC_STATES],
             "sorts": _sort_labels(),
             "teams": teams_repository.list_teams(db),
             "skills": repository.public_skills(db),
@@ -115,7 +115,7 @@ def detail_page(
         {
             "item": listed,
             "o": opportunity,
-            "state_label": service.state_label(opportunity.state),
+            "state_label": labels.state_label(opportunity.state),
             "can_edit": bool(roles & set(teams_service.AUTHOR_ROLES))
             and opportunity.state in service.EDITABLE_STATES,
             "can_approve": bool(roles & set(teams_service.APPROVER_ROLES)),
@@ -147,8 +147,8 @@ def detail_page(
             else [],
             "reviews": reviews.reviews_of(db, opportunity.id) if roles else [],
             "reviewer_count": reviews.reviewer_count(db, opportunity.id),
-            "review_labels": review_service.checklist_labels(),
-            "section_labels": review_service.section_labels(),
+            "review_labels": review_labels.checklist_labels(),
+            "section_labels": review_labels.section_labels(),
             "is_author": bool(roles & set(teams_service.AUTHOR_ROLES)),
             "is_finance": TeamRole.FINANCE in roles,
             "can_simulate_merge": settings.merge_simulation_enabled

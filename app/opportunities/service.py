@@ -26,6 +26,7 @@ from app.models import Opportunity, OpportunityState, Project, Team, TeamRole, U
 from app.models.base import utcnow
 from app.notifications import service as notifications
 from app.opportunities import repository
+from app.opportunities.labels import state_label
 from app.opportunities.schemas import MAX_CONTEXT_LINKS, DraftIn
 from app.proposals import service as proposals
 from app.reviews import repository as reviews_repository
@@ -83,23 +84,6 @@ def transition(
         extra_values=extra,
         details=details,
     )
-
-
-def state_label(state: S | str) -> str:
-    labels = {
-        S.DRAFT: _("draft"),
-        S.IN_PEER_REVIEW: _("in peer review"),
-        S.PUBLISHED: _("open for proposals"),
-        S.EVALUATING: _("evaluating"),
-        S.AWARDED: _("awarded"),
-        S.IN_PROGRESS: _("in progress"),
-        S.MERGED: _("merged"),
-        S.PAID: _("paid"),
-        S.CANCELLED: _("cancelled"),
-        S.UNSUCCESSFUL: _("closed without award"),
-        S.ON_HOLD: _("on hold"),
-    }
-    return labels[S(state)]
 
 
 def normalise_skills(raw: list[str]) -> list[str]:

@@ -14,7 +14,7 @@ from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import AppError, NotFound
 from app.forms import form_action
 from app.models import Opportunity, OpportunityState, Payout, PayoutState, Team, TeamRole, User
-from app.payments import repository, service
+from app.payments import labels, repository, service
 from app.payments.gateway import gateway_for
 from app.teams import repository as teams_repository
 from app.templating import render
@@ -77,7 +77,7 @@ def _funding_page(
         {
             "o": opportunity,
             "payout": payout,
-            "payout_label": service.state_label(payout.state) if payout else "",
+            "payout_label": labels.state_label(payout.state) if payout else "",
             "award": found[0] if found else None,
             "amount_cents": repository.contract_price_cents(db, found[0].id) if found else None,
             "developer": found[1] if found else None,
@@ -153,7 +153,7 @@ def _trail(db: DbSession, opportunity_id: int) -> dict[str, Any]:
         "o": opportunity,
         "team": db.get(Team, opportunity.team_id),
         "payout": payout,
-        "payout_label": service.state_label(payout.state),
+        "payout_label": labels.state_label(payout.state),
         "developer": found[1] if found else None,
         "entries": repository.ledger_of(db, payout.id),
         "balance": repository.ledger_balance(db, payout.id),

@@ -41,6 +41,7 @@ from app.models.base import utcnow
 from app.models.payment import TRANSFER_REVERSED
 from app.payments import repository
 from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
+from app.payments.labels import state_label
 from app.teams.service import require_role
 
 P = PayoutState
@@ -89,21 +90,6 @@ def transition(
         extra_values={"updated_at": utcnow()},
         details=details,
     )
-
-
-def state_label(state: P | str) -> str:
-    labels = {
-        P.AWAITING_FUNDING: _("awaiting funding"),
-        P.FUNDED: _("funded, held until the merge"),
-        P.RELEASING: _("being released"),
-        P.RELEASED: _("released"),
-        P.PAID: _("paid"),
-        P.REFUNDED: _("refunded"),
-        P.TRANSFER_FAILED: _("transfer failed"),
-        P.DISPUTED: _("disputed"),
-        P.CANCELLED: _("cancelled before funding"),
-    }
-    return labels[P(state)]
 
 
 def opportunity_of(session: Session, opportunity_id: int) -> Opportunity:

@@ -14,7 +14,7 @@ from app.access import SIGNED_IN, allow, outside_team
 from app.deps import CurrentUser, DbSession, RowId, form_text, form_values
 from app.errors import AppError
 from app.evaluations import repository as evaluations
-from app.evaluations.service import criterion_label
+from app.evaluations.labels import criterion_label
 from app.forms import PostedForm, form_action
 from app.i18n import gettext as _
 from app.models import Opportunity, OpportunityState, Proposal, ProposalState, User

@@ -12,7 +12,7 @@ from app.forms import PostedForm, form_action
 from app.models import Opportunity, TeamRole, User
 from app.models.review import CHECKLIST, SECTIONS
 from app.opportunities import service as opportunities
-from app.reviews import service
+from app.reviews import labels, service
 from app.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -73,8 +73,8 @@ def _review_page(
         "reviews/form.html",
         {
             "o": opportunity,
-            "checklist": service.checklist_labels(),
-            "sections": service.section_labels(),
+            "checklist": labels.checklist_labels(),
+            "sections": labels.section_labels(),
             "error": error,
             "values": values or {},
             "errors": error.field_errors if error else {},

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from app.access import Access, Who, declared_routes
 from app.i18n import N_, get_locale
 from app.i18n import gettext as _
-from app.models import TeamRole
 from app.openapi import ERRORS
+from app.teams.labels import role_label
 
 SUCCESS_MEANINGS = {
     200: N_("Done."),
@@ -42,12 +42,6 @@ WHERE = {
     "query": N_("query"),
     "header": N_("header"),
     "cookie": N_("cookie"),
-}
-ROLE_NAMES = {
-    TeamRole.OWNER: N_("owner"),
-    TeamRole.EDITOR: N_("editor"),
-    TeamRole.EVALUATOR: N_("evaluator"),
-    TeamRole.FINANCE: N_("finance"),
 }
 
 
@@ -202,7 +196,7 @@ def who_may_call(access: Access) -> str:
         return _("The sending service, which signs the body with the shared secret.")
     if access.who is Who.OUTSIDE_TEAM:
         return _("Anyone signed in who is not a member of the team that posted the opportunity.")
-    roles = ", ".join(_(ROLE_NAMES.get(role, role)) for role in sorted(access.roles))
+    roles = ", ".join(role_label(role) for role in sorted(access.roles))
     if access.admins_too:
         return _(
             "Members of the team it concerns, in one of these roles: %(roles)s; and platform "

@@ -20,13 +20,14 @@ from app.deps import (
     form_values,
 )
 from app.email import EmailNotSent, send_email
-from app.errors import AppError, NotFound, ValidationFailed
+from app.errors import AppError, NotFound
 from app.forms import form_action, on_field_errors
 from app.i18n import gettext as _
 from app.models import Team, TeamInvitation, TeamRole, User
 from app.opportunities import repository as opportunities
 from app.opportunities.schemas import ListFilters
 from app.teams import repository, service
+from app.teams.labels import role_label
 from app.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -294,7 +295,7 @@ def _send_invitation(
         "Accept the invitation (valid %(days)s days, once): %(link)s\n",
         name=inviter.shown_name,
         team=found.name,
-        role=invitation.role,
+        role=role_label(invitation.role),
         days=settings.invitation_days,
         link=link,
     )

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.access import SIGNED_IN, allow
 from app.deps import AppSettings, CurrentUser, DbSession
 from app.models import User
-from app.payments.service import state_label as payout_state_label
+from app.payments.labels import state_label as payout_state_label
 from app.templating import render
 from app.work import service
 

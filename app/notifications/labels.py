@@ -1,0 +1,17 @@
+"""The kinds of notification in words, in the reader's language."""
+
+from __future__ import annotations
+
+from app.i18n import gettext as _
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        "question_answered": _("Your question was answered"),
+        "addendum": _("Addenda to opportunities you proposed on"),
+        "deadline_extended": _("Deadline extensions"),
+        "proposal_received": _("Proposals received by your team"),
+        "deadline_passed": _("Deadlines passed (evaluators)"),
+        "awarded": _("Your proposal was awarded"),
+        "not_awarded": _("Your proposal was not awarded"),
+    }
