@@ -113,8 +113,14 @@ class ValidationFailed(AppError):
         return _("Some information needs correcting")
 
 
+# Addresses read by programs, not people: an error there is problem JSON, not a page.
+_MACHINE_PREFIXES = ("/api/", "/webhooks/")
+_MACHINE_SUFFIXES = (".json", ".csv", ".atom")
+
+
 def wants_problem_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path.startswith("/webhooks/")
+    path = request.url.path
+    return path.startswith(_MACHINE_PREFIXES) or path.endswith(_MACHINE_SUFFIXES)
 
 
 def problem_response(
