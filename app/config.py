@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     web_workers: int = Field(default=1, ge=1)
 
     max_contract_cents: int = Field(default=999_900, gt=0)
+    # Email subscriptions: the hour (UTC) after which each day's digest goes out (11:00 UTC is
+    # early morning across Canada), and how many confirmation requests one address may be sent
+    # in a day, so that the form cannot be used to flood someone's inbox.
+    subscription_digest_hour_utc: int = Field(default=11, ge=0, le=23)
+    subscription_confirmations_per_day: int = Field(default=3, ge=1)
     currency: str = Field(default="CAD", min_length=3, max_length=3)
 
     # Open data: the licence the files are published under, shown on the page and written into

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import smtplib
 import sys
+from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 import structlog
 
 from app.config import Settings
+from app.i18n import gettext as _
+from app.i18n import using_locale
 
 log = structlog.get_logger("devex.email")
+MAX_RETRY_DELAY = timedelta(hours=1)
 
 
 class EmailNotSent(Exception):
     """The mail server refused or could not be reached; the caller keeps the message."""
+
+
+class AddressRefused(EmailNotSent):
+    """The mail server refused this recipient for good (a bounce): trying again will not help,
+    and other messages are not affected."""
 
 
 def send_email(
@@ -50,6 +59,42 @@ def send_email(
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
             smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        # 5xx is final (no such mailbox); 4xx is "try later" (greylisting, a full mailbox).
+        if all(code >= 500 for code, _reason in exc.recipients.values()):
+            log.warning("email address refused", subject=subject)
+            raise AddressRefused(type(exc).__name__) from exc
+        raise EmailNotSent(type(exc).__name__) from exc
     except (OSError, smtplib.SMTPException) as exc:
         log.warning("email not sent", error=type(exc).__name__, subject=subject)
         raise EmailNotSent(type(exc).__name__) from exc
+
+
+def send_unsubscribable(
+    settings: Settings,
+    to: str,
+    subject: str,
+    body: str,
+    unsubscribe_url: str,
+    locale: str,
+) -> None:
+    """An email that may be stopped: the link in its footer, and the RFC 8058 one-click headers
+    that mail clients show as an "Unsubscribe" button (they post to the same link)."""
+    with using_locale(locale):
+        footer = _("Stop these emails: %(link)s", link=unsubscribe_url)
+    send_email(
+        settings,
+        to,
+        subject,
+        f"{body}\n\n--\n{footer}\n",
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long an email waits after its n-th failed attempt: doubling from two minutes, at
+    most an hour, so a mail server that is away for long is not hammered."""
+    return min(timedelta(minutes=2 ** min(attempts, 10)), MAX_RETRY_DELAY)

@@ -23,6 +23,7 @@ from app.payments import repository as payments_repository
 from app.payments import tasks as payment_tasks
 from app.payonpull import service as payonpull
 from app.payonpull import tasks as payonpull_tasks
+from app.subscriptions import tasks as subscription_tasks
 
 log = structlog.get_logger("devex.jobs")
 
@@ -33,6 +34,8 @@ FOLLOW = payonpull.follow_payout
 PERIODIC_JOBS: dict[str, Job] = {
     "opportunities.close_past_deadlines": opportunity_tasks.close_past_deadlines,
     "notifications.deliver_pending": notification_tasks.deliver_pending,
+    "subscriptions.queue_new_opportunities": subscription_tasks.queue_new_opportunities,
+    "subscriptions.deliver_pending": subscription_tasks.deliver_pending,
     "payonpull.process_inbox": payonpull_tasks.with_github(payonpull_tasks.process_inbox),
     "payments.process_stripe_events": partial(payment_tasks.process_stripe_events, follow=FOLLOW),
     # After the funding events (which start work), before transfers: a merge that came before

@@ -59,6 +59,7 @@ from app.security import (
     SessionBoundCSRFMiddleware,
 )
 from app.site import pages as site_pages
+from app.subscriptions import pages as subscriptions_pages
 from app.teams import api as teams_api
 from app.teams import pages as teams_pages
 from app.teams.labels import role_label
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         proposals_pages.router,
         evaluations_pages.router,
         notifications_pages.router,
+        subscriptions_pages.router,
         questions_pages.router,
         reviews_pages.router,
         payments_pages.router,

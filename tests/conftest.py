@@ -7,17 +7,18 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import migrations
 from app.config import Environment, Settings
-from app.db import make_engine
+from app.db import make_engine, make_session_factory
 from app.main import create_app
 from app.models import Base
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 from tests.support.postgres import PostgresServer
 from tests.support.server import ThreadedServer
+from tests.support.smtp import SmtpServer
 
 
 @pytest.fixture(scope="session")
@@ -128,3 +129,19 @@ def db(engine: Engine) -> Iterator[Session]:
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings), base_url="http://testserver") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real mail server on loopback that records what it is sent."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """A session factory of its own, as the background jobs get."""
+    engine = make_engine(settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()

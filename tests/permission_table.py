@@ -100,6 +100,14 @@ ROUTES: dict[str, AbstractSet[str]] = {
     # One-click unsubscribe from an email (RFC 8058): the token in the link is the authority.
     "GET /unsubscribe/{token}": EVERYONE,
     "POST /unsubscribe/{token}": EVERYONE,
+    # Email subscriptions need no account: the signed links in the emails are the keys.
+    "GET /subscribe": EVERYONE,
+    "POST /subscribe": EVERYONE,
+    "GET /subscribe/sent": EVERYONE,
+    "GET /subscriptions/confirm/{token}": EVERYONE,
+    "POST /subscriptions/confirm/{token}": EVERYONE,
+    "GET /subscriptions/unsubscribe/{token}": EVERYONE,
+    "POST /subscriptions/unsubscribe/{token}": EVERYONE,
     # A developer's own payout account (Stripe Connect onboarding).
     "GET /account/payouts": SIGNED_IN,
     "POST /account/payouts/connect": SIGNED_IN,

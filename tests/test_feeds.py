@@ -3,6 +3,7 @@ language, advertised on the listing; drafts never appear."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -144,3 +145,24 @@ def test_the_unfiltered_listing_advertises_the_global_feed(client: TestClient) -
     head.feed(client.get("/opportunities?lang=fr").text)
     hrefs = [link["href"] for link in head.links if link.get("type") == "application/atom+xml"]
     assert hrefs == ["/opportunities.atom?lang=fr"]
+
+
+def test_a_team_page_advertises_the_feed_of_its_opportunities(
+    client: TestClient, db: Session
+) -> None:
+    team = make_team(db, slug="cds")
+    make_opportunity(db, team, state="published", title="Ours")
+    make_opportunity(db, make_team(db), state="published", title="Theirs")
+    db.commit()
+    page = client.get("/teams/cds?lang=fr")
+    advertised = re.search(
+        r'<link rel="alternate" type="application/atom\+xml" title="[^"]+" href="([^"]+)"',
+        page.text,
+    )
+    assert advertised
+    titles = [
+        entry.findtext(f"{ATOM_NS}title")
+        for entry in _entries(client, advertised.group(1).replace("&amp;", "&").split(".atom")[1])
+    ]
+    assert titles == ["Ours"]
+    assert parse_qs(urlsplit(advertised.group(1).replace("&amp;", "&")).query)["lang"] == ["fr"]

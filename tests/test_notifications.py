@@ -3,16 +3,13 @@ language; a failing mail server delays delivery and loses nothing; one-click uns
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.db import make_engine, make_session_factory
 from app.models import Notification, User
 from app.models.base import utcnow
 from app.notifications.service import notify
@@ -37,20 +34,6 @@ def _notes(db: Session, kind: str | None = None) -> list[tuple[int, str, str]]:
     if kind:
         query = query.where(Notification.kind == kind)
     return [(n.user_id, n.kind, n.subject) for n in db.scalars(query)]
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(settings.database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def test_proposal_received_goes_once_to_owners_and_evaluators(

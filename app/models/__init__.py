@@ -24,6 +24,12 @@ from app.models.proposal import (
     Score,
 )
 from app.models.review import Review, ReviewRequest
+from app.models.subscription import (
+    Frequency,
+    Subscription,
+    SubscriptionEmail,
+    SubscriptionState,
+)
 from app.models.team import Project, Team, TeamMembership, TeamRole
 from app.models.user import User
 from app.models.webhook import InboxStatus, Outcome, WebhookDelivery
@@ -39,6 +45,7 @@ __all__ = [
     "EmailOptOut",
     "EmailState",
     "EvaluationSubmission",
+    "Frequency",
     "InboxStatus",
     "IssueComment",
     "LedgerEntry",
@@ -60,6 +67,9 @@ __all__ = [
     "RubricCriterion",
     "Score",
     "StripeEvent",
+    "Subscription",
+    "SubscriptionEmail",
+    "SubscriptionState",
     "Team",
     "TeamInvitation",
     "TeamMembership",

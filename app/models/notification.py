@@ -48,11 +48,13 @@ class Addendum(Base):
 
 
 class EmailState(StrEnum):
-    """A notification's email: pending → sent; or skipped (unsubscribed, no email address)."""
+    """An email: pending → sent; or skipped (unsubscribed, no email address); or failed (the
+    mail server refused the address, or kept failing until the attempts ran out)."""
 
     PENDING = "pending"
     SENT = "sent"
     SKIPPED = "skipped"
+    FAILED = "failed"
 
 
 class Notification(Base):

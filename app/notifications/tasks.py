@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.email import EmailNotSent, send_email
-from app.i18n import gettext as _
-from app.i18n import using_locale
+from app.email import EmailNotSent, retry_delay, send_unsubscribable
 from app.models import EmailState, Notification, User
 from app.models.base import utcnow
 from app.notifications.service import unsubscribe_token
 
 log = structlog.get_logger("devex.notifications")
-MAX_BACKOFF = timedelta(hours=1)
 
 
 def deliver_pending(session_factory: sessionmaker[Session], settings: Settings) -> int:
@@ -47,8 +42,7 @@ def deliver_pending(session_factory: sessionmaker[Session], settings: Settings) 
                 _send(settings, row, user.email)
             except EmailNotSent as exc:
                 row.email_attempts += 1
-                delay = min(timedelta(minutes=2 ** min(row.email_attempts, 10)), MAX_BACKOFF)
-                row.next_attempt_at = utcnow() + delay
+                row.next_attempt_at = utcnow() + retry_delay(row.email_attempts)
                 row.last_error = str(exc)[:200]
                 session.commit()
                 log.warning("email delayed", notification_id=row.id, attempts=row.email_attempts)
@@ -62,20 +56,5 @@ def deliver_pending(session_factory: sessionmaker[Session], settings: Settings) 
 def _send(settings: Settings, row: Notification, address: str) -> None:
     base = settings.base_url
     unsubscribe = f"{base}/unsubscribe/{unsubscribe_token(settings, row.user_id, row.kind)}"
-    with using_locale(row.locale):
-        footer = _("Stop these emails: %(link)s", link=unsubscribe)
-    body = (
-        f"{row.body}\n\n{base}{row.link}\n\n--\n{footer}\n"
-        if row.link
-        else (f"{row.body}\n\n--\n{footer}\n")
-    )
-    send_email(
-        settings,
-        address,
-        row.subject,
-        body,
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
+    body = f"{row.body}\n\n{base}{row.link}" if row.link else row.body
+    send_unsubscribable(settings, address, row.subject, body, unsubscribe, row.locale)

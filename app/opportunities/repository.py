@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
+    Row,
     Select,
     and_,
     delete,
@@ -158,13 +159,33 @@ def list_public(session: Session, filters: ListFilters) -> ListPage:
     rows = session.execute(stmt.order_by(*order).limit(filters.limit + 1)).all()
     has_more = len(rows) > filters.limit
     rows = rows[: filters.limit]
+    items = _listed(session, rows)
+    next_cursor = _encode_cursor(filters.sort, rows[-1][0]) if has_more and rows else None
+    return ListPage(items=items, next_cursor=next_cursor)
+
+
+def published_between(
+    session: Session, after: datetime, until: datetime, filters: ListFilters
+) -> list[Listed]:
+    """Opportunities published in (after, until] that still take proposals and match the
+    filters, oldest first: what a subscriber has not heard about yet."""
+    open_for_proposals = filters.model_copy(update={"state": [OpportunityState.PUBLISHED]})
+    stmt = _public_listing(session, open_for_proposals).where(
+        Opportunity.published_at > after, Opportunity.published_at <= until
+    )
+    rows = session.execute(stmt.order_by(Opportunity.published_at, Opportunity.id)).all()
+    return _listed(session, rows)
+
+
+def _listed(
+    session: Session, rows: Sequence[Row[Opportunity, str, str, str | None]]
+) -> list[Listed]:
+    """List rows with their skills, loaded in one more query."""
     skills = skills_for(session, [row[0].id for row in rows])
-    items = [
+    return [
         Listed(opportunity, team_slug, team_name, project_slug, skills.get(opportunity.id, []))
         for opportunity, team_slug, team_name, project_slug in rows
     ]
-    next_cursor = _encode_cursor(filters.sort, rows[-1][0]) if has_more and rows else None
-    return ListPage(items=items, next_cursor=next_cursor)
 
 
 def get_listed(session: Session, opportunity_id: int) -> Listed | None:

@@ -14,6 +14,16 @@ from tests.support.server import free_port
 class Recorder:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        # Addresses this server refuses for good (550), as a mailbox that does not exist.
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
+    ) -> str:
+        if address in self.refused:
+            return "550 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
         message = message_from_bytes(envelope.content, policy=policy.default)

@@ -1,0 +1,1 @@
+"""Email subscriptions to new opportunities (double opt-in, instant or daily digest)."""
