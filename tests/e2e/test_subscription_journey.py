@@ -32,7 +32,7 @@ WORDS = {
         "by_email": "Les recevoir par courriel",
         "email": "Adresse courriel",
         "daily": "Un résumé quotidien",
-        "subscribe": "S’abonner",
+        "subscribe": "S’abonner",  # noqa: RUF001 - French typography
         "problem": "Il y a un problème",
         "sent": "Consultez votre boîte de réception",
         "confirm": "Confirmer mon abonnement",
