@@ -30,7 +30,7 @@ START = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)  # a Thursday, before the day's 
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
 
@@ -81,7 +81,7 @@ def _subscribe(client: TestClient, email: str, **fields: str) -> int:
 
 
 def _confirmed(
-    client: TestClient, mail: Mail, clock: time_machine.Coordinates, email: str, **fields: str
+    client: TestClient, mail: Mail, clock: time_machine.Traveller, email: str, **fields: str
 ) -> None:
     """Subscribed and confirmed through the link of the confirmation email, as a person does;
     then a minute passes (what is published at the very instant of confirming is not owed)."""
@@ -100,7 +100,7 @@ def _published(db: Session, team: Team, **fields: object) -> Opportunity:
 
 
 def test_double_opt_in_then_each_new_opportunity_once_in_the_subscribers_language(
-    client: TestClient, db: Session, mail: Mail, clock: time_machine.Coordinates
+    client: TestClient, db: Session, mail: Mail, clock: time_machine.Traveller
 ) -> None:
     team = make_team(db, name="Équipe")
     client.headers["Accept-Language"] = "fr-CA"
@@ -146,7 +146,7 @@ def test_double_opt_in_then_each_new_opportunity_once_in_the_subscribers_languag
 
 
 def test_a_daily_digest_once_a_day_with_what_matched_since_the_last(
-    client: TestClient, db: Session, mail: Mail, clock: time_machine.Coordinates
+    client: TestClient, db: Session, mail: Mail, clock: time_machine.Traveller
 ) -> None:
     team, other_team = make_team(db, slug="cds"), make_team(db, slug="other")
     db.commit()
@@ -191,7 +191,7 @@ def test_a_daily_digest_once_a_day_with_what_matched_since_the_last(
 
 
 def test_one_click_unsubscribe_stops_instant_and_digest_alike(
-    client: TestClient, db: Session, mail: Mail, clock: time_machine.Coordinates
+    client: TestClient, db: Session, mail: Mail, clock: time_machine.Traveller
 ) -> None:
     team = make_team(db)
     db.commit()
@@ -224,7 +224,7 @@ def test_a_refused_address_ends_its_subscription_and_holds_up_nobody(
     db: Session,
     mail: Mail,
     smtp: SmtpServer,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     team = make_team(db)
     db.commit()
@@ -275,7 +275,7 @@ def test_the_form_cannot_flood_an_inbox(client: TestClient, mail: Mail) -> None:
 
 
 def test_a_confirmation_link_expires_and_a_forged_one_is_refused(
-    client: TestClient, mail: Mail, clock: time_machine.Coordinates
+    client: TestClient, mail: Mail, clock: time_machine.Traveller
 ) -> None:
     _subscribe(client, "late@example.com")
     mail.run()
