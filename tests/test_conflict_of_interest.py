@@ -89,6 +89,10 @@ def test_a_peer_reviewer_is_refused_on_the_proposal_page(
     url = f"/opportunities/{opp.id}/proposal"
     sign_in(client, reviewed.reviewer)
 
+    detail = client.get(f"/opportunities/{opp.id}").text
+    assert REFUSAL_EN in detail
+    assert f'href="{url}"' not in detail  # no button to a form that refuses
+
     shown = client.get(url)
     assert shown.status_code == 403
     assert REFUSAL_EN in shown.text
@@ -104,6 +108,7 @@ def test_a_peer_reviewer_is_refused_on_the_proposal_page(
 
     # Another public servant, who did not review it, may propose.
     sign_in(client, reviewed.bystander)
+    assert f'href="{url}"' in client.get(f"/opportunities/{opp.id}").text
     assert 'name="approach"' in client.get(url).text
     assert post_form(client, url, PROPOSAL, page=url).status_code == 303
     assert [p.state for p in _proposals_by(db, reviewed.bystander)] == ["submitted"]
