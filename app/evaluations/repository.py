@@ -118,3 +118,12 @@ def declarations(
         .where(ConflictDeclaration.opportunity_id == opportunity_id)
         .order_by(ConflictDeclaration.declared_at, ConflictDeclaration.id)
     ).all()
+
+
+def opportunity_of_proposals(session: Session, proposal_ids: Collection[int]) -> dict[int, int]:
+    if not proposal_ids:
+        return {}
+    rows = session.execute(
+        select(Proposal.id, Proposal.opportunity_id).where(Proposal.id.in_(proposal_ids))
+    )
+    return {row.id: row.opportunity_id for row in rows}

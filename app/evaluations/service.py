@@ -224,6 +224,18 @@ def sealed_bids(session: Session, proposal_ids: Collection[int]) -> set[int]:
     return repository.proposals_before_deadline(session, proposal_ids, utcnow())
 
 
+def blind_bids(session: Session, proposal_ids: Collection[int], reader: User) -> set[int]:
+    """Which of these proposals the reader evaluates blind, so must not tie to their authors
+    yet: an administrator (who reads the audit trail) may evaluate for a team too."""
+    of_proposal = repository.opportunity_of_proposals(session, proposal_ids)
+    blind = set()
+    for opportunity_id in set(of_proposal.values()):
+        opportunity = session.get(Opportunity, opportunity_id)
+        if opportunity is not None and proposals.anonymous_to(session, opportunity, reader):
+            blind.add(opportunity_id)
+    return {pid for pid, opportunity_id in of_proposal.items() if opportunity_id in blind}
+
+
 def received(session: Session, opportunity: Opportunity) -> Sequence[tuple[Proposal, User]]:
     """The proposals received, with their authors, once the deadline has unsealed them; none
     before it, whoever asks."""
