@@ -179,6 +179,9 @@ ROUTES: dict[str, AbstractSet[str]] = {
     # Evaluators score; the owner awards from the ranking (after the deadline only: issue 13, 5).
     "GET /opportunities/{opportunity_id}/evaluation": {EVALUATOR, OWNER},
     "GET /api/v1/opportunities/{opportunity_id}/consensus": {EVALUATOR, OWNER},
+    # The evaluation page's facts in JSON (issue 16): proposals as A, B, ... to evaluators; the
+    # evaluators' declarations to the owner.
+    "GET /api/v1/opportunities/{opportunity_id}/evaluation": {EVALUATOR, OWNER},
     "POST /opportunities/{opportunity_id}/evaluation/declaration": {EVALUATOR},
     "POST /api/v1/opportunities/{opportunity_id}/declaration": {EVALUATOR},
     "GET /proposals/{proposal_id}/evaluation": {EVALUATOR},

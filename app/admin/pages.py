@@ -17,13 +17,13 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 @router.get("/admin", response_class=HTMLResponse, dependencies=[allow(ADMIN)])
-def admin_home(request: Request, db: DbSession) -> Response:
+def admin_home(request: Request, db: DbSession, user: CurrentUser) -> Response:
     return render(
         request,
         "admin/home.html",
         {
             "pending_teams": teams_repository.pending_teams(db),
-            "audit_lines": service.audit_trail(db),
+            "audit_lines": service.audit_trail(db, user),
         },
     )
 

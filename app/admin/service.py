@@ -31,33 +31,37 @@ class AuditLine:
     subject: Subject | None  # None: the row is gone
     # A bidder's own move on a sealed proposal: who made it stays hidden until the deadline.
     sealed_bid: bool = False
+    # ...and from an administrator who evaluates the work blind, until they have scored it.
+    blind_bid: bool = False
 
 
-def audit_trail(session: Session) -> list[AuditLine]:
+def audit_trail(session: Session, reader: User) -> list[AuditLine]:
     events = repository.recent_audit_events(session)
     subjects = _subjects(session, events)
     people = repository.users_by_id(
         session, {e.actor_user_id for e in events if e.actor_user_id is not None}
     )
     sealed = evaluations.sealed_bids(session, _ids(events, "proposal"))
+    blind = evaluations.blind_bids(session, _ids(events, "proposal") - sealed, reader)
     return [
         AuditLine(
             event,
             event_label(event),
-            _actor(event, people, sealed),
+            _actor(event, people, sealed | blind),
             subjects.get((event.subject_type, event.subject_id)),
-            sealed_bid=_is_sealed_bid(event, sealed),
+            sealed_bid=_is_bid_in(event, sealed),
+            blind_bid=_is_bid_in(event, blind),
         )
         for event in events
     ]
 
 
-def _is_sealed_bid(event: AuditEvent, sealed: set[int]) -> bool:
-    return event.subject_type == "proposal" and event.subject_id in sealed
+def _is_bid_in(event: AuditEvent, hidden: set[int]) -> bool:
+    return event.subject_type == "proposal" and event.subject_id in hidden
 
 
-def _actor(event: AuditEvent, people: dict[int, User], sealed: set[int]) -> User | None:
-    if event.actor_user_id is None or _is_sealed_bid(event, sealed):
+def _actor(event: AuditEvent, people: dict[int, User], hidden: set[int]) -> User | None:
+    if event.actor_user_id is None or _is_bid_in(event, hidden):
         return None
     return people.get(event.actor_user_id)
 

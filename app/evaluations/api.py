@@ -9,18 +9,24 @@ from fastapi import APIRouter
 from app.access import PUBLIC, allow, team
 from app.deps import AppSettings, CurrentUser, DbSession, RowId
 from app.errors import NotFound
-from app.evaluations import service
+from app.evaluations import repository, service
 from app.evaluations.schemas import (
     AwardIn,
     AwardNoticeOut,
     ConsensusRowOut,
     DeclarationIn,
+    DeclarationOut,
+    EvaluationOut,
+    ProposalToScoreOut,
     ReasonIn,
     ScoresIn,
 )
-from app.models import TeamRole
+from app.models import ConflictDeclaration, TeamRole, User
+from app.models.base import utcnow
 from app.openapi import problems
 from app.opportunities import service as opportunities
+from app.proposals import service as proposals
+from app.teams import repository as teams_repository
 
 router = APIRouter(prefix="/api/v1/opportunities", tags=["evaluation"])
 
@@ -48,9 +54,12 @@ def award_notice(opportunity_id: RowId, db: DbSession) -> AwardNoticeOut:
 )
 def consensus(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> list[ConsensusRowOut]:
     opportunity = opportunities.get_public(db, opportunity_id)
+    rows = service.visible_consensus(db, opportunity, user)
+    letters = proposals.letters(db, opportunity.id)
     return [
         ConsensusRowOut(
             proposal_id=row.proposal.id,
+            label=letters.get(row.proposal.id, ""),
             developer_login=row.author.login,
             price_cents=row.proposal.price_cents,
             rank=row.ranked.rank if row.ranked else None,
@@ -59,8 +68,52 @@ def consensus(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> list[C
             evaluations=row.evaluations,
             disqualified=row.ranked is None,
         )
-        for row in service.visible_consensus(db, opportunity, user)
+        for row in rows
     ]
+
+
+def _declaration_out(declaration: ConflictDeclaration, evaluator: User) -> DeclarationOut:
+    return DeclarationOut(
+        evaluator_login=evaluator.login,
+        evaluator_name=evaluator.shown_name,
+        has_conflict=declaration.has_conflict,
+        reviewed_draft=declaration.reviewed_draft,
+        note=declaration.note,
+        declared_at=declaration.declared_at,
+    )
+
+
+@router.get(
+    "/{opportunity_id}/evaluation",
+    response_model=EvaluationOut,
+    dependencies=[allow(team(TeamRole.OWNER, TeamRole.EVALUATOR, via="opportunity_id"))],
+    summary="Your declaration and the proposals to score, as Proposal A, B, ... (blind); the "
+    "evaluators' declarations for owners",
+)
+def evaluation(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> EvaluationOut:
+    opportunity = opportunities.get_public(db, opportunity_id)
+    mine = proposals.declaration_of(db, opportunity.id, user.id)
+    roles = teams_repository.roles_of(db, user.id, opportunity.team_id)
+    shown = TeamRole.OWNER in roles or proposals.may_evaluate(db, opportunity, user, utcnow())
+    letters = proposals.letters(db, opportunity.id)
+    return EvaluationOut(
+        your_declaration=_declaration_out(mine, user) if mine else None,
+        you_reviewed_the_draft=service.reviewed_the_draft(db, opportunity, user) is not None,
+        proposals=[
+            ProposalToScoreOut(
+                proposal_id=p.id,
+                label=letters[p.id],
+                state=p.state,
+                evaluated_by_you=repository.has_submitted(db, p.id, user.id),
+            )
+            for p, _author in service.received(db, opportunity)  # none while sealed
+        ]
+        if shown
+        else [],
+        declarations=[
+            _declaration_out(d, e) for d, e in service.declarations(db, opportunity, user)
+        ],
+    )
 
 
 EVALUATORS = team(TeamRole.EVALUATOR, via="opportunity_id")
@@ -82,6 +135,7 @@ def declare(opportunity_id: RowId, body: DeclarationIn, db: DbSession, user: Cur
         user,
         has_conflict=body.has_conflict,
         note=body.note,
+        reviewed_draft=body.reviewed_draft,
     )
     db.commit()
 

@@ -63,6 +63,10 @@ def _evaluation_page(
         "criteria": service.rubric_of(db, opportunity),
         "label": criterion_label,
         "award": repository.award_for(db, opportunity.id),
+        # Blind evaluation: "Proposal A, B, ..." in the order they were submitted.
+        "letters": proposals.letters(db, opportunity.id),
+        "reviewed_at": service.reviewed_the_draft(db, opportunity, user),
+        "declarations": service.declarations(db, opportunity, user),
     }
     return render(
         request,
@@ -112,13 +116,19 @@ def declare(
     opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
 ) -> Response:
     has_conflict, note = form_text(form, "conflict") == "yes", form_text(form, "note")
+    reviewed_draft = form_text(form, "reviewed_draft") == "on"
     return _on_evaluation_page(
         request,
         db,
         user,
         opportunity_id,
         lambda opportunity: service.declare(
-            db, opportunity, user, has_conflict=has_conflict, note=note
+            db,
+            opportunity,
+            user,
+            has_conflict=has_conflict,
+            note=note,
+            reviewed_draft=reviewed_draft,
         ),
         then=f"/opportunities/{opportunity_id}/evaluation",
     )
@@ -144,6 +154,7 @@ def _score_page(
         "evaluations/score.html",
         {
             "p": proposal,
+            "letter": proposals.letters(db, opportunity.id).get(proposal.id, ""),
             "o": opportunity,
             "values": shown,
             "submitted": submitted,

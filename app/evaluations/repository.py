@@ -9,7 +9,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Award, EvaluationSubmission, Opportunity, Proposal, RubricCriterion, Score
+from app.models import (
+    Award,
+    ConflictDeclaration,
+    EvaluationSubmission,
+    Opportunity,
+    Proposal,
+    RubricCriterion,
+    Score,
+    User,
+)
 
 
 def rubric(session: Session, opportunity_id: int) -> Sequence[RubricCriterion]:
@@ -98,3 +107,23 @@ def proposals_before_deadline(
             .where(Proposal.id.in_(proposal_ids), Opportunity.proposal_deadline > now)
         )
     )
+
+
+def declarations(
+    session: Session, opportunity_id: int
+) -> Sequence[tuple[ConflictDeclaration, User]]:
+    return session.execute(
+        select(ConflictDeclaration, User)
+        .join(User, User.id == ConflictDeclaration.user_id)
+        .where(ConflictDeclaration.opportunity_id == opportunity_id)
+        .order_by(ConflictDeclaration.declared_at, ConflictDeclaration.id)
+    ).all()
+
+
+def opportunity_of_proposals(session: Session, proposal_ids: Collection[int]) -> dict[int, int]:
+    if not proposal_ids:
+        return {}
+    rows = session.execute(
+        select(Proposal.id, Proposal.opportunity_id).where(Proposal.id.in_(proposal_ids))
+    )
+    return {row.id: row.opportunity_id for row in rows}

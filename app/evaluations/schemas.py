@@ -24,6 +24,9 @@ class AwardNoticeOut(BaseModel):
 
 class ConsensusRowOut(BaseModel):
     proposal_id: int
+    label: str = Field(
+        description='"A", "B", ... as the proposal was known while evaluators scored.'
+    )
     developer_login: str
     price_cents: int
     rank: int | None
@@ -37,7 +40,43 @@ class DeclarationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     has_conflict: bool
+    reviewed_draft: bool = Field(
+        default=False,
+        description="You peer reviewed this opportunity's draft; required when you did.",
+    )
     note: str = Field(default="", max_length=2000)
+
+
+class DeclarationOut(BaseModel):
+    evaluator_login: str
+    evaluator_name: str
+    has_conflict: bool
+    reviewed_draft: bool
+    note: str
+    declared_at: datetime
+
+
+class ProposalToScoreOut(BaseModel):
+    proposal_id: int
+    label: str = Field(description='"A", "B", ... in the order the proposals were submitted.')
+    state: str
+    evaluated_by_you: bool
+
+
+class EvaluationOut(BaseModel):
+    """The evaluation page's facts. Blind: no bidder is named here; the consensus names them."""
+
+    your_declaration: DeclarationOut | None
+    you_reviewed_the_draft: bool = Field(
+        description="You peer reviewed this opportunity's draft: say so in your declaration."
+    )
+    proposals: list[ProposalToScoreOut] = Field(
+        description="After the deadline, for the owners and the evaluators who declared no "
+        "conflict."
+    )
+    declarations: list[DeclarationOut] = Field(
+        description="Every evaluator's declaration, for the owners only."
+    )
 
 
 class ScoreIn(BaseModel):

@@ -36,6 +36,7 @@ from app.notifications import service as notifications
 from app.opportunities import service as opportunities
 from app.proposals import repository as proposals_repository
 from app.proposals import service as proposals
+from app.reviews import repository as reviews_repository
 from app.teams import repository as teams_repository
 
 DEFAULT_RUBRIC = (
@@ -64,17 +65,43 @@ def rubric_of(session: Session, opportunity: Opportunity) -> list[RubricCriterio
     ]
 
 
+def reviewed_the_draft(session: Session, opportunity: Opportunity, user: User) -> datetime | None:
+    """When this person peer reviewed the opportunity's draft (before they joined the team, as
+    a team never reviews its own drafts), if they did."""
+    review = reviews_repository.first_review_by(session, opportunity.id, user.id)
+    return review.submitted_at if review else None
+
+
 def declare(
-    session: Session, opportunity: Opportunity, user: User, *, has_conflict: bool, note: str
+    session: Session,
+    opportunity: Opportunity,
+    user: User,
+    *,
+    has_conflict: bool,
+    note: str,
+    reviewed_draft: bool = False,
 ) -> ConflictDeclaration:
+    """An evaluator's declaration, once. One who peer reviewed the draft must say so (issue 16);
+    it is recorded with the declaration for the owner to read."""
     if TeamRole.EVALUATOR not in teams_repository.roles_of(session, user.id, opportunity.team_id):
         raise Forbidden()
     if proposals.declaration_of(session, opportunity.id, user.id) is not None:
         raise Conflict(_("You have already made your declaration for this opportunity."))
+    reviewed = reviewed_the_draft(session, opportunity, user) is not None
+    if reviewed and not reviewed_draft:
+        raise ValidationFailed(
+            field_errors={
+                "reviewed_draft": _(
+                    "You peer reviewed the draft of this opportunity: say so in your declaration."
+                )
+            }
+        )
     declaration = ConflictDeclaration(
         opportunity_id=opportunity.id,
         user_id=user.id,
         has_conflict=has_conflict,
+        # What the person says, and at least what the record shows.
+        reviewed_draft=reviewed or reviewed_draft,
         note=note.strip()[:2000],
     )
     session.add(declaration)
@@ -84,9 +111,19 @@ def declare(
         action="evaluation.declared",
         subject_type="opportunity",
         subject_id=opportunity.id,
-        details={"has_conflict": has_conflict},
+        details={"has_conflict": has_conflict, "reviewed_draft": declaration.reviewed_draft},
     )
     return declaration
+
+
+def declarations(
+    session: Session, opportunity: Opportunity, user: User
+) -> Sequence[tuple[ConflictDeclaration, User]]:
+    """The team's evaluators' declarations, for its owners (who decide what a conflict means
+    for the award); nobody else's business."""
+    if TeamRole.OWNER not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+        return ()
+    return repository.declarations(session, opportunity.id)
 
 
 def _evaluable(session: Session, proposal_id: int, user: User) -> tuple[Proposal, Opportunity]:
@@ -187,6 +224,18 @@ def sealed_bids(session: Session, proposal_ids: Collection[int]) -> set[int]:
     return repository.proposals_before_deadline(session, proposal_ids, utcnow())
 
 
+def blind_bids(session: Session, proposal_ids: Collection[int], reader: User) -> set[int]:
+    """Which of these proposals the reader evaluates blind, so must not tie to their authors
+    yet: an administrator (who reads the audit trail) may evaluate for a team too."""
+    of_proposal = repository.opportunity_of_proposals(session, proposal_ids)
+    blind = set()
+    for opportunity_id in set(of_proposal.values()):
+        opportunity = session.get(Opportunity, opportunity_id)
+        if opportunity is not None and proposals.anonymous_to(session, opportunity, reader):
+            blind.add(opportunity_id)
+    return {pid for pid, opportunity_id in of_proposal.items() if opportunity_id in blind}
+
+
 def received(session: Session, opportunity: Opportunity) -> Sequence[tuple[Proposal, User]]:
     """The proposals received, with their authors, once the deadline has unsealed them; none
     before it, whoever asks."""
@@ -224,9 +273,10 @@ def _ranking(
 
 def may_see_consensus(session: Session, opportunity: Opportunity, user: User) -> bool:
     """Nobody before the deadline. After it, owners (they award); an evaluator once they have
-    submitted an evaluation of every proposal."""
-    if sealed(opportunity):
-        return False
+    submitted an evaluation of every proposal (an owner who also evaluates too: until then the
+    evaluation is blind)."""
+    if sealed(opportunity) or proposals.anonymous_to(session, opportunity, user):
+        return False  # blind evaluation: an evaluator still scoring meets no names
     roles = teams_repository.roles_of(session, user.id, opportunity.team_id)
     if TeamRole.OWNER in roles:
         return True

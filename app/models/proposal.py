@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -102,6 +103,9 @@ class ConflictDeclaration(Base):
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     has_conflict: Mapped[bool] = mapped_column(Boolean)
+    # The evaluator peer reviewed this opportunity's draft (issue 16): they say so, and the
+    # owner reads it with the declaration.
+    reviewed_draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     note: Mapped[str] = mapped_column(Text, default="")
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -139,6 +139,9 @@ def detail_page(
             if roles & set(teams_service.AUTHOR_ROLES)
             else [],
             "is_member": bool(roles),
+            # A peer reviewer of the draft may not propose (issue 16): said before they try.
+            "reviewed_by_you": user is not None
+            and reviews.first_review_by(db, opportunity.id, user.id) is not None,
             "connection": github_service.connection_status(db, opportunity, settings)
             if roles and opportunity.state not in service.CLOSED_STATES
             else None,

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1", tags=["proposals"])
 
 
 def to_out(proposal: Proposal) -> ProposalOut:
-    fields = {name: getattr(proposal, name) for name in ProposalOut.model_fields if name != "links"}
+    # What the team adds to a proposal it reads (its letter, blindness) is set by get_proposal.
+    computed = {"links", "label", "anonymised"}
+    fields = {name: getattr(proposal, name) for name in ProposalOut.model_fields.keys() - computed}
     return ProposalOut.model_validate({**fields, "links": proposal.links.splitlines()})
 
 
@@ -87,5 +89,15 @@ def withdraw_proposal(opportunity_id: RowId, db: DbSession, user: CurrentUser) -
     summary="A proposal: its author's, or the team's conflict-free evaluators' after the deadline",
 )
 def get_proposal(proposal_id: RowId, db: DbSession, user: CurrentUser) -> ProposalOut:
-    proposal, _opportunity_row = service.get_readable(db, proposal_id, user)
-    return to_out(proposal)
+    proposal, opportunity = service.get_readable(db, proposal_id, user)
+    shown = to_out(proposal)
+    if proposal.author_user_id == user.id:
+        return shown
+    anonymous = service.anonymous_to(db, opportunity, user)
+    return shown.model_copy(
+        update={
+            "label": service.letters(db, opportunity.id).get(proposal.id),
+            "anonymised": anonymous,
+            "links": [] if anonymous else shown.links,
+        }
+    )

@@ -58,6 +58,7 @@ def _render(
     values: dict[str, Any],
     *,
     error: AppError | None = None,
+    refused: bool = False,
 ) -> Response:
     notice = NOTICES.get(request.query_params.get("notice", ""))
     decided = proposal is not None and proposal.state in service.DECIDED
@@ -70,8 +71,10 @@ def _render(
             "values": values,
             "errors": error.field_errors if error else {},
             "error": error,
+            # A refused person (a peer reviewer of the draft) is told why, with no form.
             "open": opportunity.state == OpportunityState.PUBLISHED
-            and utcnow() < opportunity.proposal_deadline,
+            and utcnow() < opportunity.proposal_deadline
+            and not refused,
             "notice": notice() if notice else None,
             # After the award each bidder sees their own scores and the evaluators' comments.
             "feedback": evaluations.comments_for(db, proposal.id) if decided and proposal else [],
@@ -94,7 +97,16 @@ def proposal_form(
 ) -> Response:
     opportunity = opportunities.get_public(db, opportunity_id)
     proposal = repository.active_for(db, opportunity.id, user.id)
-    return _render(request, db, opportunity, proposal, _values(proposal, user))
+    conflict = service.conflict_of_interest(db, opportunity, user)
+    return _render(
+        request,
+        db,
+        opportunity,
+        proposal,
+        _values(proposal, user),
+        error=conflict,
+        refused=conflict is not None,
+    )
 
 
 def _input(form: FormData) -> service.ProposalInput:
@@ -153,7 +165,8 @@ def _shown_again(
         opportunity = opportunities.get_public(db, opportunity_id)
         proposal = repository.active_for(db, opportunity.id, user.id)
         values = _values(proposal, user) if typed is None else typed
-        return _render(request, db, opportunity, proposal, values, error=refusal)
+        refused = service.conflict_of_interest(db, opportunity, user) is not None
+        return _render(request, db, opportunity, proposal, values, error=refusal, refused=refused)
 
     return again
 
@@ -165,13 +178,16 @@ def proposal_page(
     proposal_id: RowId, request: Request, db: DbSession, user: CurrentUser
 ) -> Response:
     proposal, opportunity = service.get_readable(db, proposal_id, user)
-    author = db.get(User, proposal.author_user_id)
+    anonymous = service.anonymous_to(db, opportunity, user)
     return render(
         request,
         "proposals/view.html",
         {
             "p": proposal,
             "o": opportunity,
-            "author": author,
+            # Blind evaluation: no name, and no links (they name the bidder, a GitHub profile
+            # first of all) until this evaluator has submitted their evaluations.
+            "author": None if anonymous else db.get(User, proposal.author_user_id),
+            "letter": service.letters(db, opportunity.id).get(proposal.id, "") if anonymous else "",
         },
     )

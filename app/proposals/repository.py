@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Proposal, ProposalState, User
+from app.models import EvaluationSubmission, Proposal, ProposalState, User
 
 ACTIVE = (ProposalState.DRAFT, ProposalState.SUBMITTED)
 RECEIVED = (
@@ -55,3 +55,20 @@ def active_with_authors(session: Session, opportunity_id: int) -> Sequence[tuple
         .join(User, User.id == Proposal.author_user_id)
         .where(Proposal.opportunity_id == opportunity_id, Proposal.state.in_(ACTIVE))
     ).all()
+
+
+def not_evaluated_by(session: Session, opportunity_id: int, user_id: int) -> int:
+    """Proposals under evaluation this person has not submitted an evaluation of."""
+    return int(
+        session.scalar(
+            select(func.count(Proposal.id)).where(
+                Proposal.opportunity_id == opportunity_id,
+                Proposal.state == ProposalState.UNDER_EVALUATION,
+                ~exists().where(
+                    EvaluationSubmission.proposal_id == Proposal.id,
+                    EvaluationSubmission.evaluator_user_id == user_id,
+                ),
+            )
+        )
+        or 0
+    )

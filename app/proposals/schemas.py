@@ -35,3 +35,12 @@ class ProposalOut(BaseModel):
     submitted_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    label: str | None = Field(
+        default=None,
+        description='"A", "B", ... in the order the proposals were submitted, for the team.',
+    )
+    anonymised: bool = Field(
+        default=False,
+        description="Blind evaluation: the links (which name the bidder) are withheld until "
+        "you have submitted your evaluation of every proposal.",
+    )

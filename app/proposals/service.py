@@ -29,6 +29,7 @@ from app.models import ProposalState as P
 from app.models.base import utcnow
 from app.notifications import service as notifications
 from app.proposals import repository
+from app.reviews import repository as reviews_repository
 from app.teams import repository as teams_repository
 from app.text import format_money
 
@@ -94,6 +95,24 @@ def _open_for_proposals(opportunity: Opportunity, now: datetime) -> bool:
 def refuse_unless_eligible(session: Session, opportunity: Opportunity, user: User) -> None:
     if teams_repository.roles_of(session, user.id, opportunity.team_id):
         raise Forbidden(_("Members of the team that posted this opportunity cannot propose."))
+    refusal = conflict_of_interest(session, opportunity, user)
+    if refusal is not None:
+        raise refusal
+
+
+def conflict_of_interest(
+    session: Session, opportunity: Opportunity, user: User
+) -> Forbidden | None:
+    """A peer reviewer helped write the opportunity (issue 16): proposing on it would be a
+    conflict of interest, whatever they wrote in their review."""
+    if reviews_repository.first_review_by(session, opportunity.id, user.id) is None:
+        return None
+    return Forbidden(
+        _(
+            "You peer reviewed the draft of this opportunity, so you cannot propose on it: "
+            "that would be a conflict of interest."
+        )
+    )
 
 
 def validate(
@@ -254,6 +273,40 @@ def may_evaluate(session: Session, opportunity: Opportunity, user: User, now: da
         return False
     declaration = declaration_of(session, opportunity.id, user.id)
     return declaration is not None and not declaration.has_conflict
+
+
+def anonymous_to(session: Session, opportunity: Opportunity, user: User | None) -> bool:
+    """Evaluation is blind (issue 16): an evaluator of the team who has not declared a conflict
+    does not learn who sent the proposals until they have submitted their evaluation of every
+    proposal under evaluation. Then, at the consensus, the names appear; an award (no proposal
+    left under evaluation) makes the winner public anyway."""
+    if user is None:
+        return False
+    if TeamRole.EVALUATOR not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+        return False
+    declaration = declaration_of(session, opportunity.id, user.id)
+    if declaration is not None and declaration.has_conflict:
+        return False
+    return repository.not_evaluated_by(session, opportunity.id, user.id) > 0
+
+
+def letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA, as spreadsheet columns are named."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
+
+
+def letters(session: Session, opportunity_id: int) -> dict[int, str]:
+    """Each proposal received, by id: "A", "B", ... in the order they were submitted. Stable
+    once the deadline has passed, since nothing is submitted or withdrawn after it."""
+    return {
+        proposal.id: letter(index)
+        for index, (proposal, _author) in enumerate(repository.received(session, opportunity_id))
+    }
 
 
 def may_read(

@@ -45,3 +45,12 @@ def open_requests(session: Session) -> Sequence[tuple[ReviewRequest, Opportunity
         .where(ReviewRequest.closed_at.is_(None))
         .order_by(ReviewRequest.created_at)
     ).all()
+
+
+def first_review_by(session: Session, opportunity_id: int, user_id: int) -> Review | None:
+    """This person's first review of the opportunity's draft: a conflict of interest later."""
+    return session.scalars(
+        select(Review)
+        .where(Review.opportunity_id == opportunity_id, Review.reviewer_user_id == user_id)
+        .order_by(Review.submitted_at, Review.id)
+    ).first()
