@@ -238,3 +238,13 @@ def test_a_choice_that_is_not_offered_is_reported_and_the_default_shown(
     assert "1999-Q1" in response.text
     assert "nobody" in response.text
     assert f'<option value="{_current_quarter(demo)}" selected>' in response.text
+
+
+def test_quarters_are_written_in_the_readers_language(demo: Session, client: TestClient) -> None:
+    quarter = _current_quarter(demo)  # "2026-Q4": the identifier, in addresses and the CSV
+    year, number = quarter.split("-Q")
+    english = client.get(f"/metrics/participation?quarter={quarter}&lang=en").text
+    french = client.get(f"/metrics/participation?quarter={quarter}&lang=fr").text
+    assert f'<option value="{quarter}" selected>Q{number} {year}</option>' in english
+    assert f'<option value="{quarter}" selected>T{number} {year}</option>' in french
+    assert f'<th scope="row">T{number} {year}</th>' in french

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.access import PUBLIC, allow
 from app.deps import AppSettings, DbSession
 from app.metrics import service
+from app.metrics.labels import quarter_label
 from app.models.base import utcnow
 from app.templating import render
 
@@ -37,5 +38,6 @@ def participation(request: Request, db: DbSession, settings: AppSettings) -> Res
             "on_time_days": service.ON_TIME_DAYS,
             "chart_size": (service.CHART_WIDTH, service.CHART_HEIGHT),
             "baseline": service.BARS_BOTTOM,
+            "quarter_label": quarter_label,
         },
     )
