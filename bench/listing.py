@@ -86,7 +86,7 @@ def _rows(start: int, count: int, team_ids: list[int], rng: random.Random) -> li
     return rows
 
 
-def _load_to(url: str, target: int, rng: random.Random) -> None:
+def load_to(url: str, target: int, rng: random.Random) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
         team_ids = list(connection.scalars(text("SELECT id FROM teams")))
@@ -164,7 +164,7 @@ def _search_paths(rng: random.Random, n: int) -> list[str]:
     return [f"/api/v1/opportunities?limit=10&q={rng.choice(VOCABULARY)}" for _ in range(n)]
 
 
-def _start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "DEVEX_DATABASE_URL": url, "DEVEX_ENV": "test", "DEVEX_LOG_JSON": "true"}
     command = [sys.executable, "-m", "app", "serve", "--port", str(port)]
@@ -194,12 +194,12 @@ def main() -> None:
     try:
         url = postgres.create_database("devex_bench")
         migrations.upgrade(url)
-        process, base = _start_server(url)
+        process, base = start_server(url)
         results: dict[str, Any] = {"sizes": {}}
         try:
             with httpx2.Client(base_url=base, timeout=30) as client:
                 for size in sorted(args.sizes):
-                    _load_to(url, size, rng)
+                    load_to(url, size, rng)
                     _measure(client, _list_paths(rng, 30) + _search_paths(rng, 30))  # warm-up
                     results["sizes"][str(size)] = {
                         "list_page": _measure(client, _list_paths(rng, args.requests)),

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.access import declared_routes
 from app.config import Settings
 from app.models import Opportunity, Project, Proposal, Team, User
 from app.models.base import utcnow
@@ -23,10 +22,10 @@ from app.notifications import service as notifications
 from app.opportunities import tasks
 from app.proposals.service import letter
 from tests.support.factories import make_opportunity, make_team, make_user
-from tests.support.web import app_of, post_form, sign_in
+from tests.support.route_walk import SPACES, audit_lines_about, get_urls, seen
+from tests.support.web import post_form, sign_in
 
 LANGUAGES = ("en", "fr")
-SPACES = re.compile(r"&nbsp;|&#160;|&#xa0;|&#8239;|&#x202f;|[\u00a0\u202f\u2009]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -150,54 +149,31 @@ def scenario(client: TestClient, db: Session, engine: Engine, settings: Settings
 
 
 def _get_urls(client: TestClient, scenario: Scenario, settings: Settings) -> list[str]:
-    """Every GET route of the app, filled with this scenario's ids (a route about a proposal is
-    walked once per proposal)."""
-    values: dict[str, list[int | str]] = {
-        "opportunity_id": [scenario.opportunity.id],
-        "proposal_id": list(scenario.proposals.values()),
-        "slug": [scenario.team.slug],
-        "project_slug": [scenario.project.slug],
-    }
     unsubscribe = notifications.unsubscribe_token(
         settings, scenario.people["evaluator"].id, "proposal_received"
     )
-    urls = []
-    for route in declared_routes(app_of(client)):
-        if route.method != "GET" or route.path == "/demo-sign-in":
-            continue  # the local-only demo page lists every account; it never runs in production
-        names = re.findall(r"\{(\w+)\}", route.path)
-        if "token" in names:
-            urls.append(route.path.replace("{token}", unsubscribe))
-            continue
-        filled = [route.path]
-        for name in names:  # a KeyError here: a new GET route needs a value in this walk
-            filled = [url.replace(f"{{{name}}}", str(v)) for url in filled for v in values[name]]
-        urls.extend(filled)
-    return urls
-
-
-def _seen(client: TestClient, url: str, language: str) -> str:
-    response = client.get(url, headers={"accept-language": language}, follow_redirects=False)
-    assert response.status_code != 500, url
-    return SPACES.sub(" ", response.text + " " + response.headers.get("location", ""))
+    return get_urls(
+        client,
+        {
+            "opportunity_id": [scenario.opportunity.id],
+            "proposal_id": list(scenario.proposals.values()),
+            "slug": [scenario.team.slug],
+            "project_slug": [scenario.project.slug],
+        },
+        {"": unsubscribe},
+    )
 
 
 def _lines_about_the_bids(html: str, scenario: Scenario) -> str:
-    """The audit trail's lines about the opportunity and its proposals. The trail names people
-    in other lines, as it must (a sign-in is no bid); these must not tie a bidder to a bid."""
-    ids = "|".join(str(i) for i in scenario.proposals.values())
-    about = re.compile(
-        rf"/opportunities/{scenario.opportunity.id}\b|\b(proposal|proposition) ({ids})\b", re.I
-    )
-    lines = [row for row in re.findall(r"<tr\b.*?</tr>", html, re.S) if about.search(row)]
-    return "\n".join(lines)
+    ids = list(scenario.proposals.values())
+    return "\n".join(audit_lines_about(html, scenario.opportunity.id, ids))
 
 
 def _leaks(client: TestClient, urls: list[str], scenario: Scenario | None = None) -> list[str]:
     found = []
     for language in LANGUAGES:
         for url in urls:
-            text = _seen(client, url, language)
+            text = seen(client, url, language)
             if url == "/admin" and scenario is not None:
                 about_the_bids = _lines_about_the_bids(text, scenario)
                 if "<tr" in text:  # an administrator's page: the bids' lines are there
@@ -232,12 +208,12 @@ def test_until_they_submit_no_route_names_a_bidder_to_the_evaluator(
 
     # The evaluator can read both proposals, as "Proposal A" and "Proposal B", in the order
     # they were submitted, in both languages.
-    page = _seen(client, f"/opportunities/{opp.id}/evaluation", "en")
+    page = seen(client, f"/opportunities/{opp.id}/evaluation", "en")
     assert re.search(rf'href="/proposals/{a}/evaluation">Proposal A<', page)
     assert re.search(rf'href="/proposals/{b}/evaluation">Proposal B<', page)
-    assert "Proposition A" in _seen(client, f"/opportunities/{opp.id}/evaluation", "fr")
-    assert "Score proposal B" in _seen(client, f"/proposals/{b}/evaluation", "en")
-    assert "Approach of second_bidder" in _seen(client, f"/proposals/{b}", "en")
+    assert "Proposition A" in seen(client, f"/opportunities/{opp.id}/evaluation", "fr")
+    assert "Score proposal B" in seen(client, f"/proposals/{b}/evaluation", "en")
+    assert "Approach of second_bidder" in seen(client, f"/proposals/{b}", "en")
     api = client.get(f"/api/v1/opportunities/{opp.id}/evaluation").json()
     assert [(p["proposal_id"], p["label"]) for p in api["proposals"]] == [(a, "A"), (b, "B")]
     assert client.get(f"/api/v1/proposals/{a}").json()["approach"] == "Approach of first_bidder"
@@ -283,7 +259,7 @@ def test_names_appear_at_consensus_for_the_evaluator_who_submitted_only(
     _submit_scores(client, b)
 
     for language in LANGUAGES:
-        page = _seen(client, f"/opportunities/{opp.id}/evaluation", language)
+        page = seen(client, f"/opportunities/{opp.id}/evaluation", language)
         assert f"@{FIRST.login}" in page
         assert f"@{SECOND.login}" in page
     ranking = client.get(f"/api/v1/opportunities/{opp.id}/consensus")
@@ -292,7 +268,7 @@ def test_names_appear_at_consensus_for_the_evaluator_who_submitted_only(
         ("A", FIRST.login),
         ("B", SECOND.login),
     }
-    assert f"https://github.com/{FIRST.login}" in _seen(client, f"/proposals/{a}", "en")
+    assert f"https://github.com/{FIRST.login}" in seen(client, f"/proposals/{a}", "en")
     assert client.get(f"/api/v1/proposals/{a}").json()["links"] == [
         f"https://github.com/{FIRST.login}"
     ]
@@ -316,7 +292,7 @@ def test_names_appear_at_consensus_for_the_evaluator_who_submitted_only(
 
     # The owner, who evaluates nothing, sees who bid (they award).
     sign_in(client, scenario.people["owner"])
-    page = _seen(client, f"/opportunities/{opp.id}/evaluation", "en")
+    page = seen(client, f"/opportunities/{opp.id}/evaluation", "en")
     assert f"@{FIRST.login}" in page
     assert f"@{SECOND.login}" in page
 

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.access import declared_routes
 from app.accounts import service as accounts
 from app.config import Settings
 from app.models import Opportunity, Project, Proposal, Team, User
@@ -22,7 +21,8 @@ from app.notifications import service as notifications
 from app.opportunities import tasks
 from app.teams import service as teams_service
 from tests.support.factories import make_opportunity, make_team, make_user
-from tests.support.web import app_of, post_form, sign_in
+from tests.support.route_walk import audit_lines_about, get_urls, seen
+from tests.support.web import post_form, sign_in
 
 LANGUAGES = ("en", "fr")
 # Every way a price can be written: cents, the decimal point, English grouping (third), French
@@ -35,7 +35,6 @@ SECOND_PRICE_FORMS = ("318746", "3187.46", "3,187.46", "3 187,46", "3187,46", "3
 RANKING = re.compile(
     r'Ranking of the proposals|Classement des propositions|Total /100|"rank":\s*\d'
 )
-SPACES = re.compile(r"&nbsp;|&#160;|&#xa0;|&#8239;|&#x202f;|[\u00a0\u202f\u2009]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -183,49 +182,23 @@ def sealed(client: TestClient, db: Session, settings: Settings) -> Sealed:
 
 
 def _get_urls(client: TestClient, sealed: Sealed, settings: Settings) -> list[str]:
-    """Every GET route of the app, its path filled with the ids of this scenario; a route with
-    a proposal in its path is walked once per proposal."""
-    values: dict[str, list[int | str]] = {
-        "opportunity_id": [sealed.opportunity.id],
-        "proposal_id": list(sealed.proposals.values()),
-        "slug": [sealed.team.slug],
-        "project_slug": [sealed.project.slug],
-    }
     unsubscribe = notifications.unsubscribe_token(
         settings, sealed.people["owner"].id, "proposal_received"
     )
-    urls = []
-    for route in declared_routes(app_of(client)):
-        if route.method != "GET" or route.path == "/demo-sign-in":
-            # The local-only demo page lists every account to act as (it never runs in
-            # production, and it says nothing about bids).
-            continue
-        names = re.findall(r"\{(\w+)\}", route.path)
-        if "token" in names:
-            token = sealed.invitation_token if "invitation" in route.path else unsubscribe
-            urls.append(route.path.replace("{token}", token))
-            continue
-        filled = [route.path]
-        for name in names:  # a KeyError here: a new GET route needs a value in this walk
-            filled = [url.replace(f"{{{name}}}", str(v)) for url in filled for v in values[name]]
-        urls.extend(filled)
-    return urls
-
-
-def _seen(client: TestClient, url: str, language: str) -> str:
-    response = client.get(url, headers={"accept-language": language}, follow_redirects=False)
-    assert response.status_code != 500, url  # a crashed page would hide what it shows
-    return SPACES.sub(" ", response.text + " " + response.headers.get("location", ""))
+    return get_urls(
+        client,
+        {
+            "opportunity_id": [sealed.opportunity.id],
+            "proposal_id": list(sealed.proposals.values()),
+            "slug": [sealed.team.slug],
+            "project_slug": [sealed.project.slug],
+        },
+        {"invitation": sealed.invitation_token, "": unsubscribe},
+    )
 
 
 def _lines_about_the_bids(html: str, sealed: Sealed) -> str:
-    """The audit trail's lines about the opportunity and its proposals. The trail names people
-    in other lines, as it must (a sign-in is no bid); these must not tie a bidder to a bid."""
-    ids = "|".join(str(i) for i in sealed.proposals.values())
-    about = re.compile(
-        rf"/opportunities/{sealed.opportunity.id}\b|\b(proposal|proposition) ({ids})\b", re.I
-    )
-    lines = [row for row in re.findall(r"<tr\b.*?</tr>", html, re.S) if about.search(row)]
+    lines = audit_lines_about(html, sealed.opportunity.id, list(sealed.proposals.values()))
     assert len(lines) >= 2, "the audit trail shows both bids' submissions"
     return "\n".join(lines)
 
@@ -268,7 +241,7 @@ def test_before_the_deadline_nobody_but_the_bidder_learns_anything_of_a_bid(
             == language
         )
         for url in urls:
-            text = _seen(client, url, language)
+            text = seen(client, url, language)
             if url == "/admin" and persona == "admin":
                 text = _lines_about_the_bids(text, sealed)
             leaks += [f"{url} ({language}): {secret}" for secret in secrets if secret in text]
@@ -286,8 +259,8 @@ def test_each_bidder_still_sees_their_own_bid(
     proposal_id = sealed.proposals[persona]
     api = client.get(f"/api/v1/opportunities/{sealed.opportunity.id}/proposal").json()
     assert (api["approach"], api["price_cents"]) == (bidder.approach, int(bidder.price_forms[0]))
-    english = _seen(client, f"/proposals/{proposal_id}", "en")
-    french = _seen(client, f"/proposals/{proposal_id}", "fr")
+    english = seen(client, f"/proposals/{proposal_id}", "en")
+    french = seen(client, f"/proposals/{proposal_id}", "fr")
     assert bidder.approach in english
     assert bidder.english_price in english
     assert bidder.french_price in french
@@ -346,8 +319,8 @@ def test_after_the_deadline_the_owner_and_a_conflict_free_evaluator_see_what_the
         SECOND.login: 318_746,
     }
     assert sorted(row["rank"] for row in rows.values()) == [1, 2]
-    english = _seen(client, f"/opportunities/{opp.id}/evaluation", "en")
-    french = _seen(client, f"/opportunities/{opp.id}/evaluation", "fr")
+    english = seen(client, f"/opportunities/{opp.id}/evaluation", "en")
+    french = seen(client, f"/opportunities/{opp.id}/evaluation", "fr")
     for bidder in (FIRST, SECOND):
         assert f"@{bidder.login}" in english
         assert bidder.english_price in english
@@ -358,11 +331,11 @@ def test_after_the_deadline_the_owner_and_a_conflict_free_evaluator_see_what_the
     # The evaluator who declared no conflict: every proposal to score, with its approach and
     # price.
     _sign_in_as(client, sealed, "evaluator")
-    page = _seen(client, f"/opportunities/{opp.id}/evaluation", "en")
+    page = seen(client, f"/opportunities/{opp.id}/evaluation", "en")
     for persona, bidder in (("first_bidder", FIRST), ("second_bidder", SECOND)):
         proposal_id = sealed.proposals[persona]
         assert f'href="/proposals/{proposal_id}/evaluation"' in page
-        scoring = _seen(client, f"/proposals/{proposal_id}/evaluation", "en")
+        scoring = seen(client, f"/proposals/{proposal_id}/evaluation", "en")
         assert bidder.approach in scoring
         assert bidder.english_price in scoring
 
@@ -381,7 +354,7 @@ def test_after_the_deadline_others_still_see_no_bid(
             f"/opportunities/{opp.id}/evaluation",
             f"/api/v1/opportunities/{opp.id}/consensus",
         ):
-            text = _seen(client, url, "en")
+            text = seen(client, url, "en")
             assert not [s for s in (*FIRST.secrets(), *SECOND.secrets()) if s in text], (
                 persona,
                 url,
