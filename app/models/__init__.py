@@ -6,13 +6,16 @@ from app.models.base import Base
 from app.models.notification import Addendum, EmailOptOut, EmailState, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
 from app.models.payment import (
+    CoAuthorShare,
     DisputeStatus,
     IssueComment,
     LedgerEntry,
     Payout,
     PayoutAccount,
     PayoutState,
+    PayoutTransfer,
     StripeEvent,
+    TransferState,
 )
 from app.models.proposal import (
     Award,
@@ -34,6 +37,7 @@ __all__ = [
     "AuditEvent",
     "Award",
     "Base",
+    "CoAuthorShare",
     "ConflictDeclaration",
     "DisputeStatus",
     "EmailOptOut",
@@ -51,6 +55,7 @@ __all__ = [
     "Payout",
     "PayoutAccount",
     "PayoutState",
+    "PayoutTransfer",
     "Project",
     "Proposal",
     "ProposalState",
@@ -64,6 +69,7 @@ __all__ = [
     "TeamInvitation",
     "TeamMembership",
     "TeamRole",
+    "TransferState",
     "User",
     "UserSession",
     "WebhookDelivery",
