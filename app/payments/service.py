@@ -623,7 +623,7 @@ def _read_shares(
 def _read_share(
     session: Session, opportunity: Opportunity, awardee: User, line: str, number: int
 ) -> tuple[User, int]:
-    who, _space, share = line.strip().rpartition(" ")
+    who, _space, share = line.strip().removesuffix("%").strip().rpartition(" ")
     points = parse_percent_to_basis_points(share)
     if not who.strip() or points is None or not 0 < points < WHOLE:
         raise _share_problem(
