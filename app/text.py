@@ -91,6 +91,18 @@ def parse_money_to_cents(raw: str) -> int | None:
     return int(amount * 100)
 
 
+def parse_percent_to_basis_points(raw: str) -> int | None:
+    """'33.33', '33,33 %', '25' → hundredths of a percent (3333, 3333, 2500); None when it is
+    not a number with at most two decimals. Written like an amount, so read like one."""
+    return parse_money_to_cents(raw.replace("%", ""))
+
+
+def format_share(basis_points: int) -> str:
+    """3333 → '33.33', 2500 → '25': a share as it is typed back (the form reads either)."""
+    whole, hundredths = divmod(basis_points, 100)
+    return f"{whole}.{hundredths:02d}" if hundredths else str(whole)
+
+
 def parse_date(raw: str) -> date | None:
     """A form's yyyy-mm-dd date; None when empty or not a date."""
     try:

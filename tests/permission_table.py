@@ -194,6 +194,10 @@ ROUTES: dict[str, AbstractSet[str]] = {
     # The winner accepts the contract; the service refuses anyone but the awardee.
     "POST /opportunities/{opportunity_id}/award/accept": NOT_THE_TEAM,
     "POST /api/v1/opportunities/{opportunity_id}/award/accept": NOT_THE_TEAM,
+    # The awardee names co-authors who share the payment (anyone else gets 404 behind it).
+    "GET /opportunities/{opportunity_id}/co-authors": NOT_THE_TEAM,
+    "POST /opportunities/{opportunity_id}/co-authors": NOT_THE_TEAM,
+    "PUT /api/v1/opportunities/{opportunity_id}/co-authors": NOT_THE_TEAM,
     "POST /opportunities/{opportunity_id}/reopen": {OWNER},
     "POST /opportunities/{opportunity_id}/close-unsuccessful": {OWNER},
     # --- money: the team's finance role funds; administrators oversee ----------------------------

@@ -31,9 +31,11 @@ from app.models import Payout, WebhookDelivery
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
 from tests.support.pay_on_pull import (
+    BID,
     PULL,
     REPO,
     Work,
+    add_co_authors,
     api_pull,
     delivery_headers,
     in_progress_work,
@@ -118,11 +120,26 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
         process.wait(timeout=120)
 
 
-def test_a_thousand_duplicate_deliveries_and_several_workers_make_one_transfer(
-    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+# Shared payouts: the awardee and two co-authors, one of whom opened the pull request; each
+# share is a transfer of its own, and 240,000 cents split 33.33 / 33.33 / 33.34 % is exact.
+CO_AUTHORS = {6001: "33.33", 6002: "33.33"}
+SHARES_CENTS = sorted([79_992, 79_992, 80_016])
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["one awardee", "three shares"])
+def test_a_thousand_duplicate_deliveries_and_several_workers_make_one_transfer_per_share(
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    shared: bool,
 ) -> None:
     work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
-    fake_github.pulls[(REPO, PULL)] = api_pull()
+    if shared:
+        add_co_authors(db, settings, fake_stripe, work, CO_AUTHORS)
+        fake_github.pulls[(REPO, PULL)] = api_pull(user={"id": 6001, "login": "co6001"})
+    else:
+        fake_github.pulls[(REPO, PULL)] = api_pull()
     server, url = _serve(settings)
     processes = [server]
     try:
@@ -141,8 +158,12 @@ def test_a_thousand_duplicate_deliveries_and_several_workers_make_one_transfer(
     assert Counter(statuses) == {202: DELIVERIES + 20}  # and so no 5xx, not one
     assert _count(db, WebhookDelivery) == 21
     assert _count(db, Payout) == 1
-    assert len(fake_stripe.transfer_requests) == 1
-    assert len(fake_stripe.transfers) == 1
+    shares = 3 if shared else 1
+    assert len(fake_stripe.transfer_requests) == shares
+    assert len(fake_stripe.transfers) == shares
+    amounts = sorted(int(t["amount"]) for t in fake_stripe.transfers.values())
+    assert amounts == (SHARES_CENTS if shared else [BID])
+    assert len({t["destination"] for t in fake_stripe.transfers.values()}) == shares
     assert ledger_balance(db, work) == 0
 
 

@@ -27,6 +27,7 @@ from app.models import (
     AuditEvent,
     Payout,
     PayoutAccount,
+    PayoutTransfer,
     Question,
     Score,
 )
@@ -146,21 +147,30 @@ def _public_record(db: Session, fake_github: FakeGitHub) -> int:
     )
     award = evaluations.award_for(db, opportunity_id)
     assert award is not None
+    payout = Payout(
+        award_id=award.id,
+        opportunity_id=opportunity_id,
+        state="released",
+        amount_cents=BID,
+        currency="CAD",
+        checkout_session_id=PLANTED["stripe checkout"],
+        payment_intent_id=PLANTED["stripe payment intent"],
+        charge_id=PLANTED["stripe charge"],
+        developer_user_id=work.developer.id,
+        released_at=RELEASED_AT,
+    )
+    db.add(payout)
+    db.flush()
     db.add(
-        Payout(
-            award_id=award.id,
-            opportunity_id=opportunity_id,
-            state="released",
+        PayoutTransfer(
+            payout_id=payout.id,
+            user_id=work.developer.id,
+            basis_points=10_000,
             amount_cents=BID,
-            currency="CAD",
-            checkout_session_id=PLANTED["stripe checkout"],
-            payment_intent_id=PLANTED["stripe payment intent"],
-            charge_id=PLANTED["stripe charge"],
             destination_account_id=PLANTED["bank or Stripe account"],
             transfer_id=PLANTED["stripe transfer"],
-            transfer_idempotency_key="PLANTED-KEY",
-            developer_user_id=work.developer.id,
-            released_at=RELEASED_AT,
+            idempotency_key="PLANTED-KEY",
+            state="sent",
         )
     )
     team = make_team(db)

@@ -6,13 +6,16 @@ from app.models.base import Base
 from app.models.notification import Addendum, EmailOptOut, EmailState, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
 from app.models.payment import (
+    CoAuthorShare,
     DisputeStatus,
     IssueComment,
     LedgerEntry,
     Payout,
     PayoutAccount,
     PayoutState,
+    PayoutTransfer,
     StripeEvent,
+    TransferState,
 )
 from app.models.proposal import (
     Award,
@@ -40,6 +43,7 @@ __all__ = [
     "AuditEvent",
     "Award",
     "Base",
+    "CoAuthorShare",
     "ConflictDeclaration",
     "DisputeStatus",
     "EmailOptOut",
@@ -58,6 +62,7 @@ __all__ = [
     "Payout",
     "PayoutAccount",
     "PayoutState",
+    "PayoutTransfer",
     "Project",
     "Proposal",
     "ProposalState",
@@ -74,6 +79,7 @@ __all__ = [
     "TeamInvitation",
     "TeamMembership",
     "TeamRole",
+    "TransferState",
     "User",
     "UserSession",
     "WebhookDelivery",

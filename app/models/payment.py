@@ -106,13 +106,12 @@ class Payout(Base):
     # a revert, a reopened pull request or a reopened issue before it holds the payment.
     release_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    # Written in the same transaction that moves the payout to releasing, before any call.
-    transfer_idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
-    destination_account_id: Mapped[str] = mapped_column(String(100), default="")
+    # The awardee, recorded with the move to releasing; the transfers (one per share) are rows
+    # of their own (PayoutTransfer), written in that same transaction before any call.
     developer_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="RESTRICT")
     )
-    transfer_id: Mapped[str] = mapped_column(String(100), default="")
+    # When every share's transfer was answered by Stripe, and when every one was confirmed.
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     transfer_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     transfer_failure: Mapped[str] = mapped_column(Text, default="")
@@ -136,6 +135,63 @@ class Payout(Base):
     def transfer_group(self) -> str:
         """Stripe's grouping of the charge and the transfer: one per opportunity."""
         return f"{TRANSFER_GROUP_PREFIX}{self.opportunity_id}"
+
+
+class TransferState(StrEnum):
+    REQUESTED = "requested"  # key and destination stored, before any call
+    SENT = "sent"  # Stripe answered with the transfer
+    CONFIRMED = "confirmed"  # Stripe confirmed it (its event, or a look at the transfer)
+
+
+class PayoutTransfer(Base):
+    """One share of a payout's release: a transfer of its own to one person's payout account.
+    A single payout is one share of the whole; a payout shared with co-authors has one per
+    person. Each is exactly-once on its own: its idempotency key and destination are stored
+    before the call, and a transfer Stripe already has for it is adopted, never made twice."""
+
+    __tablename__ = "payout_transfers"
+    __table_args__ = (
+        UniqueConstraint("payout_id", "user_id", name="uq_payout_transfers_recipient"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("basis_points > 0 AND basis_points <= 10000", name="share_range"),
+        CheckConstraint("state IN ('requested', 'sent', 'confirmed')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payout_id: Mapped[int] = mapped_column(
+        ForeignKey("payouts.id", ondelete="RESTRICT"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    basis_points: Mapped[int] = mapped_column(Integer)  # the share, in hundredths of a percent
+    amount_cents: Mapped[int] = mapped_column(Integer)  # what this person receives
+    destination_account_id: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    transfer_id: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[TransferState] = mapped_column(
+        EnumText(TransferState, 10), default=TransferState.REQUESTED
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CoAuthorShare(Base):
+    """A co-author the awardee named before the merge, with their share of the payment (the
+    awardee keeps the rest). Identities are GitHub's numeric ids, through the user row."""
+
+    __tablename__ = "co_author_shares"
+    __table_args__ = (
+        CheckConstraint("basis_points > 0 AND basis_points < 10000", name="share_range"),
+    )
+
+    award_id: Mapped[int] = mapped_column(
+        ForeignKey("awards.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), primary_key=True
+    )
+    basis_points: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 TRANSFER_GROUP_PREFIX = "opportunity-"

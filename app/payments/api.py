@@ -5,16 +5,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.access import SIGNED_WEBHOOK, allow, team
+from app.access import SIGNED_WEBHOOK, allow, outside_team, team
 from app.config import Settings
 from app.db import store_once
-from app.deps import DbSession, RowId
+from app.deps import CurrentUser, DbSession, RowId
 from app.errors import NotFound, NotSignedIn
 from app.i18n import gettext as _
 from app.models import StripeEvent, TeamRole
 from app.openapi import problems
 from app.payments import repository, service, webhooks
-from app.payments.schemas import LedgerLineOut, PayoutOut
+from app.payments.schemas import (
+    CoAuthorOut,
+    CoAuthorsIn,
+    LedgerLineOut,
+    PayoutOut,
+    TransferOut,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 webhook_router = APIRouter(tags=["webhooks"])
@@ -55,6 +61,7 @@ def payout(opportunity_id: RowId, db: DbSession) -> PayoutOut:
     found = repository.payout_for(db, opportunity.id)
     if found is None:
         raise NotFound(_("This opportunity has no payout."))
+    shares = repository.transfers_with_recipients(db, found.id)
     return PayoutOut(
         opportunity_id=found.opportunity_id,
         state=found.state,
@@ -64,8 +71,39 @@ def payout(opportunity_id: RowId, db: DbSession) -> PayoutOut:
         simulated=found.simulated,
         funded_at=found.funded_at,
         released_at=found.released_at,
-        transfer_id=found.transfer_id,
+        transfer_id=shares[0][0].transfer_id if shares else "",
+        transfers=[
+            TransferOut(
+                github_id=github_id,
+                basis_points=share.basis_points,
+                amount_cents=share.amount_cents,
+                state=share.state,
+                transfer_id=share.transfer_id,
+            )
+            for share, github_id in shares
+        ],
         refunded_at=found.refunded_at,
         ledger=[LedgerLineOut.model_validate(e) for e in repository.ledger_of(db, found.id)],
         ledger_balance_cents=repository.ledger_balance(db, found.id),
     )
+
+
+@router.put(
+    "/opportunities/{opportunity_id}/co-authors",
+    response_model=list[CoAuthorOut],
+    dependencies=[allow(outside_team(via="opportunity_id"))],
+    summary="The awardee names the co-authors who share the payment (before the merge)",
+    responses=problems(404, 409, 422),
+)
+def name_co_authors(
+    opportunity_id: RowId, body: CoAuthorsIn, db: DbSession, user: CurrentUser
+) -> list[CoAuthorOut]:
+    """Replaces the list; each share is a percentage with up to two decimals and the awardee
+    keeps the rest. Each co-author must have signed in once and be outside the team."""
+    opportunity = service.opportunity_of(db, opportunity_id)
+    shares = service.name_co_authors(db, opportunity, user, body.as_lines())
+    db.commit()
+    return [
+        CoAuthorOut(github_id=u.github_id, login=u.login, share_basis_points=points)
+        for u, points in shares
+    ]

@@ -46,12 +46,32 @@ class TransferRequest:
     transfer_group: str
     idempotency_key: str
     payout_id: int
+    share_id: int  # the PayoutTransfer row: one share of the payout
 
 
 @dataclass(frozen=True)
 class Transfer:
     transfer_id: str
     reversed: bool = False
+    # Whose it is, from the metadata we attach; a transfer made before payouts had shares
+    # names its payout only.
+    payout_id: int | None = None
+    share_id: int | None = None
+
+    @classmethod
+    def of(cls, found: dict[str, Any]) -> Transfer:
+        """A Stripe transfer object (or event payload) as we read it."""
+        metadata = found.get("metadata") or {}
+        return cls(
+            str(found["id"]),
+            bool(found.get("reversed")),
+            _number(metadata.get("payout_id")),
+            _number(metadata.get("payout_transfer_id")),
+        )
+
+
+def _number(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 class Gateway(Protocol):
@@ -77,7 +97,7 @@ class Gateway(Protocol):
 
     def funding(self, checkout_session_id: str) -> Funding: ...
 
-    def find_transfer(self, transfer_group: str, payout_id: int) -> Transfer | None: ...
+    def transfers_in(self, transfer_group: str) -> list[Transfer]: ...
 
     def create_transfer(self, request: TransferRequest) -> Transfer: ...
 
@@ -183,15 +203,12 @@ class StripeGateway(Gateway):
             intent = self._call(self._client.v1.payment_intents.retrieve, intent)
         return Funding(True, str(intent.id), str(intent.latest_charge or ""))
 
-    def find_transfer(self, transfer_group: str, payout_id: int) -> Transfer | None:
+    def transfers_in(self, transfer_group: str) -> list[Transfer]:
+        """Every transfer of the group (one opportunity: at most one per share, ten shares)."""
         page = self._call(
-            self._client.v1.transfers.list, params={"transfer_group": transfer_group, "limit": 20}
+            self._client.v1.transfers.list, params={"transfer_group": transfer_group, "limit": 100}
         )
-        for transfer in page.data:
-            found = transfer.to_dict()
-            if (found.get("metadata") or {}).get("payout_id") == str(payout_id):
-                return Transfer(str(found["id"]), bool(found.get("reversed")))
-        return None
+        return [Transfer.of(transfer.to_dict()) for transfer in page.data]
 
     def create_transfer(self, request: TransferRequest) -> Transfer:
         transfer = self._call(
@@ -202,11 +219,14 @@ class StripeGateway(Gateway):
                 "destination": request.destination,
                 "source_transaction": request.source_transaction,
                 "transfer_group": request.transfer_group,
-                "metadata": {"payout_id": str(request.payout_id)},
+                "metadata": {
+                    "payout_id": str(request.payout_id),
+                    "payout_transfer_id": str(request.share_id),
+                },
             },
             options={"idempotency_key": request.idempotency_key},
         )
-        return Transfer(str(transfer.id), bool(transfer.reversed))
+        return Transfer.of(transfer.to_dict())
 
     def refund(self, payment_intent_id: str, idempotency_key: str) -> str:
         refund = self._call(
@@ -263,12 +283,12 @@ class SimulatedGateway(Gateway):
         return Funding(True, f"sim_pi_{payout_id}", f"sim_ch_{payout_id}")
 
     @override
-    def find_transfer(self, transfer_group: str, payout_id: int) -> Transfer | None:
-        return None
+    def transfers_in(self, transfer_group: str) -> list[Transfer]:
+        return []
 
     @override
     def create_transfer(self, request: TransferRequest) -> Transfer:
-        return Transfer(f"sim_tr_{request.payout_id}")
+        return Transfer(f"sim_tr_{request.share_id}", False, request.payout_id, request.share_id)
 
     @override
     def refund(self, payment_intent_id: str, idempotency_key: str) -> str:

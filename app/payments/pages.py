@@ -9,15 +9,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.access import SIGNED_IN, allow, team
-from app.deps import AppSettings, CurrentUser, DbSession, RowId
+from app.access import SIGNED_IN, allow, outside_team, team
+from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_values
 from app.errors import AppError, NotFound
-from app.forms import form_action
+from app.forms import form_action, on_field_errors, read_form
 from app.models import Opportunity, OpportunityState, Payout, PayoutState, Team, TeamRole, User
 from app.payments import labels, repository, service
 from app.payments.gateway import gateway_for
+from app.payments.schemas import CoAuthorsForm
 from app.teams import repository as teams_repository
 from app.templating import render
+from app.text import format_share
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 FINANCE = team(TeamRole.FINANCE, via="opportunity_id")
@@ -55,6 +57,71 @@ def connect_payout_account(db: DbSession, user: CurrentUser, settings: AppSettin
             refresh_url=f"{base}/account/payouts",
         ),
         then=lambda onboarding_url: onboarding_url,
+    )
+
+
+# --- co-authors sharing the payment -------------------------------------------------------
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/co-authors",
+    response_class=HTMLResponse,
+    dependencies=[allow(outside_team(via="opportunity_id"))],
+)
+def co_authors_page(
+    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser
+) -> Response:
+    opportunity = service.opportunity_of(db, opportunity_id)
+    shares = service.co_authors_of_awardee(db, opportunity, user)
+    text = "\n".join(f"{u.login} {format_share(points)}" for u, points in shares)
+    return _co_authors(request, opportunity, shares, {"co_authors": text}, {})
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/co-authors",
+    response_class=HTMLResponse,
+    dependencies=[allow(outside_team(via="opportunity_id"))],
+)
+def name_co_authors(
+    opportunity_id: RowId, request: Request, db: DbSession, user: CurrentUser, form: FormBody
+) -> Response:
+    opportunity = service.opportunity_of(db, opportunity_id)
+    entered = read_form(CoAuthorsForm, form)
+    return form_action(
+        db,
+        lambda: service.name_co_authors(db, opportunity, user, entered.co_authors),
+        then=f"/opportunities/{opportunity_id}/co-authors?saved=1",
+        again=on_field_errors(
+            lambda errors: _co_authors(
+                request,
+                opportunity,
+                service.co_authors_of_awardee(db, opportunity, user),
+                form_values(form),
+                errors,
+            )
+        ),
+    )
+
+
+def _co_authors(
+    request: Request,
+    opportunity: Opportunity,
+    shares: list[tuple[User, int]],
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> Response:
+    return render(
+        request,
+        "payments/co_authors.html",
+        {
+            "o": opportunity,
+            "shares": [(u, format_share(points)) for u, points in shares],
+            "kept": format_share(service.WHOLE - sum(points for _u, points in shares)),
+            "values": values,
+            "errors": errors,
+            "saved": request.query_params.get("saved") == "1" and not errors,
+        },
+        status_code=422 if errors else 200,
     )
 
 
@@ -191,4 +258,5 @@ def payment_record(
 
 def _may_read_record(db: DbSession, user: User, opportunity: Opportunity, payout: Payout) -> bool:
     finance = TeamRole.FINANCE in teams_repository.roles_of(db, user.id, opportunity.team_id)
-    return user.is_admin or finance or payout.developer_user_id == user.id
+    paid_to = {share.user_id for share in repository.transfers_of(db, payout.id)}
+    return user.is_admin or finance or payout.developer_user_id == user.id or user.id in paid_to

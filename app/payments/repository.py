@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
     AuditEvent,
     Award,
+    CoAuthorShare,
     InboxStatus,
     LedgerEntry,
     Opportunity,
@@ -18,8 +19,10 @@ from app.models import (
     Payout,
     PayoutAccount,
     PayoutState,
+    PayoutTransfer,
     Proposal,
     StripeEvent,
+    TeamMembership,
     User,
 )
 from app.models.base import utcnow
@@ -39,6 +42,62 @@ def locked_payout_for(session: Session, opportunity_id: int) -> Payout | None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+
+
+def transfers_of(session: Session, payout_id: int) -> Sequence[PayoutTransfer]:
+    """The payout's shares, the awardee's first (the order they were written in)."""
+    return session.scalars(
+        select(PayoutTransfer)
+        .where(PayoutTransfer.payout_id == payout_id)
+        .order_by(PayoutTransfer.id)
+    ).all()
+
+
+def transfers_with_recipients(session: Session, payout_id: int) -> list[tuple[PayoutTransfer, int]]:
+    """The payout's shares with each recipient's GitHub id, the awardee's first."""
+    rows = session.execute(
+        select(PayoutTransfer, User.github_id)
+        .join(User, User.id == PayoutTransfer.user_id)
+        .where(PayoutTransfer.payout_id == payout_id)
+        .order_by(PayoutTransfer.id)
+    ).all()
+    return [(share, github_id) for share, github_id in rows]
+
+
+def co_authors_of(session: Session, award_id: int) -> list[tuple[User, int]]:
+    """The co-authors the awardee named, with their shares in basis points."""
+    rows = session.execute(
+        select(User, CoAuthorShare.basis_points)
+        .join(CoAuthorShare, CoAuthorShare.user_id == User.id)
+        .where(CoAuthorShare.award_id == award_id)
+        .order_by(User.github_id)
+    ).all()
+    return [(user, points) for user, points in rows]
+
+
+def replace_co_authors(session: Session, award_id: int, shares: list[tuple[int, int]]) -> None:
+    session.execute(delete(CoAuthorShare).where(CoAuthorShare.award_id == award_id))
+    session.add_all(
+        CoAuthorShare(award_id=award_id, user_id=user_id, basis_points=points)
+        for user_id, points in shares
+    )
+    session.flush()
+
+
+def user_by_github_login_or_id(session: Session, who: str) -> User | None:
+    """A signed-up user by GitHub login (any case) or numeric GitHub id."""
+    if who.isdigit() and len(who) <= 18:  # a GitHub id fits a BIGINT
+        return session.scalars(select(User).where(User.github_id == int(who))).first()
+    return session.scalars(select(User).where(func.lower(User.login) == who.lower())).first()
+
+
+def is_team_member(session: Session, user_id: int, team_id: int) -> bool:
+    found = session.scalar(
+        select(TeamMembership.user_id).where(
+            TeamMembership.user_id == user_id, TeamMembership.team_id == team_id
+        )
+    )
+    return found is not None
 
 
 def account_of(session: Session, user_id: int) -> PayoutAccount | None:

@@ -14,7 +14,8 @@ pass ``payonpull.service.follow_payout`` (the jobs get it in ``app/jobs.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.config import Settings
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
 from app.models import (
+    Award,
     DisputeStatus,
     LedgerEntry,
     Opportunity,
@@ -34,7 +36,9 @@ from app.models import (
     Payout,
     PayoutAccount,
     PayoutState,
+    PayoutTransfer,
     TeamRole,
+    TransferState,
     User,
 )
 from app.models.base import utcnow
@@ -43,6 +47,7 @@ from app.payments import repository
 from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
 from app.payments.labels import state_label
 from app.teams.service import require_role
+from app.text import parse_percent_to_basis_points
 
 P = PayoutState
 # How the work follows a payout whose facts were just recorded (see the module's docstring).
@@ -63,6 +68,7 @@ ALLOWED_TRANSITIONS: Mapping[P, frozenset[P]] = {
 # The money has left the platform, or is on its way: nothing can be refunded any more.
 RELEASED_STATES = frozenset({P.RELEASING, P.RELEASED, P.PAID})
 MAX_TRANSFER_ATTEMPTS = 5
+WHOLE = 10_000  # basis points: a share of 100%
 HOLDING = "platform:holding"
 FEES = "platform:fees"
 
@@ -153,7 +159,10 @@ def record_funding(
 def record_transfer(
     session: Session, payout: Payout, transfer: Transfer, *, confirmed: bool, follow: FollowPayout
 ) -> None:
-    if payout.transfer_id and payout.transfer_id != transfer.transfer_id:
+    """A fact about one share's transfer, from Stripe's answer, its event or a look at it."""
+    shares = repository.transfers_of(session, payout.id)
+    share = next((s for s in shares if _is_for(transfer, payout, s, len(shares))), None)
+    if share is None:
         # Rule 4 says this cannot happen; if it ever does, a person must look at once.
         audit.record(
             session,
@@ -161,12 +170,17 @@ def record_transfer(
             action="payout.unexpected_transfer",
             subject_type="payout",
             subject_id=payout.id,
-            details={"known": payout.transfer_id, "reported": transfer.transfer_id},
+            details={
+                "known": [s.transfer_id for s in shares],
+                "reported": transfer.transfer_id,
+            },
         )
         return
-    if not payout.transfer_id:
-        payout.transfer_id = transfer.transfer_id
-        payout.released_at = utcnow()
+    now = utcnow()
+    if not share.transfer_id:
+        share.transfer_id = transfer.transfer_id
+        share.state = TransferState.SENT
+        share.sent_at = now
     if transfer.reversed and payout.transfer_failure != TRANSFER_REVERSED:
         # The money came back from the developer's account: a person must find out why.
         payout.transfer_failure = TRANSFER_REVERSED
@@ -178,9 +192,33 @@ def record_transfer(
             subject_id=payout.id,
             details={"transfer_id": transfer.transfer_id},
         )
-    if confirmed and payout.transfer_confirmed_at is None and not transfer.reversed:
-        payout.transfer_confirmed_at = utcnow()
+    if confirmed and share.state is not TransferState.CONFIRMED and not transfer.reversed:
+        share.state = TransferState.CONFIRMED
+        share.confirmed_at = now
+    _sum_up(payout, shares, now)
     advance(session, payout, follow=follow)
+
+
+def _is_for(transfer: Transfer, payout: Payout, share: PayoutTransfer, shares: int) -> bool:
+    """Is this transfer (reported by Stripe) the one of this share? By its id once known, else
+    by the share named in its metadata; a transfer made before payouts had shares names only
+    its payout, which then had a single share."""
+    if share.transfer_id:
+        return share.transfer_id == transfer.transfer_id
+    if transfer.share_id is not None:
+        return transfer.share_id == share.id
+    return transfer.payout_id == payout.id and shares == 1
+
+
+def _sum_up(payout: Payout, shares: Sequence[PayoutTransfer], now: datetime) -> None:
+    """The payout is released when Stripe answered every share's transfer, and its transfer
+    confirmed when every one is."""
+    if payout.released_at is None and all(share.transfer_id for share in shares):
+        payout.released_at = now
+    if payout.transfer_confirmed_at is None and all(
+        share.state is TransferState.CONFIRMED for share in shares
+    ):
+        payout.transfer_confirmed_at = now
 
 
 def record_refund(
@@ -220,7 +258,7 @@ def _next_step(payout: Payout) -> tuple[P, str] | None:
     refunded = bool(payout.refund_id) or payout.dispute_status is DisputeStatus.LOST
     steps: dict[P, tuple[bool, P, str]] = {
         P.AWAITING_FUNDING: (bool(payout.charge_id), P.FUNDED, "funding"),
-        P.RELEASING: (bool(payout.transfer_id), P.RELEASED, "release"),
+        P.RELEASING: (payout.released_at is not None, P.RELEASED, "release"),
         P.RELEASED: (payout.transfer_confirmed_at is not None, P.PAID, ""),
     }
     if refunded and state in (P.FUNDED, P.TRANSFER_FAILED, P.DISPUTED):
@@ -244,11 +282,12 @@ def _post_movement(session: Session, payout: Payout, movement: str) -> None:
     if movement == "funding":
         lines = [(team, -amount, payout.charge_id), (HOLDING, amount, payout.charge_id)]
     elif movement == "release":
-        developer = f"developer:{payout.developer_user_id}"
+        shares = repository.transfers_of(session, payout.id)
+        first = shares[0].transfer_id
         lines = [
-            (HOLDING, -amount, payout.transfer_id),
-            (developer, amount - payout.fee_cents, payout.transfer_id),
-            (FEES, payout.fee_cents, payout.transfer_id),
+            (HOLDING, -amount, first),
+            *((f"developer:{s.user_id}", s.amount_cents, s.transfer_id) for s in shares),
+            (FEES, payout.fee_cents, first),
         ]
     else:
         lines = [(HOLDING, -amount, payout.refund_id), (team, amount, payout.refund_id)]
@@ -299,25 +338,99 @@ def schedule_release(session: Session, opportunity: Opportunity, due_at: datetim
 
 
 def request_release(session: Session, opportunity: Opportunity, *, actor: User | None) -> Payout:
-    """Pay-on-pull rule 4: the idempotency key, derived from the payout id, and the destination
-    are stored with the move to releasing, before any call; the transfer job does the rest."""
+    """Pay-on-pull rule 4: each share's transfer (the awardee's, and each co-author's) is a row
+    written with the move to releasing, its idempotency key and destination stored before any
+    call; the transfer job does the rest."""
     payout, developer, account = _releasable(session, opportunity)
+    recipients = _recipients(session, payout, developer, account)
     transition(
         session,
         payout,
         P.RELEASING,
         actor=actor,
-        details={"destination": account.provider_account_id},
+        details={
+            "destination": account.provider_account_id,
+            "shares": {str(user.github_id): points for user, _account, points in recipients},
+        },
     )
-    payout.transfer_idempotency_key = (
-        payout.transfer_idempotency_key or f"payout-{payout.id}-transfer"
-    )
-    payout.destination_account_id = account.provider_account_id
     payout.developer_user_id = developer.id
     payout.transfer_attempts = 0
     payout.transfer_failure = ""
+    _write_shares(session, payout, recipients)
     session.flush()
     return payout
+
+
+Recipient = tuple[User, PayoutAccount, int]  # who, where the money goes, share in basis points
+
+
+def _recipients(
+    session: Session, payout: Payout, developer: User, account: PayoutAccount
+) -> list[Recipient]:
+    """The awardee first, with what the co-authors' shares leave, then each co-author; every
+    one must be able to receive payouts, or nobody is paid yet."""
+    co_authors = repository.co_authors_of(session, payout.award_id)
+    recipients: list[Recipient] = [
+        (developer, account, WHOLE - sum(points for _user, points in co_authors))
+    ]
+    for user, points in co_authors:
+        their_account = repository.account_of(session, user.id)
+        if their_account is None or not their_account.payouts_enabled:
+            raise Conflict(
+                _("The co-author @%(login)s cannot receive payouts yet.", login=user.login)
+            )
+        recipients.append((user, their_account, points))
+    return recipients
+
+
+def _write_shares(session: Session, payout: Payout, recipients: list[Recipient]) -> None:
+    """One transfer row per recipient, made once: a retry after failed attempts keeps the rows
+    and their keys, and only points a transfer not made yet at the person's current account."""
+    existing = {share.user_id: share for share in repository.transfers_of(session, payout.id)}
+    if existing:
+        for user, account, _points in recipients:
+            share = existing.get(user.id)
+            if share is not None and not share.transfer_id:
+                share.destination_account_id = account.provider_account_id
+        return
+    amounts = split_cents(payout.amount_cents - payout.fee_cents, [p for *_, p in recipients])
+    if min(amounts) <= 0:
+        raise Conflict(_("This payment is too small to be shared this way."))
+    for (user, account, points), cents in zip(recipients, amounts, strict=True):
+        session.add(
+            PayoutTransfer(
+                payout_id=payout.id,
+                user_id=user.id,
+                basis_points=points,
+                amount_cents=cents,
+                destination_account_id=account.provider_account_id,
+                idempotency_key=_transfer_key(
+                    payout, user, is_awardee=user.id == recipients[0][0].id
+                ),
+            )
+        )
+    session.flush()
+
+
+def _transfer_key(payout: Payout, user: User, *, is_awardee: bool) -> str:
+    """Derived from the payout (and the co-author's GitHub id), never random: any retry of
+    this share, by any worker, asks Stripe with the same key."""
+    base = f"payout-{payout.id}-transfer"
+    return base if is_awardee else f"{base}-{user.github_id}"
+
+
+def split_cents(total: int, shares: Sequence[int]) -> list[int]:
+    """Each share's cents of ``total`` (shares in basis points, summing to 10,000), adding up
+    to the total exactly. Everyone gets the whole cents of their exact share; the cents left
+    over (fewer than there are shares) go one each to the largest fractions of a cent, ties
+    to the earlier share, so to the awardee first."""
+    assert sum(shares) == WHOLE
+    exact = [total * points for points in shares]  # in ten-thousandths of a cent
+    amounts = [value // WHOLE for value in exact]
+    by_fraction = sorted(range(len(shares)), key=lambda i: (-(exact[i] % WHOLE), i))
+    for index in by_fraction[: total - sum(amounts)]:
+        amounts[index] += 1
+    return amounts
 
 
 def request_refund(session: Session, payout: Payout, *, actor: User | None, reason: str) -> None:
@@ -343,26 +456,37 @@ def request_refund(session: Session, payout: Payout, *, actor: User | None, reas
 def send_transfer(
     session: Session, gateway: Gateway, payout: Payout, *, follow: FollowPayout
 ) -> None:
-    """One attempt at the transfer of a payout in releasing. A transfer the gateway already
-    has for this payout (an answer lost in a crash) is adopted, never made twice; otherwise the
-    stored idempotency key makes a repeated request return the first transfer."""
-    assert payout.transfer_idempotency_key
-    existing = gateway.find_transfer(payout.transfer_group, payout.id)
-    transfer = existing or gateway.create_transfer(
-        _transfer_request(payout, payout.transfer_idempotency_key)
-    )
-    record_transfer(session, payout, transfer, confirmed=gateway.simulated, follow=follow)
+    """One attempt at each share's transfer not answered yet. A transfer the gateway already
+    has for a share (an answer lost in a crash) is adopted, never made twice; otherwise the
+    share's stored idempotency key makes a repeated request return the first transfer."""
+    shares = repository.transfers_of(session, payout.id)
+    waiting = [share for share in shares if not share.transfer_id]
+    known = gateway.transfers_in(payout.transfer_group) if waiting else []
+    for share in waiting:
+        made = next((t for t in known if _is_for(t, payout, share, len(shares))), None)
+        transfer = made or gateway.create_transfer(_transfer_request(payout, share))
+        record_transfer(session, payout, transfer, confirmed=gateway.simulated, follow=follow)
 
 
-def _transfer_request(payout: Payout, key: str) -> TransferRequest:
+def confirm_transfers(
+    session: Session, gateway: Gateway, payout: Payout, *, follow: FollowPayout
+) -> None:
+    """For a released payout whose confirmation events have not come: ask the gateway."""
+    for transfer in gateway.transfers_in(payout.transfer_group):
+        if transfer.payout_id == payout.id:
+            record_transfer(session, payout, transfer, confirmed=True, follow=follow)
+
+
+def _transfer_request(payout: Payout, share: PayoutTransfer) -> TransferRequest:
     return TransferRequest(
-        amount_cents=payout.amount_cents - payout.fee_cents,
+        amount_cents=share.amount_cents,
         currency=payout.currency,
-        destination=payout.destination_account_id,
+        destination=share.destination_account_id,
         source_transaction=payout.charge_id,
         transfer_group=payout.transfer_group,
-        idempotency_key=key,
+        idempotency_key=share.idempotency_key,
         payout_id=payout.id,
+        share_id=share.id,
     )
 
 
@@ -424,6 +548,117 @@ def refresh_account(
         for opportunity in repository.awarded_opportunities_of(session, account.user_id):
             if (payout := repository.payout_for(session, opportunity.id)) is not None:
                 follow(session, payout)
+
+
+# --- co-authors -------------------------------------------------------------------------
+
+MAX_CO_AUTHORS = 9
+SHARES_OPEN = frozenset({OpportunityState.AWARDED, OpportunityState.IN_PROGRESS})
+
+
+def co_authors(session: Session, opportunity: Opportunity) -> list[tuple[User, int]]:
+    found = repository.awardee_of(session, opportunity.id)
+    return repository.co_authors_of(session, found[0].id) if found else []
+
+
+def co_authors_of_awardee(
+    session: Session, opportunity: Opportunity, user: User
+) -> list[tuple[User, int]]:
+    """What the awardee named; to anyone else there is nothing here."""
+    award, _awardee = _as_awardee(session, opportunity, user)
+    return repository.co_authors_of(session, award.id)
+
+
+def _as_awardee(session: Session, opportunity: Opportunity, user: User) -> tuple[Award, User]:
+    found = repository.awardee_of(session, opportunity.id)
+    if found is None or found[1].id != user.id:
+        raise NotFound()
+    return found
+
+
+def name_co_authors(
+    session: Session, opportunity: Opportunity, user: User, lines: str
+) -> list[tuple[User, int]]:
+    """The awardee names who shares the payment, before the merge: one co-author per line, a
+    GitHub username or numeric id and a share in percent; the awardee keeps the rest. Replaces
+    what was named before; an empty text removes every co-author."""
+    award, awardee = _as_awardee(session, opportunity, user)
+    payout = repository.payout_for(session, opportunity.id)
+    if opportunity.state not in SHARES_OPEN or (payout and payout.state not in _UNRELEASED):
+        raise Conflict(_("Co-authors can be named only before the merge."))
+    shares = _read_shares(session, opportunity, awardee, lines)
+    repository.replace_co_authors(session, award.id, [(u.id, points) for u, points in shares])
+    audit.record(
+        session,
+        actor_user_id=user.id,
+        action="award.co_authors_named",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        details={"shares": {str(u.github_id): points for u, points in shares}},
+    )
+    return shares
+
+
+_UNRELEASED = frozenset({P.AWAITING_FUNDING, P.FUNDED})
+
+
+def _read_shares(
+    session: Session, opportunity: Opportunity, awardee: User, lines: str
+) -> list[tuple[User, int]]:
+    shares: list[tuple[User, int]] = []
+    for number, line in enumerate(lines.splitlines(), start=1):
+        if not line.strip():
+            continue
+        shares.append(_read_share(session, opportunity, awardee, line, number))
+    users = [user.id for user, _points in shares]
+    if len(set(users)) != len(users):
+        raise _share_problem(_("Name each co-author once."))
+    if len(shares) > MAX_CO_AUTHORS:
+        raise _share_problem(_("Name at most %(count)s co-authors.", count=MAX_CO_AUTHORS))
+    if sum(points for _user, points in shares) >= WHOLE:
+        raise _share_problem(_("The co-authors' shares must leave you a part: less than 100%."))
+    return shares
+
+
+def _read_share(
+    session: Session, opportunity: Opportunity, awardee: User, line: str, number: int
+) -> tuple[User, int]:
+    who, _space, share = line.strip().removesuffix("%").strip().rpartition(" ")
+    points = parse_percent_to_basis_points(share)
+    if not who.strip() or points is None or not 0 < points < WHOLE:
+        raise _share_problem(
+            _(
+                "Line %(number)s: write a GitHub username or id, a space, then a share in "
+                "percent, like “octocat 25”.",
+                number=number,
+            )
+        )
+    user = repository.user_by_github_login_or_id(session, who.strip().removeprefix("@"))
+    if user is None:
+        raise _share_problem(
+            _(
+                "Line %(number)s: %(who)s has no Dev Exchange account. They sign in once with "
+                "GitHub, then you can name them.",
+                number=number,
+                who=who.strip(),
+            )
+        )
+    if user.id == awardee.id:
+        raise _share_problem(_("Line %(number)s: you keep the rest yourself.", number=number))
+    if repository.is_team_member(session, user.id, opportunity.team_id):
+        raise _share_problem(
+            _(
+                "Line %(number)s: @%(login)s is in the team that posted the work and cannot be "
+                "paid for it.",
+                number=number,
+                login=user.login,
+            )
+        )
+    return user, points
+
+
+def _share_problem(message: str) -> ValidationFailed:
+    return ValidationFailed(field_errors={"co_authors": message})
 
 
 # --- Stripe events -----------------------------------------------------------------------
@@ -492,14 +727,14 @@ def _dispute_closed(
 def _transfer_created(
     session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
 ) -> None:
-    transfer = Transfer(str(obj["id"]), bool(obj.get("reversed")))
-    record_transfer(session, payout, transfer, confirmed=True, follow=follow)
+    record_transfer(session, payout, Transfer.of(obj), confirmed=True, follow=follow)
 
 
 def _transfer_reversed(
     session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
 ) -> None:
-    record_transfer(session, payout, Transfer(str(obj["id"]), True), confirmed=False, follow=follow)
+    reversed_transfer = replace(Transfer.of(obj), reversed=True)
+    record_transfer(session, payout, reversed_transfer, confirmed=False, follow=follow)
 
 
 EVENT_FACTS = {

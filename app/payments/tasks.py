@@ -109,7 +109,7 @@ def send_transfers(
     return each_claimed(
         session_factory,
         settings,
-        [Payout.state == PayoutState.RELEASING, Payout.transfer_id == ""],
+        [Payout.state == PayoutState.RELEASING, Payout.released_at.is_(None)],
         partial(service.send_transfer, follow=follow),
         service.transfer_attempt_failed,
     )
@@ -137,17 +137,11 @@ def send_refunds(
 def confirm_transfers(
     session_factory: sessionmaker[Session], settings: Settings, *, follow: FollowPayout
 ) -> int:
-    """Released payouts whose confirmation event has not come: ask the gateway instead."""
-
-    def confirm(session: Session, gateway: Gateway, payout: Payout) -> None:
-        transfer = gateway.find_transfer(payout.transfer_group, payout.id)
-        if transfer is not None:
-            service.record_transfer(session, payout, transfer, confirmed=True, follow=follow)
-
+    """Released payouts whose confirmation events have not come: ask the gateway instead."""
     return each_claimed(
         session_factory,
         settings,
         [Payout.state == PayoutState.RELEASED],
-        confirm,
+        partial(service.confirm_transfers, follow=follow),
         note_only,
     )

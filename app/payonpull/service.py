@@ -97,7 +97,10 @@ def settle_merge(
     """Verifies one merged pull request for the opportunity and pays or holds; None when the
     pull request does not concern it (it closes another issue)."""
     awardee = awardee_github_id(session, opportunity)
-    verdict = verify_merge(github, opportunity, awardee, number, claims_issue=claims_issue)
+    co_authors = frozenset(u.github_id for u, _share in payments.co_authors(session, opportunity))
+    verdict = verify_merge(
+        github, opportunity, awardee, number, claims_issue=claims_issue, co_author_ids=co_authors
+    )
     if not verdict.relevant:
         return None
     if verdict.problems:
@@ -285,7 +288,12 @@ def follow_payout(session: Session, payout: Payout) -> None:
             opportunity,
             OpportunityState.PAID,
             actor=None,
-            details={"transfer_id": payout.transfer_id},
+            details={
+                "transfer_ids": [
+                    share.transfer_id
+                    for share in payments_repository.transfers_of(session, payout.id)
+                ]
+            },
         )
     elif payout.state is P.FUNDED:
         start_work_when_ready(session, opportunity)

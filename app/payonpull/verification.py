@@ -29,10 +29,14 @@ def verify_merge(
     number: int,
     *,
     claims_issue: bool = False,
+    co_author_ids: frozenset[int] = frozenset(),
 ) -> Verdict:
     """Checks one pull request of the opportunity's repository, as the API reports it, and,
     when the opportunity asks for it, the merged commit's checks (the quality gate).
-    ``claims_issue``: what GitHub sent us (a delivery, a listing) said it closes the issue."""
+    ``claims_issue``: what GitHub sent us (a delivery, a listing) said it closes the issue.
+    With co-authors sharing the payment, the author may be any one of the members (the
+    awardee and the co-authors), and none of them may have merged it."""
+    members = (co_author_ids | {awardee_id}) if awardee_id is not None else frozenset()
     full_name = opportunity.github_repository_full_name
     pull = github.get_pull_request(full_name, number)
     repository = github.get_repository(full_name)
@@ -56,7 +60,7 @@ def verify_merge(
     # awardee's and GitHub's delivery said it closed it (an answer that now disagrees is a
     # reason to look); the awardee's work for another issue of the same repository is none
     # of this opportunity's business, and a delivery alone (forged?) moves nothing.
-    relevant = links_issue or (claims_issue and author_id is not None and author_id == awardee_id)
+    relevant = links_issue or (claims_issue and author_id is not None and author_id in members)
     problems = []
     if pull.get("merged") is not True:
         problems.append(N_("the pull request is not merged"))
@@ -64,12 +68,20 @@ def verify_merge(
         problems.append(N_("the pull request is not in the opportunity's repository"))
     if base.get("ref") != repository.get("default_branch"):
         problems.append(N_("the pull request was not merged into the default branch"))
-    if awardee_id is None or author_id != awardee_id:
-        problems.append(N_("the pull request's author is not the awardee"))
+    if author_id not in members:
+        problems.append(
+            N_("the pull request's author is neither the awardee nor a co-author")
+            if co_author_ids
+            else N_("the pull request's author is not the awardee")
+        )
     if not links_issue:
         problems.append(N_("the pull request does not close the opportunity's issue"))
-    if merger_id is None or merger_id == awardee_id:
-        problems.append(N_("the pull request was merged by its author, the awardee"))
+    if merger_id is None or merger_id in members:
+        problems.append(
+            N_("the pull request was merged by the awardee or a co-author")
+            if co_author_ids
+            else N_("the pull request was merged by its author, the awardee")
+        )
     if opportunity.require_passing_checks and relevant:
         checks, problem = quality_gate(github, full_name, str(pull.get("merge_commit_sha") or ""))
         evidence["checks"] = checks

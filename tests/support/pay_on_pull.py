@@ -188,13 +188,38 @@ def connect_developer(
     db: Session, settings: Settings, fake_stripe: FakeStripe, work: Work
 ) -> dict[str, Any]:
     """The developer finishes Stripe onboarding; returns the account.updated event."""
+    return connect_payouts(db, settings, fake_stripe, work.developer)
+
+
+def connect_payouts(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, user: User
+) -> dict[str, Any]:
+    """Someone finishes Stripe onboarding; returns the account.updated event."""
     payments.connect_account(
-        db, gateway_for(settings), work.developer, return_url="http://x/r", refresh_url="http://x/f"
+        db, gateway_for(settings), user, return_url="http://x/r", refresh_url="http://x/f"
     )
     db.commit()
-    account = payments_repository.account_of(db, work.developer.id)
+    account = payments_repository.account_of(db, user.id)
     assert account is not None
     return fake_stripe.enable_payouts(account.provider_account_id)
+
+
+def add_co_authors(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, work: Work, shares: dict[int, str]
+) -> list[User]:
+    """Co-authors (GitHub id → share in percent) who can receive payouts, named by the
+    awardee before the merge."""
+    users = [make_user(db, github_id=github_id, login=f"co{github_id}") for github_id in shares]
+    db.commit()
+    for user in users:
+        connect_payouts(db, settings, fake_stripe, user)
+        account = payments_repository.account_of(db, user.id)
+        assert account is not None
+        payments.refresh_account(db, gateway_for(settings), account, follow=payonpull.follow_payout)
+    lines = "\n".join(f"{github_id} {share}" for github_id, share in shares.items())
+    payments.name_co_authors(db, opportunity_of(db, work), work.developer, lines)
+    db.commit()
+    return users
 
 
 def fund_at_stripe(
