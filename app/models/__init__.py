@@ -24,7 +24,14 @@ from app.models.proposal import (
     Score,
 )
 from app.models.review import Review, ReviewRequest
-from app.models.team import Project, Team, TeamMembership, TeamRole
+from app.models.team import (
+    Project,
+    SignoffPurpose,
+    SpendingSignoff,
+    Team,
+    TeamMembership,
+    TeamRole,
+)
 from app.models.user import User
 from app.models.webhook import InboxStatus, Outcome, WebhookDelivery
 
@@ -59,6 +66,8 @@ __all__ = [
     "ReviewRequest",
     "RubricCriterion",
     "Score",
+    "SignoffPurpose",
+    "SpendingSignoff",
     "StripeEvent",
     "Team",
     "TeamInvitation",

@@ -21,7 +21,7 @@ from app.opportunities.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["opportunities"])
-APPROVERS = team(TeamRole.OWNER, via="opportunity_id")
+APPROVERS = team(TeamRole.APPROVER, via="opportunity_id")
 
 
 def to_out(listed: repository.Listed, request: Request) -> OpportunityOut:
@@ -109,7 +109,7 @@ def _author_target(db: DbSession, opportunity_id: int, user: CurrentUser) -> Opp
 @router.post(
     "/opportunities/{opportunity_id}/publish",
     response_model=OpportunityOut,
-    summary="Publish a draft (team owners)",
+    summary="Sign off a draft's amount and publish it (team approvers, not its author)",
     dependencies=[allow(APPROVERS)],
 )
 def publish_opportunity(

@@ -8,13 +8,14 @@ from fastapi.responses import JSONResponse
 from app.access import SIGNED_WEBHOOK, allow, team
 from app.config import Settings
 from app.db import store_once
-from app.deps import DbSession, RowId
+from app.deps import CurrentUser, DbSession, RowId
 from app.errors import NotFound, NotSignedIn
 from app.i18n import gettext as _
 from app.models import StripeEvent, TeamRole
 from app.openapi import problems
 from app.payments import repository, service, webhooks
 from app.payments.schemas import LedgerLineOut, PayoutOut
+from app.teams.schemas import SignoffOut
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 webhook_router = APIRouter(tags=["webhooks"])
@@ -68,4 +69,26 @@ def payout(opportunity_id: RowId, db: DbSession) -> PayoutOut:
         refunded_at=found.refunded_at,
         ledger=[LedgerLineOut.model_validate(e) for e in repository.ledger_of(db, found.id)],
         ledger_balance_cents=repository.ledger_balance(db, found.id),
+    )
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/funding/sign-off",
+    response_model=SignoffOut,
+    dependencies=[allow(team(TeamRole.APPROVER, via="opportunity_id"))],
+    summary="Sign off the awarded price so the team may fund it (team approvers, not the author)",
+    responses=problems(409),
+)
+def sign_off_funding(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> SignoffOut:
+    opportunity = service.opportunity_of(db, opportunity_id)
+    signoff = service.sign_off_funding(db, opportunity, user)
+    db.commit()
+    return SignoffOut(
+        opportunity_id=signoff.opportunity_id,
+        award_id=signoff.award_id,
+        purpose=signoff.purpose,
+        amount_cents=signoff.amount_cents,
+        currency=signoff.currency,
+        signed_by_github_id=user.github_id,
+        signed_at=signoff.signed_at,
     )
