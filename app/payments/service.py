@@ -44,7 +44,6 @@ from app.models.payment import TRANSFER_REVERSED
 from app.payments import repository
 from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
 from app.payments.labels import state_label
-from app.teams import repository as teams_repository
 from app.teams import service as teams
 from app.teams.service import require_role
 from app.text import format_money
@@ -569,15 +568,7 @@ def funding_signoff(session: Session, opportunity: Opportunity) -> SpendingSigno
     """The approver's sign-off that lets the current award be funded: made for this award
     since it was last awarded, and for its price exactly."""
     found = repository.awardee_of(session, opportunity.id)
-    if found is None:
-        return None
-    award = found[0]
-    signoff = teams_repository.funding_signoff(session, award.id)
-    if signoff is None or signoff.signed_at < award.awarded_at:
-        return None
-    if signoff.amount_cents != repository.contract_price_cents(session, award.id):
-        return None
-    return signoff
+    return repository.funding_signoff(session, found[0]) if found else None
 
 
 def sign_off_funding(session: Session, opportunity: Opportunity, user: User) -> SpendingSignoff:

@@ -166,18 +166,6 @@ def funding_signed_off(session: Session, team_id: int, start: datetime, end: dat
     )
 
 
-def funding_signoff(session: Session, award_id: int) -> SpendingSignoff | None:
-    """The latest funding sign-off of an award."""
-    return session.scalars(
-        select(SpendingSignoff)
-        .where(
-            SpendingSignoff.award_id == award_id,
-            SpendingSignoff.purpose == SignoffPurpose.FUND,
-        )
-        .order_by(SpendingSignoff.id.desc())
-    ).first()
-
-
 def signoffs_of(session: Session, opportunity_id: int) -> list[tuple[SpendingSignoff, User | None]]:
     rows = session.execute(
         select(SpendingSignoff, User)
