@@ -55,6 +55,12 @@ def _signoff_events(db: Session, opportunity_id: int) -> list[AuditEvent]:
     )
 
 
+def _waiting(client: TestClient, kind: str) -> set[int]:
+    """The opportunities of one kind of item on the person's "Needs you" list."""
+    items = client.get("/api/v1/me/needs-you").json()["items"]
+    return {item["opportunity_id"] for item in items if item["kind"] == kind}
+
+
 def _funding_started(db: Session, work: Work) -> bool:
     db.expire_all()
     payout = payments_repository.payout_for(db, work.opportunity_id)
@@ -74,8 +80,10 @@ def test_publishing_is_an_approvers_sign_off_never_the_authors_own(
     api_draft = make_opportunity(db, team, amount_cents=BUDGET, created_by_user_id=author.id)
     db.commit()
 
-    # The author alone, although owner and approver, cannot publish: page and API.
+    # The author alone, although owner and approver, cannot publish: page and API; nor is
+    # the author asked to, while the other approver is.
     sign_in(client, author)
+    assert _waiting(client, "approve_draft") == set()
     page = client.get(f"/opportunities/{draft.id}").text
     assert "ask another approver to sign it off" in page
     refused = post_form(client, f"/opportunities/{draft.id}/publish", {})
@@ -90,6 +98,7 @@ def test_publishing_is_an_approvers_sign_off_never_the_authors_own(
 
     # Another approver signs it off: published, with who, when and how much on record.
     sign_in(client, other_approver)
+    assert _waiting(client, "approve_draft") == {draft.id, api_draft.id}
     page = client.get(f"/opportunities/{draft.id}").text
     assert "Sign off CA$2,500.00 and publish" in page
     before = datetime.now(UTC)
@@ -162,6 +171,7 @@ def test_funding_is_refused_until_an_approver_signed_off_the_awarded_price(
     funding = f"/opportunities/{oid}/funding"
 
     sign_in(client, work.finance)
+    assert _waiting(client, "fund_award") == set()  # nothing to pay yet
     page = client.get(funding).text
     assert "Funding needs a sign-off" in page
     assert f'action="{funding}"' not in page  # no payment button yet
@@ -176,6 +186,7 @@ def test_funding_is_refused_until_an_approver_signed_off_the_awarded_price(
 
     # The approver signs off over the API: the price, never the budget.
     sign_in(client, work.approver)
+    assert _waiting(client, "sign_off_funding") == {oid}
     status, body = _api_post(client, f"/api/v1/opportunities/{oid}/funding/sign-off")
     assert status == 200
     assert body["amount_cents"] == BID
@@ -187,7 +198,9 @@ def test_funding_is_refused_until_an_approver_signed_off_the_awarded_price(
     [event] = _signoff_events(db, oid)
     assert (event.actor_user_id, event.details["amount_cents"]) == (work.approver.id, BID)
 
+    assert _waiting(client, "sign_off_funding") == set()
     sign_in(client, work.finance)
+    assert _waiting(client, "fund_award") == {oid}
     assert "CA$2,400.00 signed off for funding" in client.get(funding).text
     started = post_form(client, funding, {}, funding)
     assert started.status_code == 303
