@@ -300,6 +300,10 @@ def test_owners_make_approvers_with_a_limit_and_set_the_monthly_limit(
     refused = client.post(url, data=roles, follow_redirects=False)
     assert refused.status_code == 422
     assert "Enter the most this approver may sign off at once." in refused.text
+    # The summary's link leads to that member's field, which says it is invalid.
+    assert f'href="#field-spending_limit-{member.id}"' in refused.text
+    assert f'id="field-spending_limit-{member.id}"' in refused.text
+    assert 'aria-invalid="true"' in refused.text
     saved = client.post(url, data={**roles, "spending_limit": "1500.00"}, follow_redirects=False)
     assert saved.status_code == 200  # the members page after a change
     assert 'value="1500.00"' in saved.text

@@ -234,6 +234,7 @@ def _render_members(
     notice: str | None = None,
     error: AppError | None = None,
     invite_link: str | None = None,
+    member_id: int | None = None,
 ) -> Response:
     return render(
         request,
@@ -247,6 +248,8 @@ def _render_members(
             "notice": notice,
             "error": error,
             "invite_link": invite_link,
+            # Whose form the error is about: its fields' ids carry the member's id.
+            "error_member": member_id,
         },
         status_code=error.status_code if error else 200,
     )
@@ -360,7 +363,7 @@ def change_roles(
             ),
         ),
         then=lambda _done: _render_members(request, db, found, notice=_("Roles updated.")),
-        again=lambda refusal: _render_members(request, db, found, error=refusal),
+        again=lambda refusal: _render_members(request, db, found, error=refusal, member_id=user_id),
     )
 
 
