@@ -8,21 +8,25 @@ never the $2,500.00 budget), limits chosen around it."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import time_machine
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from app.errors import Conflict
 from app.models import AuditEvent, Opportunity, SpendingSignoff, Team, TeamMembership, User
 from app.payments import repository as payments_repository
+from app.payments import service as payments
 from app.teams.service import month_of
 from tests.support.factories import make_opportunity, make_team, make_user, state_of
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
 from tests.support.pay_on_pull import Work, awarded_work, payout_of
 from tests.support.web import csrf_token, post_form, sign_in
+from tests.test_after_the_merge import _wait_until_it_waits_for_a_lock
 
 BID = 240_000  # the awarded price in tests.support.pay_on_pull
 BUDGET = 250_000
@@ -347,3 +351,49 @@ def test_owners_make_approvers_with_a_limit_and_set_the_monthly_limit(
         ).all()
     )
     assert {"team.roles_changed", "team.monthly_spending_limit"} <= actions
+
+
+def test_two_sign_offs_at_once_cannot_both_fit_under_a_limit_only_one_fits_under(
+    db: Session, engine: Engine, fake_github: FakeGitHub
+) -> None:
+    """PostgreSQL: a sign-off holds its team's row lock until it commits; a second one at that
+    moment waits for it, then counts the first and is refused."""
+    first = awarded_work(db, fake_github)
+    second = awarded_work(db, fake_github, issue=8, beside=first)
+    other_approver = make_user(db, roles={first.team: ["approver"]})
+    team = db.get(Team, first.team.id)
+    assert team is not None
+    team.monthly_spending_limit_cents = 2 * BID - 1
+    db.commit()
+    outcome: list[str] = []
+
+    def second_sign_off() -> None:
+        with Session(engine) as session:
+            opportunity = session.get(Opportunity, second.opportunity_id)
+            approver = session.get(User, other_approver.id)
+            assert opportunity is not None
+            assert approver is not None
+            try:
+                payments.sign_off_funding(session, opportunity, approver)
+                session.commit()
+                outcome.append("signed")
+            except Conflict as refusal:
+                session.rollback()
+                outcome.append(refusal.detail)
+
+    with Session(engine) as session:
+        opportunity = session.get(Opportunity, first.opportunity_id)
+        approver = session.get(User, first.approver.id)
+        assert opportunity is not None
+        assert approver is not None
+        payments.sign_off_funding(session, opportunity, approver)
+        racing = threading.Thread(target=second_sign_off)
+        racing.start()
+        _wait_until_it_waits_for_a_lock(engine, racing)
+        session.commit()
+    racing.join(timeout=120)
+    assert not racing.is_alive()
+    [said] = outcome
+    assert "monthly limit" in said
+    assert len(_signoffs(db, first.opportunity_id)) == 1
+    assert _signoffs(db, second.opportunity_id) == []
