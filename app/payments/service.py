@@ -44,6 +44,7 @@ from app.models.payment import TRANSFER_REVERSED
 from app.payments import repository
 from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
 from app.payments.labels import state_label
+from app.teams import repository as teams_repository
 from app.teams import service as teams
 from app.teams.service import require_role
 from app.text import format_money
@@ -574,6 +575,9 @@ def funding_signoff(session: Session, opportunity: Opportunity) -> SpendingSigno
 def sign_off_funding(session: Session, opportunity: Opportunity, user: User) -> SpendingSignoff:
     """A team approver signs off the award's price so that finance may pay it."""
     award_id, price = _award_to_fund(session, opportunity)
+    # Sign-offs of a team queue on its row (teams.sign_off takes the same lock): a second
+    # approver at the same moment sees this one, and does not sign off the award again.
+    teams_repository.lock_team(session, opportunity.team_id)
     if funding_signoff(session, opportunity) is not None:
         raise Conflict(_("This award's amount is already signed off."))
     return teams.sign_off(
