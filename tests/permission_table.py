@@ -195,6 +195,8 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "GET /opportunities/{opportunity_id}/funding": {FINANCE, APPROVER},
     "POST /opportunities/{opportunity_id}/funding/sign-off": {APPROVER},
     "POST /api/v1/opportunities/{opportunity_id}/funding/sign-off": {APPROVER},
+    # The record of sign-offs (who, when, what amount) is the team's, like its drafts.
+    "GET /api/v1/opportunities/{opportunity_id}/sign-offs": THE_TEAM,
     "POST /opportunities/{opportunity_id}/funding": {FINANCE},
     "GET /opportunities/{opportunity_id}/funding/return": {FINANCE},
     "GET /opportunities/{opportunity_id}/funding/simulated-checkout": {FINANCE},

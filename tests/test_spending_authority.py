@@ -124,6 +124,10 @@ def test_publishing_is_an_approvers_sign_off_never_the_authors_own(
         assert event.details["amount_cents"] == BUDGET
         assert event.details["purpose"] == "publish"
         assert event.occurred_at >= before
+    listed = client.get(f"/api/v1/opportunities/{draft.id}/sign-offs").json()
+    assert [(x["purpose"], x["amount_cents"], x["signed_by_github_id"]) for x in listed] == [
+        ("publish", BUDGET, other_approver.github_id)
+    ]
 
 
 def test_publishing_above_the_approvers_own_limit_is_refused_with_the_numbers(
