@@ -91,7 +91,7 @@ USERS = [
         "raj-forms",
         "Raj Singh",
         "raj@forms.example.gc.ca",
-        [("forms", TeamRole.EDITOR), ("forms", TeamRole.EVALUATOR)],
+        [("forms", TeamRole.EDITOR), ("forms", TeamRole.EVALUATOR), ("forms", TeamRole.APPROVER)],
     ),
     (
         5003,
@@ -112,14 +112,18 @@ USERS = [
         "priya-data",
         "Priya Natarajan",
         "priya@data.example.gc.ca",
-        [("open-data", TeamRole.EVALUATOR)],
+        [("open-data", TeamRole.EVALUATOR), ("open-data", TeamRole.APPROVER)],
     ),
     (
         5006,
         "jean-notify",
         "Jean Dubois",
         "jean@notify.example.gc.ca",
-        [("notify", TeamRole.EDITOR), ("notify", TeamRole.EVALUATOR)],
+        [
+            ("notify", TeamRole.EDITOR),
+            ("notify", TeamRole.EVALUATOR),
+            ("notify", TeamRole.APPROVER),
+        ],
     ),
     (6001, "sam-dev", "Sam Developer", "sam@example.com", []),
     (6002, "noor-codes", "Noor Haddad", "noor@example.com", []),
@@ -129,6 +133,8 @@ USERS = [
     (7002, "bea-admin", "Bea Okafor", "bea@platform.example.gc.ca", []),
 ]
 ADMIN_LOGINS = {"ada-admin", "bea-admin"}
+# Demo approvers may sign off anything up to the platform's default cap ($9,999.00).
+DEMO_APPROVER_LIMIT_CENTS = 999_900
 S = OpportunityState
 
 
@@ -594,7 +600,11 @@ def _ensure_role(session: Session, team: Team, user: User, role: TeamRole) -> in
     ).first()
     if held is not None:
         return 0
-    session.add(TeamMembership(team_id=team.id, user_id=user.id, role=role))
+
+    limit = DEMO_APPROVER_LIMIT_CENTS if role is TeamRole.APPROVER else None
+    session.add(
+        TeamMembership(team_id=team.id, user_id=user.id, role=role, spending_limit_cents=limit)
+    )
     session.flush()
     return 1
 
@@ -627,7 +637,9 @@ def _take_to_its_state(
     if state is S.IN_PEER_REVIEW:
         reviews.request_review(demo.session, opportunity, owner, logins=[])
         return
-    opportunities.publish(demo.session, opportunity, actor=owner, settings=demo.settings)
+    # The owner wrote the draft; the team's approver signs it off, which publishes it.
+    approver = demo.member(spec.team, TeamRole.APPROVER)
+    opportunities.publish(demo.session, opportunity, actor=approver, settings=demo.settings)
     if spec.deadline_days > 0:
         _propose(demo, spec, opportunity, demo.now)  # sealed until the deadline
         return
@@ -773,6 +785,7 @@ def _fund(demo: Demo, spec: DemoOpportunity, opportunity: Opportunity) -> None:
     """The finance person pays on the simulated checkout; the return from it confirms the
     payment, and the work starts."""
     finance = demo.member(spec.team, TeamRole.FINANCE)
+    payments.sign_off_funding(demo.session, opportunity, demo.member(spec.team, TeamRole.APPROVER))
     payments.start_funding(demo.session, demo.gateway, opportunity, finance, demo.settings)
     payments.confirm_funding(
         demo.session, demo.gateway, opportunity, follow=payonpull.follow_payout

@@ -62,7 +62,7 @@ from app.site import pages as site_pages
 from app.subscriptions import pages as subscriptions_pages
 from app.teams import api as teams_api
 from app.teams import pages as teams_pages
-from app.teams.labels import role_label
+from app.teams.labels import role_label, signoff_label
 from app.templating import environment as templates
 from app.templating import render
 from app.work import api as work_api
@@ -144,6 +144,7 @@ templates.globals.update(
     state_label_for=opportunity_state_label,
     proposal_state_label=proposal_state_label,
     role_label=role_label,
+    signoff_label=signoff_label,
 )
 
 

@@ -23,15 +23,16 @@ EVALUATOR = "evaluator"
 EDITOR = "editor"
 OWNER = "owner"
 FINANCE = "finance"
+APPROVER = "approver"  # spending authority: signs off publishing and funding, up to a limit
 ADMIN = "admin"  # a platform administrator, in no team
-PERSONAS = (ANONYMOUS, DEVELOPER, OTHER_TEAM, EVALUATOR, EDITOR, OWNER, FINANCE, ADMIN)
+PERSONAS = (ANONYMOUS, DEVELOPER, OTHER_TEAM, EVALUATOR, EDITOR, OWNER, FINANCE, APPROVER, ADMIN)
 
 EVERYONE = frozenset(PERSONAS)
 SIGNED_IN = EVERYONE - {ANONYMOUS}
 # Webhooks: a signature over the body opens them, never a person.
 NOBODY: frozenset[str] = frozenset()
 ADMIN_ONLY = frozenset({ADMIN})
-THE_TEAM = frozenset({EVALUATOR, EDITOR, OWNER, FINANCE})
+THE_TEAM = frozenset({EVALUATOR, EDITOR, OWNER, FINANCE, APPROVER})
 # Anyone signed in who is not a member of the team that posted the work: those who propose,
 # ask questions, review another team's draft and accept an award.
 NOT_THE_TEAM = SIGNED_IN - THE_TEAM
@@ -129,6 +130,8 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "POST /teams/{slug}/settings": {OWNER},
     "GET /api/v1/teams/{slug}/settings": {OWNER},
     "PUT /api/v1/teams/{slug}/settings": {OWNER},
+    "GET /api/v1/teams/{slug}/members": {OWNER},
+    "PUT /api/v1/teams/{slug}/members/{github_id}": {OWNER},
     "POST /teams/{slug}/leave": THE_TEAM,
     # The emailed invitation: the link is readable by whoever holds it, accepted once signed in.
     "GET /invitations/{token}": EVERYONE,
@@ -139,9 +142,11 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "POST /api/v1/teams/{slug}/opportunities": AUTHORS,
     "GET /opportunities/{opportunity_id}/edit": AUTHORS,
     "POST /opportunities/{opportunity_id}/edit": AUTHORS,
-    # Publishing needs the team owner's approval (DESIGN: "team approval").
-    "POST /opportunities/{opportunity_id}/publish": {OWNER},
-    "POST /api/v1/opportunities/{opportunity_id}/publish": {OWNER},
+    # Publishing is an approver's sign-off (DESIGN: "team approval"; issue 16: spending
+    # authority). An owner publishes only if they also hold the approver role; the service
+    # refuses the draft's own author.
+    "POST /opportunities/{opportunity_id}/publish": {APPROVER},
+    "POST /api/v1/opportunities/{opportunity_id}/publish": {APPROVER},
     "POST /opportunities/{opportunity_id}/cancel": {OWNER},
     "POST /api/v1/opportunities/{opportunity_id}/cancel": {OWNER},
     "POST /opportunities/{opportunity_id}/addenda": AUTHORS,
@@ -200,8 +205,13 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "PUT /api/v1/opportunities/{opportunity_id}/co-authors": NOT_THE_TEAM,
     "POST /opportunities/{opportunity_id}/reopen": {OWNER},
     "POST /opportunities/{opportunity_id}/close-unsuccessful": {OWNER},
-    # --- money: the team's finance role funds; administrators oversee ----------------------------
-    "GET /opportunities/{opportunity_id}/funding": {FINANCE},
+    # --- money: an approver signs off, the team's finance role funds; administrators oversee ----
+    # The funding page shows the amount to sign off to the approvers, the payment to finance.
+    "GET /opportunities/{opportunity_id}/funding": {FINANCE, APPROVER},
+    "POST /opportunities/{opportunity_id}/funding/sign-off": {APPROVER},
+    "POST /api/v1/opportunities/{opportunity_id}/funding/sign-off": {APPROVER},
+    # The record of sign-offs (who, when, what amount) is the team's, like its drafts.
+    "GET /api/v1/opportunities/{opportunity_id}/sign-offs": THE_TEAM,
     "POST /opportunities/{opportunity_id}/funding": {FINANCE},
     "GET /opportunities/{opportunity_id}/funding/return": {FINANCE},
     "GET /opportunities/{opportunity_id}/funding/simulated-checkout": {FINANCE},

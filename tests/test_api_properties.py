@@ -102,7 +102,7 @@ def build_world(db: Session, settings: Settings, fake_github: FakeGitHub) -> Wor
     developer (accept) and one the developer is asked to review."""
     fake_github.add_repository("gc-demo/repo", 42)
     team = make_team(db, slug="forms")
-    every_role = ["owner", "editor", "evaluator", "finance"]
+    every_role = ["owner", "editor", "evaluator", "finance", "approver"]
     owner = make_user(
         db, email="me@example.gc.ca", terms_version=settings.terms_version, roles={team: every_role}
     )
@@ -164,6 +164,8 @@ def build_world(db: Session, settings: Settings, fake_github: FakeGitHub) -> Wor
             ],
             "proposal_id": [p.id for p in (*proposals, winner)],
             "question_id": [question.id],
+            # A member of the team, and someone who is not (404).
+            "github_id": [other.github_id, developer.github_id],
         },
     )
     theirs = _token(db, other, settings)

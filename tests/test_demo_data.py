@@ -256,11 +256,11 @@ def _check_the_facts(db: Session) -> None:
             assert "release" not in movements, opportunity.title
 
 
-def _finance_of(db: Session, opportunity: Opportunity) -> User:
+def _finance_of(db: Session, opportunity: Opportunity, role: str = "finance") -> User:
     finance = db.scalars(
         select(User)
         .join(TeamMembership, TeamMembership.user_id == User.id)
-        .where(TeamMembership.team_id == opportunity.team_id, TeamMembership.role == "finance")
+        .where(TeamMembership.team_id == opportunity.team_id, TeamMembership.role == role)
     ).first()
     assert finance is not None, opportunity.title
     return finance
@@ -334,15 +334,20 @@ def _release_held_payments(demo: Demo) -> None:
 
 
 def _fund_awarded_work(demo: Demo) -> None:
-    """The finance person's "Fund this work" leads to the simulated checkout; paying there
-    funds the work, which starts if its developer has accepted the contract."""
+    """The team's approver signs off the awarded price; then the finance person's "Fund this
+    work" leads to the simulated checkout; paying there funds the work, which starts if its
+    developer has accepted the contract."""
     db = demo.db
     awarded = [o for o in _opportunities(db) if o.state == "awarded"]
     assert awarded
     for opportunity in awarded:
+        funding = f"/opportunities/{opportunity.id}/funding"
+        demo.client.cookies.clear()
+        sign_in(demo.client, _finance_of(db, opportunity, "approver"))
+        signed = post_form(demo.client, f"{funding}/sign-off", {}, funding)
+        assert signed.status_code == 303, signed.text
         demo.client.cookies.clear()
         sign_in(demo.client, _finance_of(db, opportunity))
-        funding = f"/opportunities/{opportunity.id}/funding"
         started = post_form(demo.client, funding, {}, funding)
         assert started.status_code == 303, started.text
         checkout = urlsplit(started.headers["location"]).path

@@ -78,7 +78,7 @@ def test_a_pull_request_or_a_missing_issue_is_not_a_verified_link(
     fake_github.add_repository("gc-demo/forms", 1)
     fake_github.add_issue("gc-demo/forms", 8, pull_request=True)
     team = make_team(db)
-    owner = make_user(db, roles={team: ["owner"]})
+    owner = make_user(db, roles={team: ["owner", "approver"]})
     db.commit()
     sign_in(client, owner)
     for url in (

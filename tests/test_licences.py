@@ -108,7 +108,7 @@ def test_the_api_refuses_an_unknown_licence_and_a_new_draft_takes_the_teams_defa
 
 def test_a_draft_without_a_licence_cannot_be_published(client: TestClient, db: Session) -> None:
     team = make_team(db)
-    owner = make_user(db, roles={team: ["owner"]})
+    owner = make_user(db, roles={team: ["owner", "approver"]})
     draft = make_opportunity(db, team, license_spdx="")
     db.commit()
     sign_in(client, owner)
@@ -151,7 +151,8 @@ def test_owners_set_the_teams_default_licence_on_its_settings_page_and_in_the_ap
 
     url = f"/api/v1/teams/{team.slug}/settings"
     headers = {"x-csrftoken": csrf_token(client)}
-    assert client.get(url).json() == {"default_licence": "EUPL-1.2"}
+    no_limit = {"monthly_spending_limit_cents": None}
+    assert client.get(url).json() == {"default_licence": "EUPL-1.2", **no_limit}
     assert client.put(url, json={"default_licence": UNKNOWN}, headers=headers).status_code == 422
     changed = client.put(url, json={"default_licence": "Apache-2.0 OR MIT"}, headers=headers)
-    assert changed.json() == {"default_licence": "Apache-2.0 OR MIT"}
+    assert changed.json() == {"default_licence": "Apache-2.0 OR MIT", **no_limit}

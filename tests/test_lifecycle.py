@@ -275,10 +275,10 @@ def test_publish_over_http_is_refused_with_409_when_the_lifecycle_forbids_it(
     client: TestClient, db: Session, state: S
 ) -> None:
     team = make_team(db)
-    owner = make_user(db, roles={team: ["owner"]})
+    approver = make_user(db, roles={team: ["approver"]})
     opportunity = make_opportunity(db, team, state=state.value)
     db.commit()
-    sign_in(client, owner)
+    sign_in(client, approver)
     before = _audit_count(db, "opportunity", opportunity.id)
     response = post_form(client, f"/opportunities/{opportunity.id}/publish", {})
     assert response.status_code == 409
@@ -311,10 +311,10 @@ def test_publish_over_http_moves_a_ready_draft_and_audits_once(
     client: TestClient, db: Session
 ) -> None:
     team = make_team(db)
-    owner = make_user(db, roles={team: ["owner"]})
+    approver = make_user(db, roles={team: ["approver"]})
     opportunity = make_opportunity(db, team, state="draft")
     db.commit()
-    sign_in(client, owner)
+    sign_in(client, approver)
     response = post_form(client, f"/opportunities/{opportunity.id}/publish", {})
     assert response.status_code == 303
     db.expire_all()
@@ -322,23 +322,35 @@ def test_publish_over_http_moves_a_ready_draft_and_audits_once(
     assert stored is not None
     assert stored.state == "published"
     assert stored.published_at is not None
-    assert _audit_count(db, "opportunity", opportunity.id) == 1
+    # One transition, and the approver's sign-off that allowed it (issue 16).
+    actions = db.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.subject_type == "opportunity", AuditEvent.subject_id == opportunity.id
+        )
+    ).all()
+    assert sorted(actions) == ["opportunity.transition", "spending.signed_off"]
 
 
-def test_an_editor_cannot_publish_only_an_owner_approves(client: TestClient, db: Session) -> None:
+def test_an_editor_or_an_owner_cannot_publish_only_an_approver_signs_off(
+    client: TestClient, db: Session
+) -> None:
     team = make_team(db)
     editor = make_user(db, roles={team: ["editor"]})
+    owner = make_user(db, roles={team: ["owner"]})
     opportunity = make_opportunity(db, team, state="draft")
     db.commit()
-    sign_in(client, editor)
-    assert post_form(client, f"/opportunities/{opportunity.id}/publish", {}).status_code == 403
+    for person in (editor, owner):
+        sign_in(client, person)
+        response = post_form(client, f"/opportunities/{opportunity.id}/publish", {})
+        assert response.status_code == 403
+    assert state_of(db, Opportunity, opportunity.id) == "draft"
 
 
 def test_publishing_needs_a_verified_issue_and_a_future_deadline(
     client: TestClient, db: Session
 ) -> None:
     team = make_team(db)
-    owner = make_user(db, roles={team: ["owner"]})
+    approver = make_user(db, roles={team: ["approver"]})
     opportunity = make_opportunity(
         db,
         team,
@@ -347,7 +359,7 @@ def test_publishing_needs_a_verified_issue_and_a_future_deadline(
         proposal_deadline=utcnow() - timedelta(minutes=1),
     )
     db.commit()
-    sign_in(client, owner)
+    sign_in(client, approver)
     response = post_form(client, f"/opportunities/{opportunity.id}/publish", {})
     assert response.status_code == 422
     assert "verify" in response.text

@@ -79,6 +79,14 @@ def test_the_whole_flow_through_the_pages(
     _jobs(client, settings)
     assert "Ready to receive payouts" in client.get("/account/payouts").text
 
+    # The team's approver signs off the winning bid (not the budget) on the funding page.
+    sign_in(client, work.approver)
+    signoff_page = client.get(f"/opportunities/{oid}/funding").text
+    assert "$2,400.00 for funding" in signoff_page
+    assert "$2,500.00" not in signoff_page
+    funding = f"/opportunities/{oid}/funding"
+    assert post_form(client, f"{funding}/sign-off", {}, funding).status_code == 303
+
     # Finance pays the winning bid (not the budget) on Stripe's checkout and comes back: the
     # work is in progress.
     sign_in(client, work.finance)

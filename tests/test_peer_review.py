@@ -22,7 +22,8 @@ REVIEW = {
 def test_the_peer_review_flow_in_pages(client: TestClient, db: Session) -> None:
     team = make_team(db, require_peer_review=True)
     other = make_team(db)
-    owner = make_user(db, roles={team: ["owner"]})
+    # Owner and approver: publishing is an approver's sign-off (issue 16).
+    owner = make_user(db, roles={team: ["owner", "approver"]})
     peer = make_user(db, roles={other: ["editor"]})  # a public servant of another team
     outsider = make_user(db)  # a developer: not a public servant
     draft = make_opportunity(db, team, state="draft", title="Draft to scope")

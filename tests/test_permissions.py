@@ -40,6 +40,7 @@ TEAM_ROLE_OF = {
     "editor": "editor",
     "owner": "owner",
     "finance": "finance",
+    "approver": "approver",
 }
 # 404 is not a refusal: the route let the person in and then found nothing of theirs there.
 DENIED = {401, 403}
@@ -162,6 +163,9 @@ class World:
             "project_slug": self.project_slug,
             # Role changes target someone who is not the persona walking the routes.
             "user_id": str(self.people["finance" if persona != "finance" else "evaluator"].id),
+            "github_id": str(
+                self.people["finance" if persona != "finance" else "evaluator"].github_id
+            ),
             "token_id": str(self.token_ids.get(persona, 0)),
             "proposal_id": str(self.proposal_ids.get(persona, 1)),
             "question_id": str(self.question_id),

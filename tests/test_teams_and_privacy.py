@@ -59,7 +59,7 @@ def test_an_admin_approves_a_pending_team_and_only_then_it_can_publish(
     client: TestClient, db: Session
 ) -> None:
     pending = make_team(db, approved_at=None)
-    owner = make_user(db, roles={pending: ["owner"]})
+    owner = make_user(db, roles={pending: ["owner", "approver"]})
     admin = make_user(db, is_admin=True)
     draft = make_opportunity(db, pending, state="draft")
     db.commit()

@@ -29,6 +29,7 @@ from app.models import (
     Question,
     Review,
     ReviewRequest,
+    SpendingSignoff,
     Team,
     User,
 )
@@ -86,7 +87,9 @@ def world(db: Session, settings: Settings) -> World:
         "ed": make_user(db, login="ed", roles={a: ["editor"]}, terms_version=terms),
         "eve": make_user(db, login="eve", roles={a: ["evaluator"]}, terms_version=terms),
         "fiona": make_user(db, login="fiona", roles={a: ["finance"]}, terms_version=terms),
-        "bob": make_user(db, login="bob", roles={b: ["owner"]}, terms_version=terms),
+        # Signs off publishing and funding (issue 16).
+        "abe": make_user(db, login="abe", roles={a: ["approver"]}, terms_version=terms),
+        "bob": make_user(db, login="bob", roles={b: ["owner", "approver"]}, terms_version=terms),
         "pat": make_user(db, login="pat", roles={b: ["editor"]}, terms_version=terms),
         "dana": make_user(db, login="dana-bidder", name="Dana Bidder", terms_version=terms),
         "devon": make_user(db, login="devon-bidder", name="Devon Bidder", terms_version=terms),
@@ -131,7 +134,21 @@ def world(db: Session, settings: Settings) -> World:
     _declared(db, ready, eve)
     _evaluated(db, make_proposal(db, ready, devon, state="under_evaluation").id, eve)
     awarded = opportunity("A awarded", a, state="awarded", proposal_deadline=past)
-    _award(db, awarded, make_proposal(db, awarded, dana, state="awarded", price_cents=42_000).id)
+    a_award = _award(
+        db, awarded, make_proposal(db, awarded, dana, state="awarded", price_cents=42_000).id
+    )
+    # Its price is signed off: finance may fund it.
+    db.add(
+        SpendingSignoff(
+            team_id=a.id,
+            opportunity_id=awarded.id,
+            award_id=a_award.id,
+            purpose="fund",
+            amount_cents=42_000,
+            currency="CAD",
+            signed_by_user_id=people["abe"].id,
+        )
+    )
     opportunity("A on hold", a, state="on_hold", proposal_deadline=past)
     paid = opportunity("A paid", a, state="paid", proposal_deadline=past)
     paid_award = _award(
@@ -157,9 +174,9 @@ def _expected_needs_you(w: World) -> dict[str, list[tuple[str, str]]]:
     """Who must act on what, and on which page, from the scenario."""
     i = w.ids
     return {
+        # An owner who is not an approver does not publish (issue 16).
         "olivia": [
             ("reply_to_reviews", f"/opportunities/{i['A in review']}#reviews"),
-            ("approve_draft", f"/opportunities/{i['A draft']}#team-actions"),
             ("answer_question", f"/opportunities/{i['A open']}#answer-"),
             ("reopen_or_close", f"/opportunities/{i['A without proposals']}/evaluation"),
             ("award", f"/opportunities/{i['A ready']}/evaluation"),
@@ -178,10 +195,14 @@ def _expected_needs_you(w: World) -> dict[str, list[tuple[str, str]]]:
             ("fund_award", f"/opportunities/{i['A awarded']}/funding"),
             ("work_on_hold", f"/opportunities/{i['A on hold']}"),
         ],
+        # Team B's award is not signed off yet: its approver (Bob) is asked to, its finance
+        # (nobody) is not asked to pay.
+        "abe": [("approve_draft", f"/opportunities/{i['A draft']}#team-actions")],
         # Bob reviews team A's draft as a peer (a member of another approved team).
         "bob": [
             ("review_draft", f"/opportunities/{i['A in review']}/review"),
             ("approve_draft", f"/opportunities/{i['B draft']}#team-actions"),
+            ("sign_off_funding", f"/opportunities/{i['B awarded']}/funding"),
         ],
         "pat": [],  # already reviewed team A's draft
         "dana": [],
@@ -205,7 +226,7 @@ def _expected_my_work(w: World) -> dict[str, list[tuple[str, str]]]:
             ("set_up_payouts", "/account/payouts"),
             ("finish_proposal", f"/opportunities/{i['A open']}/proposal"),
         ],
-        **{name: [] for name in ("olivia", "ed", "eve", "fiona", "bob", "pat", "ada")},
+        **{name: [] for name in ("olivia", "ed", "eve", "fiona", "abe", "bob", "pat", "ada")},
     }
 
 
@@ -261,8 +282,8 @@ def test_the_count_is_read_out_with_its_meaning_in_french(client: TestClient, wo
     sign_in(client, world.people["olivia"])
     html = client.get("/?lang=fr").text
     assert (
-        '<a href="/needs-you">Vous attend<span class="visually-hidden"> (6 à faire)</span>'
-        '<span class="nav-count" aria-hidden="true"> (6)</span></a>'
+        '<a href="/needs-you">Vous attend<span class="visually-hidden"> (5 à faire)</span>'
+        '<span class="nav-count" aria-hidden="true"> (5)</span></a>'
     ) in html
     page = client.get("/needs-you").text
     assert "Questions auxquelles répondre (1)" in page

@@ -32,6 +32,8 @@ ACTION_LABELS = {
     "team.invitation_sent": N_("Sent an invitation"),
     "team.invitation_accepted": N_("Accepted an invitation"),
     "team.default_licence": N_("Changed the default licence of new opportunities"),
+    "team.monthly_spending_limit": N_("Changed the team's monthly spending limit"),
+    "spending.signed_off": N_("Signed off an amount (spending authority)"),
     "opportunity.create": N_("Created the draft"),
     "opportunity.update": N_("Edited the draft"),
     "opportunity.addendum": N_("Published an addendum"),

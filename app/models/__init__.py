@@ -33,7 +33,14 @@ from app.models.subscription import (
     SubscriptionEmail,
     SubscriptionState,
 )
-from app.models.team import Project, Team, TeamMembership, TeamRole
+from app.models.team import (
+    Project,
+    SignoffPurpose,
+    SpendingSignoff,
+    Team,
+    TeamMembership,
+    TeamRole,
+)
 from app.models.user import User
 from app.models.webhook import InboxStatus, Outcome, WebhookDelivery
 
@@ -71,6 +78,8 @@ __all__ = [
     "ReviewRequest",
     "RubricCriterion",
     "Score",
+    "SignoffPurpose",
+    "SpendingSignoff",
     "StripeEvent",
     "Subscription",
     "SubscriptionEmail",

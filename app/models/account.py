@@ -12,7 +12,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, EnumText, UTCDateTime, utcnow
-from app.models.team import TeamRole
+from app.models.team import ROLE_CHECK, TeamRole
 
 
 class UserSession(Base):
@@ -59,9 +59,7 @@ class ApiToken(Base):
 
 class TeamInvitation(Base):
     __tablename__ = "team_invitations"
-    __table_args__ = (
-        CheckConstraint("role IN ('owner', 'editor', 'evaluator', 'finance')", name="role_known"),
-    )
+    __table_args__ = (CheckConstraint(ROLE_CHECK, name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)

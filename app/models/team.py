@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, EnumText, UTCDateTime, utcnow
@@ -16,6 +25,19 @@ class TeamRole(StrEnum):
     EDITOR = "editor"
     EVALUATOR = "evaluator"
     FINANCE = "finance"
+    # Signs off publishing and funding, up to a limit of their own (spending authority).
+    APPROVER = "approver"
+
+
+ROLE_CHECK = "role IN ('owner', 'editor', 'evaluator', 'finance', 'approver')"
+
+
+class SignoffPurpose(StrEnum):
+    """What an approver signs off: an opportunity's budget going public, or an award's price
+    being paid."""
+
+    PUBLISH = "publish"
+    FUND = "fund"
 
 
 class Team(Base):
@@ -38,6 +60,9 @@ class Team(Base):
     require_peer_review: Mapped[bool] = mapped_column(default=False)
     # The SPDX licence expression a new draft starts with; each opportunity may name another.
     default_licence: Mapped[str] = mapped_column(String(60), default="MIT", server_default="MIT")
+    # What the team's approvers may sign off for funding in one UTC calendar month, in total;
+    # None: no monthly limit (each approver's own limit still applies).
+    monthly_spending_limit_cents: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -60,11 +85,47 @@ class TeamMembership(Base):
     __tablename__ = "team_memberships"
     __table_args__ = (
         UniqueConstraint("team_id", "user_id", "role", name="uq_team_memberships_team_user_role"),
-        CheckConstraint("role IN ('owner', 'editor', 'evaluator', 'finance')", name="role_known"),
+        CheckConstraint(ROLE_CHECK, name="role_known"),
+        # An approver's row carries their limit; no other role has one.
+        CheckConstraint(
+            "(role = 'approver' AND spending_limit_cents >= 0)"
+            " OR (role <> 'approver' AND spending_limit_cents IS NULL)",
+            name="limit_for_approvers",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[TeamRole] = mapped_column(EnumText(TeamRole, 20))
+    # The most one sign-off by this approver may be for, in cents (approver rows only).
+    spending_limit_cents: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SpendingSignoff(Base):
+    """One approver's sign-off: who, when, for what amount. Funding sign-offs of a UTC calendar
+    month add up against the team's monthly limit. Never updated nor deleted."""
+
+    __tablename__ = "spending_signoffs"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('publish', 'fund')", name="purpose_known"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        # A funding sign-off is for one award (its price); publishing has none yet.
+        CheckConstraint("(purpose = 'fund') = (award_id IS NOT NULL)", name="award_for_funding"),
+        Index("ix_spending_signoffs_team_month", "team_id", "purpose", "signed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
+    opportunity_id: Mapped[int] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="RESTRICT"), index=True
+    )
+    award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id", ondelete="RESTRICT"))
+    purpose: Mapped[SignoffPurpose] = mapped_column(EnumText(SignoffPurpose, 10))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    signed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -19,9 +19,11 @@ from app.opportunities.schemas import (
     OpportunityOut,
     OpportunityPage,
 )
+from app.teams import repository as teams_repository
+from app.teams.schemas import SignoffOut
 
 router = APIRouter(prefix="/api/v1", tags=["opportunities"])
-APPROVERS = team(TeamRole.OWNER, via="opportunity_id")
+APPROVERS = team(TeamRole.APPROVER, via="opportunity_id")
 
 
 def to_out(listed: repository.Listed, request: Request) -> OpportunityOut:
@@ -109,7 +111,7 @@ def _author_target(db: DbSession, opportunity_id: int, user: CurrentUser) -> Opp
 @router.post(
     "/opportunities/{opportunity_id}/publish",
     response_model=OpportunityOut,
-    summary="Publish a draft (team owners)",
+    summary="Sign off a draft's amount and publish it (team approvers, not its author)",
     dependencies=[allow(APPROVERS)],
 )
 def publish_opportunity(
@@ -118,3 +120,25 @@ def publish_opportunity(
     service.publish(db, _author_target(db, opportunity_id, user), actor=user, settings=settings)
     db.commit()
     return to_out(service.get_visible(db, opportunity_id, user), request)
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/sign-offs",
+    response_model=list[SignoffOut],
+    summary="Every approver's sign-off on the opportunity: who, when, what amount (its team)",
+    dependencies=[allow(team(via="opportunity_id"))],
+)
+def sign_offs(opportunity_id: RowId, db: DbSession) -> list[SignoffOut]:
+    service.get_opportunity(db, opportunity_id)
+    return [
+        SignoffOut(
+            opportunity_id=signoff.opportunity_id,
+            award_id=signoff.award_id,
+            purpose=signoff.purpose,
+            amount_cents=signoff.amount_cents,
+            currency=signoff.currency,
+            signed_by_github_id=approver.github_id if approver else None,
+            signed_at=signoff.signed_at,
+        )
+        for signoff, approver in teams_repository.signoffs_of(db, opportunity_id)
+    ]

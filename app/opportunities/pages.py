@@ -46,7 +46,7 @@ from app.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 AUTHORS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
-APPROVERS = team(TeamRole.OWNER, via="opportunity_id")
+APPROVERS = team(TeamRole.APPROVER, via="opportunity_id")
 
 NOTICES = {
     "created": lambda: _("Draft saved."),
@@ -118,9 +118,14 @@ def detail_page(
             "state_label": labels.state_label(opportunity.state),
             "can_edit": bool(roles & set(teams_service.AUTHOR_ROLES))
             and opportunity.state in service.EDITABLE_STATES,
-            "can_approve": bool(roles & set(teams_service.APPROVER_ROLES)),
-            "can_publish": OpportunityState.PUBLISHED
-            in service.ALLOWED_TRANSITIONS[opportunity.state],
+            "can_cancel_as_owner": bool(roles & set(teams_service.OWNER_ROLES)),
+            "can_sign_off": TeamRole.APPROVER in roles,
+            "is_creator": user is not None and user.id == opportunity.created_by_user_id,
+            "signoff_limit": teams_repository.approver_limit(db, user.id, opportunity.team_id)
+            if user and TeamRole.APPROVER in roles
+            else None,
+            "signoffs": teams_repository.signoffs_of(db, opportunity.id) if roles else [],
+            "can_publish": opportunity.state == OpportunityState.DRAFT,
             "can_cancel": OpportunityState.CANCELLED
             in service.ALLOWED_TRANSITIONS[opportunity.state],
             "publication_problems": service.publication_problems(

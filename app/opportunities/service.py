@@ -22,7 +22,15 @@ from app.github.client import GitHubClient
 from app.github.service import IssueLinkError, parse_issue_url, verify_issue
 from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
-from app.models import Opportunity, OpportunityState, Project, Team, TeamRole, User
+from app.models import (
+    Opportunity,
+    OpportunityState,
+    Project,
+    SignoffPurpose,
+    Team,
+    TeamRole,
+    User,
+)
 from app.models.base import utcnow
 from app.notifications import service as notifications
 from app.opportunities import repository
@@ -31,7 +39,8 @@ from app.opportunities.schemas import MAX_CONTEXT_LINKS, DraftIn
 from app.proposals import service as proposals
 from app.reviews import repository as reviews_repository
 from app.teams import repository as teams_repository
-from app.teams.service import APPROVER_ROLES, AUTHOR_ROLES, require_role
+from app.teams import service as teams
+from app.teams.service import AUTHOR_ROLES, OWNER_ROLES, require_role
 from app.text import format_money
 
 S = OpportunityState
@@ -385,16 +394,36 @@ def publication_problems(
 
 
 def publish(session: Session, opportunity: Opportunity, *, actor: User, settings: Settings) -> None:
-    require_role(session, actor, opportunity.team_id, APPROVER_ROLES)
-    if opportunity.state is S.DRAFT:
-        problems = publication_problems(session, opportunity, settings, utcnow())
-        if problems:
-            raise ValidationFailed(" ".join(problems))
-    transition(session, opportunity, S.PUBLISHED, actor=actor)
+    """An approver's sign-off on the draft's amount publishes it (README, "Spending
+    authority"): not the draft's author, within the approver's limit and the team's month."""
+    require_role(session, actor, opportunity.team_id, teams.SIGNOFF_ROLES)
+    if opportunity.state is not S.DRAFT:
+        # Re-opening after an empty deadline is evaluations.reopen's, with its own checks.
+        raise InvalidTransition(
+            _(
+                "An opportunity that is %(current)s cannot become %(target)s.",
+                current=state_label(opportunity.state),
+                target=state_label(S.PUBLISHED),
+            )
+        )
+    problems = publication_problems(session, opportunity, settings, utcnow())
+    if problems:
+        raise ValidationFailed(" ".join(problems))
+    signoff = teams.sign_off(
+        session,
+        actor,
+        team_id=opportunity.team_id,
+        opportunity_id=opportunity.id,
+        author_user_id=opportunity.created_by_user_id,
+        purpose=SignoffPurpose.PUBLISH,
+        amount_cents=opportunity.amount_cents,
+        currency=opportunity.currency,
+    )
+    transition(session, opportunity, S.PUBLISHED, actor=actor, details={"signoff_id": signoff.id})
 
 
 def cancel(session: Session, opportunity: Opportunity, *, actor: User, reason: str) -> None:
-    require_role(session, actor, opportunity.team_id, APPROVER_ROLES)
+    require_role(session, actor, opportunity.team_id, OWNER_ROLES)
     if not reason.strip():
         raise ValidationFailed(field_errors={"reason": _("Say why the opportunity is cancelled.")})
     transition(session, opportunity, S.CANCELLED, actor=actor, details={"reason": reason.strip()})

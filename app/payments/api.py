@@ -21,6 +21,7 @@ from app.payments.schemas import (
     PayoutOut,
     TransferOut,
 )
+from app.teams.schemas import SignoffOut
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 webhook_router = APIRouter(tags=["webhooks"])
@@ -107,3 +108,25 @@ def name_co_authors(
         CoAuthorOut(github_id=u.github_id, login=u.login, share_basis_points=points)
         for u, points in shares
     ]
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/funding/sign-off",
+    response_model=SignoffOut,
+    dependencies=[allow(team(TeamRole.APPROVER, via="opportunity_id"))],
+    summary="Sign off the awarded price so the team may fund it (team approvers, not the author)",
+    responses=problems(409),
+)
+def sign_off_funding(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> SignoffOut:
+    opportunity = service.opportunity_of(db, opportunity_id)
+    signoff = service.sign_off_funding(db, opportunity, user)
+    db.commit()
+    return SignoffOut(
+        opportunity_id=signoff.opportunity_id,
+        award_id=signoff.award_id,
+        purpose=signoff.purpose,
+        amount_cents=signoff.amount_cents,
+        currency=signoff.currency,
+        signed_by_github_id=user.github_id,
+        signed_at=signoff.signed_at,
+    )

@@ -14,15 +14,20 @@ from app.deps import AppSettings, CurrentUser, DbSession, FormBody, RowId, form_
 from app.errors import AppError, NotFound
 from app.forms import form_action, on_field_errors, read_form
 from app.models import Opportunity, OpportunityState, Payout, PayoutState, Team, TeamRole, User
+from app.models.base import utcnow
 from app.payments import labels, repository, service
 from app.payments.gateway import gateway_for
 from app.payments.schemas import CoAuthorsForm
 from app.teams import repository as teams_repository
+from app.teams import service as teams_service
 from app.templating import render
 from app.text import format_share
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 FINANCE = team(TeamRole.FINANCE, via="opportunity_id")
+APPROVERS = team(TeamRole.APPROVER, via="opportunity_id")
+# The funding page: finance pays there, approvers sign off the amount there first.
+FUNDING_PAGE = team(TeamRole.FINANCE, TeamRole.APPROVER, via="opportunity_id")
 FINANCE_OR_ADMIN = team(TeamRole.FINANCE, via="opportunity_id", admins_too=True)
 
 
@@ -133,11 +138,17 @@ def _funding_page(
     db: DbSession,
     settings: AppSettings,
     opportunity: Opportunity,
+    user: User,
     error: AppError | None = None,
 ) -> Response:
     found = repository.awardee_of(db, opportunity.id)
     payout = repository.payout_for(db, opportunity.id)
     account = repository.account_of(db, found[1].id) if found else None
+    roles = teams_repository.roles_of(db, user.id, opportunity.team_id)
+    team = db.get(Team, opportunity.team_id)
+    awaiting = opportunity.state == OpportunityState.AWARDED and (
+        payout is None or payout.state == PayoutState.AWAITING_FUNDING
+    )
     return render(
         request,
         "payments/funding.html",
@@ -149,8 +160,13 @@ def _funding_page(
             "amount_cents": repository.contract_price_cents(db, found[0].id) if found else None,
             "developer": found[1] if found else None,
             "payouts_enabled": bool(account and account.payouts_enabled),
-            "can_fund": opportunity.state == OpportunityState.AWARDED
-            and (payout is None or payout.state == PayoutState.AWAITING_FUNDING),
+            "can_fund": awaiting and TeamRole.FINANCE in roles,
+            "signoff": service.funding_signoff(db, opportunity),
+            "can_sign_off": awaiting and TeamRole.APPROVER in roles,
+            "is_creator": user.id == opportunity.created_by_user_id,
+            "signoff_limit": teams_repository.approver_limit(db, user.id, opportunity.team_id),
+            "monthly_limit": team.monthly_spending_limit_cents if team else None,
+            "month_signed_off": teams_service.funding_this_month(db, opportunity.team_id, utcnow()),
             "simulated": settings.payments_simulated,
             "error": error,
         },
@@ -161,12 +177,33 @@ def _funding_page(
 @router.get(
     "/opportunities/{opportunity_id}/funding",
     response_class=HTMLResponse,
-    dependencies=[allow(FINANCE)],
+    dependencies=[allow(FUNDING_PAGE)],
 )
 def funding(
-    opportunity_id: RowId, request: Request, db: DbSession, settings: AppSettings
+    opportunity_id: RowId,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
 ) -> Response:
-    return _funding_page(request, db, settings, service.opportunity_of(db, opportunity_id))
+    return _funding_page(request, db, settings, service.opportunity_of(db, opportunity_id), user)
+
+
+@router.post("/opportunities/{opportunity_id}/funding/sign-off", dependencies=[allow(APPROVERS)])
+def sign_off_funding(
+    opportunity_id: RowId,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+) -> Response:
+    opportunity = service.opportunity_of(db, opportunity_id)
+    return form_action(
+        db,
+        lambda: service.sign_off_funding(db, opportunity, user),
+        then=f"/opportunities/{opportunity_id}/funding",
+        again=lambda refusal: _funding_page(request, db, settings, opportunity, user, refusal),
+    )
 
 
 @router.post("/opportunities/{opportunity_id}/funding", dependencies=[allow(FINANCE)])
@@ -182,7 +219,7 @@ def fund(
         db,
         lambda: service.start_funding(db, gateway_for(settings), opportunity, user, settings),
         then=lambda checkout: checkout.url,
-        again=lambda refusal: _funding_page(request, db, settings, opportunity, refusal),
+        again=lambda refusal: _funding_page(request, db, settings, opportunity, user, refusal),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -21,6 +21,8 @@ from app.models import (
     PayoutState,
     PayoutTransfer,
     Proposal,
+    SignoffPurpose,
+    SpendingSignoff,
     StripeEvent,
     TeamMembership,
     User,
@@ -218,3 +220,28 @@ def claim_payout(session: Session, *conditions: Any) -> Payout | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     ).first()
+
+
+def _lets_fund(award_id: Any, awarded_at: Any, price_cents: Any) -> ColumnElement[bool]:
+    """A funding sign-off that lets an award be funded: for this award, made since it was
+    last awarded (re-awarding asks again), and for its price exactly."""
+    return and_(
+        SpendingSignoff.award_id == award_id,
+        SpendingSignoff.purpose == SignoffPurpose.FUND,
+        SpendingSignoff.signed_at >= awarded_at,
+        SpendingSignoff.amount_cents == price_cents,
+    )
+
+
+def funding_signoff(session: Session, award: Award) -> SpendingSignoff | None:
+    return session.scalars(
+        select(SpendingSignoff)
+        .where(_lets_fund(award.id, award.awarded_at, contract_price_cents(session, award.id)))
+        .order_by(SpendingSignoff.id.desc())
+    ).first()
+
+
+def funding_signed_off() -> ColumnElement[bool]:
+    """The same rule for a query over awards (joined with their proposal): one statement
+    however many awards it lists."""
+    return exists().where(_lets_fund(Award.id, Award.awarded_at, Proposal.price_cents))

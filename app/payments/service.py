@@ -37,6 +37,8 @@ from app.models import (
     PayoutAccount,
     PayoutState,
     PayoutTransfer,
+    SignoffPurpose,
+    SpendingSignoff,
     TeamRole,
     TransferState,
     User,
@@ -46,8 +48,10 @@ from app.models.payment import TRANSFER_REVERSED
 from app.payments import repository
 from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
 from app.payments.labels import state_label
+from app.teams import repository as teams_repository
+from app.teams import service as teams
 from app.teams.service import require_role
-from app.text import parse_percent_to_basis_points
+from app.text import format_money, parse_percent_to_basis_points
 
 P = PayoutState
 # How the work follows a payout whose facts were just recorded (see the module's docstring).
@@ -784,6 +788,45 @@ def apply_event(
 # --- funding -----------------------------------------------------------------------------
 
 
+def _award_to_fund(session: Session, opportunity: Opportunity) -> tuple[int, int]:
+    """The award waiting for its funding, and its contract price (never the budget)."""
+    found = repository.awardee_of(session, opportunity.id)
+    if opportunity.state != OpportunityState.AWARDED or found is None:
+        raise Conflict(_("Only awarded work can be funded."))
+    payout = repository.payout_for(session, opportunity.id)
+    if payout is not None and payout.state is not P.AWAITING_FUNDING:
+        raise Conflict(_("This work is already funded."))
+    return found[0].id, repository.contract_price_cents(session, found[0].id)
+
+
+def funding_signoff(session: Session, opportunity: Opportunity) -> SpendingSignoff | None:
+    """The approver's sign-off that lets the current award be funded: made for this award
+    since it was last awarded, and for its price exactly."""
+    found = repository.awardee_of(session, opportunity.id)
+    return repository.funding_signoff(session, found[0]) if found else None
+
+
+def sign_off_funding(session: Session, opportunity: Opportunity, user: User) -> SpendingSignoff:
+    """A team approver signs off the award's price so that finance may pay it."""
+    award_id, price = _award_to_fund(session, opportunity)
+    # Sign-offs of a team queue on its row (teams.sign_off takes the same lock): a second
+    # approver at the same moment sees this one, and does not sign off the award again.
+    teams_repository.lock_team(session, opportunity.team_id)
+    if funding_signoff(session, opportunity) is not None:
+        raise Conflict(_("This award's amount is already signed off."))
+    return teams.sign_off(
+        session,
+        user,
+        team_id=opportunity.team_id,
+        opportunity_id=opportunity.id,
+        author_user_id=opportunity.created_by_user_id,
+        purpose=SignoffPurpose.FUND,
+        amount_cents=price,
+        currency=opportunity.currency,
+        award_id=award_id,
+    )
+
+
 def start_funding(
     session: Session,
     gateway: Gateway,
@@ -799,6 +842,15 @@ def start_funding(
     payout = ensure_payout(session, opportunity, found[0].id, settings)
     if payout.state is not P.AWAITING_FUNDING:
         raise Conflict(_("This work is already funded."))
+    signoff = funding_signoff(session, opportunity)
+    if signoff is None:
+        raise Conflict(
+            _(
+                "An approver of the team must sign off %(amount)s, the awarded price, before "
+                "the work can be funded.",
+                amount=format_money(payout.amount_cents, payout.currency),
+            )
+        )
     base = settings.base_url
     checkout = gateway.create_checkout(
         payout_id=payout.id,
@@ -817,7 +869,7 @@ def start_funding(
         action="payout.checkout_started",
         subject_type="payout",
         subject_id=payout.id,
-        details={"checkout_session_id": checkout.session_id},
+        details={"checkout_session_id": checkout.session_id, "signoff_id": signoff.id},
     )
     return checkout
 

@@ -14,7 +14,7 @@ from app.opportunities.schemas import CancelIn, OpportunityOut
 from app.payonpull import service
 
 router = APIRouter(prefix="/api/v1")
-APPROVERS = team(TeamRole.OWNER, via="opportunity_id")
+OWNERS = team(TeamRole.OWNER, via="opportunity_id")
 
 
 @router.post(
@@ -34,7 +34,7 @@ def accept(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> None:
     response_model=OpportunityOut,
     tags=["opportunities"],
     summary="Cancel an opportunity (team owners)",
-    dependencies=[allow(APPROVERS)],
+    dependencies=[allow(OWNERS)],
 )
 def cancel_opportunity(
     opportunity_id: RowId,

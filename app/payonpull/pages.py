@@ -23,7 +23,7 @@ from app.payonpull import service
 router = APIRouter(tags=["pages"], include_in_schema=False)
 FINANCE = team(TeamRole.FINANCE, via="opportunity_id")
 MERGERS = team(TeamRole.OWNER, TeamRole.EDITOR, via="opportunity_id")
-APPROVERS = team(TeamRole.OWNER, via="opportunity_id")
+OWNERS = team(TeamRole.OWNER, via="opportunity_id")
 
 
 @router.post(
@@ -41,7 +41,7 @@ def accept_award(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> Res
 @router.post(
     "/opportunities/{opportunity_id}/cancel",
     response_class=HTMLResponse,
-    dependencies=[allow(APPROVERS)],
+    dependencies=[allow(OWNERS)],
 )
 def cancel(
     opportunity_id: RowId,

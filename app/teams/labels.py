@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.i18n import gettext as _
-from app.models import TeamRole
+from app.models import SignoffPurpose, TeamRole
 
 
 def role_label(role: TeamRole | str) -> str:
@@ -12,5 +12,14 @@ def role_label(role: TeamRole | str) -> str:
         TeamRole.EDITOR: _("editor"),
         TeamRole.EVALUATOR: _("evaluator"),
         TeamRole.FINANCE: _("finance"),
+        TeamRole.APPROVER: _("approver"),
     }
     return labels[TeamRole(role)]
+
+
+def signoff_label(purpose: SignoffPurpose | str) -> str:
+    labels = {
+        SignoffPurpose.PUBLISH: _("publishing"),
+        SignoffPurpose.FUND: _("funding the award"),
+    }
+    return labels[SignoffPurpose(purpose)]

@@ -20,7 +20,7 @@ from app.deps import (
     form_values,
 )
 from app.email import EmailNotSent, send_email
-from app.errors import AppError, NotFound
+from app.errors import AppError, NotFound, ValidationFailed
 from app.forms import form_action, on_field_errors
 from app.i18n import gettext as _
 from app.models import Team, TeamInvitation, TeamRole, User
@@ -29,6 +29,7 @@ from app.opportunities.schemas import ListFilters
 from app.teams import repository, service
 from app.teams.labels import role_label
 from app.templating import render
+from app.text import parse_money_to_cents
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 OWNER = TeamRole.OWNER
@@ -176,7 +177,33 @@ def _render_settings(
 )
 def settings_page(slug: str, request: Request, db: DbSession, user: CurrentUser) -> Response:
     found = service.get_team(db, slug, user)
-    return _render_settings(request, found, {"default_licence": found.default_licence})
+    monthly = found.monthly_spending_limit_cents
+    return _render_settings(
+        request,
+        found,
+        {
+            "default_licence": found.default_licence,
+            "monthly_spending_limit": "" if monthly is None else f"{monthly / 100:.2f}",
+        },
+    )
+
+
+def _cents_or_none(raw: str, field: str) -> int | None:
+    """A money field that may be left empty (no limit)."""
+    if not raw.strip():
+        return None
+    cents = parse_money_to_cents(raw)
+    if cents is None or cents > 2_000_000_000:
+        raise ValidationFailed(
+            field_errors={field: _("Enter an amount in dollars, for example 25000 or 25000.00.")}
+        )
+    return cents
+
+
+def _save_settings(db: Session, user: User, found: Team, form: FormBody, client: Client) -> None:
+    monthly = _cents_or_none(form_text(form, "monthly_spending_limit"), "monthly_spending_limit")
+    service.set_default_licence(db, user, found, form_text(form, "default_licence"), client)
+    service.set_monthly_spending_limit(db, user, found, monthly, client)
 
 
 @router.post(
@@ -190,9 +217,7 @@ def save_settings(
     found = service.get_team(db, slug, user)
     return form_action(
         db,
-        lambda: service.set_default_licence(
-            db, user, found, form_text(form, "default_licence"), client
-        ),
+        lambda: _save_settings(db, user, found, form, client),
         then=f"/teams/{found.slug}/settings?notice=saved",
         again=lambda refusal: _render_settings(request, found, form_values(form), refusal),
     )
@@ -209,6 +234,7 @@ def _render_members(
     notice: str | None = None,
     error: AppError | None = None,
     invite_link: str | None = None,
+    member_id: int | None = None,
 ) -> Response:
     return render(
         request,
@@ -216,11 +242,14 @@ def _render_members(
         {
             "team": found,
             "members": repository.members_of(db, found.id),
+            "limits": repository.approver_limits(db, found.id),
             "invitations": repository.open_invitations(db, found.id),
             "roles": service.ROLES,
             "notice": notice,
             "error": error,
             "invite_link": invite_link,
+            # Whose form the error is about: its fields' ids carry the member's id.
+            "error_member": member_id,
         },
         status_code=error.status_code if error else 200,
     )
@@ -322,9 +351,19 @@ def change_roles(
     roles = [r for r in form.getlist("roles") if isinstance(r, str)]
     return form_action(
         db,
-        lambda: service.set_roles(db, user, found, user_id, roles, client),
+        lambda: service.set_roles(
+            db,
+            user,
+            found,
+            user_id,
+            roles,
+            client,
+            spending_limit_cents=_cents_or_none(
+                form_text(form, "spending_limit"), "spending_limit"
+            ),
+        ),
         then=lambda _done: _render_members(request, db, found, notice=_("Roles updated.")),
-        again=lambda refusal: _render_members(request, db, found, error=refusal),
+        again=lambda refusal: _render_members(request, db, found, error=refusal, member_id=user_id),
     )
 
 

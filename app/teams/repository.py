@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Opportunity, Project, Team, TeamInvitation, TeamMembership, TeamRole, User
+from app.models import (
+    Opportunity,
+    Project,
+    SignoffPurpose,
+    SpendingSignoff,
+    Team,
+    TeamInvitation,
+    TeamMembership,
+    TeamRole,
+    User,
+)
 
 
 def list_teams(session: Session) -> Sequence[Team]:
@@ -104,3 +115,71 @@ def members_with_roles(session: Session, team_id: int, roles: Sequence[TeamRole]
         .distinct()
         .order_by(User.id)
     ).all()
+
+
+# --- Spending authority ----------------------------------------------------------------------
+
+
+def lock_team(session: Session, team_id: int) -> Team | None:
+    """The team row, locked until commit: sign-offs of one team are serialised, so two at once
+    cannot both fit under the monthly limit that only one of them fits under."""
+    return session.scalars(
+        select(Team)
+        .where(Team.id == team_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def approver_limit(session: Session, user_id: int, team_id: int) -> int | None:
+    """The person's own sign-off limit in this team; None when they are not its approver."""
+    return session.scalar(
+        select(TeamMembership.spending_limit_cents).where(
+            TeamMembership.team_id == team_id,
+            TeamMembership.user_id == user_id,
+            TeamMembership.role == TeamRole.APPROVER,
+        )
+    )
+
+
+def approver_limits(session: Session, team_id: int) -> dict[int, int]:
+    rows = session.execute(
+        select(TeamMembership.user_id, TeamMembership.spending_limit_cents).where(
+            TeamMembership.team_id == team_id, TeamMembership.role == TeamRole.APPROVER
+        )
+    ).all()
+    return {user_id: limit or 0 for user_id, limit in rows}
+
+
+def funding_signed_off(session: Session, team_id: int, start: datetime, end: datetime) -> int:
+    """The sum of the team's funding sign-offs made in [start, end)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(SpendingSignoff.amount_cents), 0)).where(
+                SpendingSignoff.team_id == team_id,
+                SpendingSignoff.purpose == SignoffPurpose.FUND,
+                SpendingSignoff.signed_at >= start,
+                SpendingSignoff.signed_at < end,
+            )
+        )
+        or 0
+    )
+
+
+def signoffs_of(session: Session, opportunity_id: int) -> list[tuple[SpendingSignoff, User | None]]:
+    rows = session.execute(
+        select(SpendingSignoff, User)
+        .outerjoin(User, User.id == SpendingSignoff.signed_by_user_id)
+        .where(SpendingSignoff.opportunity_id == opportunity_id)
+        .order_by(SpendingSignoff.id)
+    ).all()
+    return [(signoff, user) for signoff, user in rows]
+
+
+def member_by_github_id(session: Session, team_id: int, github_id: int) -> User | None:
+    return session.scalars(
+        select(User)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(TeamMembership.team_id == team_id, User.github_id == github_id)
+        .limit(1)
+    ).first()

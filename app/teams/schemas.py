@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.models import SignoffPurpose, TeamRole
 
 
 class ProjectOut(BaseModel):
@@ -37,3 +41,44 @@ class TeamSettings(BaseModel):
         max_length=60,
         description="SPDX licence expression new drafts start with, such as MIT or Apache-2.0.",
     )
+    monthly_spending_limit_cents: int | None = Field(
+        default=None,
+        ge=0,
+        le=2_000_000_000,
+        description="The most the team's approvers may sign off for funding in one UTC calendar"
+        " month, in cents; null for no monthly limit.",
+    )
+
+
+class MemberOut(BaseModel):
+    github_id: int
+    login: str
+    roles: list[TeamRole]
+    spending_limit_cents: int | None = Field(
+        description="An approver's own sign-off limit, in cents; null for other members."
+    )
+
+
+class MemberRolesIn(BaseModel):
+    roles: list[TeamRole] = Field(description="All of the member's roles; empty removes them.")
+    spending_limit_cents: int | None = Field(
+        default=None,
+        ge=0,
+        le=2_000_000_000,
+        description="The approver's sign-off limit in cents; required when making someone an"
+        " approver, kept as it was when left out.",
+    )
+
+
+class SignoffOut(BaseModel):
+    """One approver's sign-off: who, when, what amount."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    opportunity_id: int
+    award_id: int | None
+    purpose: SignoffPurpose
+    amount_cents: int
+    currency: str
+    signed_by_github_id: int | None
+    signed_at: datetime

@@ -24,6 +24,7 @@ from app.models import (
     Review,
     ReviewRequest,
 )
+from app.payments import repository as payments_repository
 from app.proposals.repository import RECEIVED
 
 UNDER_EVALUATION = ProposalState.UNDER_EVALUATION
@@ -171,11 +172,16 @@ def _past_deadline_evaluating(
 
 def awards_to_fund(
     session: Session, team_ids: Collection[int]
-) -> Sequence[tuple[Opportunity, int, str]]:
+) -> Sequence[tuple[Opportunity, int, str, bool]]:
     """Awarded work nobody has paid for yet, with the contract's price (the winning proposal's,
-    which the funding page charges)."""
+    which the funding page charges) and whether an approver has signed that price off."""
     return session.execute(
-        select(Opportunity, Proposal.price_cents, Proposal.currency)
+        select(
+            Opportunity,
+            Proposal.price_cents,
+            Proposal.currency,
+            payments_repository.funding_signed_off(),
+        )
         .join(Award, Award.opportunity_id == Opportunity.id)
         .join(Proposal, Proposal.id == Award.proposal_id)
         .outerjoin(Payout, Payout.opportunity_id == Opportunity.id)

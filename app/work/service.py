@@ -57,6 +57,7 @@ class Kind(StrEnum):
     SCORE_PROPOSALS = "score_proposals"
     AWARD = "award"
     REOPEN_OR_CLOSE = "reopen_or_close"
+    SIGN_OFF_FUNDING = "sign_off_funding"
     FUND_AWARD = "fund_award"
     WORK_ON_HOLD = "work_on_hold"
     # an administrator's
@@ -73,7 +74,8 @@ def action_label(kind: Kind) -> str:
         Kind.FINISH_PROPOSAL: lambda: _("Finish and submit your proposal"),
         Kind.REVIEW_DRAFT: lambda: _("Review the draft"),
         Kind.REPLY_TO_REVIEWS: lambda: _("Read the peer reviews and reply"),
-        Kind.APPROVE_DRAFT: lambda: _("Check and publish the draft"),
+        Kind.APPROVE_DRAFT: lambda: _("Check the draft, sign it off and publish it"),
+        Kind.SIGN_OFF_FUNDING: lambda: _("Sign off the awarded price for funding"),
         Kind.ANSWER_QUESTION: lambda: _("Answer the question"),
         Kind.DECLARE_CONFLICTS: lambda: _("Declare any conflict of interest"),
         Kind.SCORE_PROPOSALS: lambda: _("Score the next proposal"),
@@ -107,7 +109,7 @@ SECTIONS: tuple[tuple[str, Callable[[], str], tuple[Kind, ...]], ...] = (
         (Kind.DECLARE_CONFLICTS, Kind.SCORE_PROPOSALS),
     ),
     ("awards-to-make", lambda: _("Awards to make"), (Kind.AWARD, Kind.REOPEN_OR_CLOSE)),
-    ("awards-to-fund", lambda: _("Awards to fund"), (Kind.FUND_AWARD,)),
+    ("awards-to-fund", lambda: _("Awards to fund"), (Kind.SIGN_OFF_FUNDING, Kind.FUND_AWARD)),
     ("on-hold", lambda: _("Work on hold"), (Kind.WORK_ON_HOLD,)),
     ("teams-to-approve", lambda: _("Teams waiting for approval"), (Kind.APPROVE_TEAM,)),
     (
@@ -306,6 +308,7 @@ def needs_you(
     now = now or utcnow()
     teams = teams or Teams.of(session, user)
     owners = teams.with_roles(TeamRole.OWNER)
+    approvers = teams.with_roles(TeamRole.APPROVER)
     authors = teams.with_roles(TeamRole.OWNER, TeamRole.EDITOR)
     evaluators = teams.with_roles(TeamRole.EVALUATOR)
     finance = teams.with_roles(TeamRole.FINANCE)
@@ -315,10 +318,12 @@ def needs_you(
             _about(Kind.REPLY_TO_REVIEWS, links.opportunity(o.id, "reviews"), o)
             for o in repository.drafts_with_unread_reviews(session, authors)
         ]
-    if owners:
+    if approvers:
+        # Publishing is an approver's sign-off, never on a draft they wrote themselves.
         items += [
             _about(Kind.APPROVE_DRAFT, links.opportunity(o.id, "team-actions"), o)
-            for o in repository.drafts(session, owners)
+            for o in repository.drafts(session, approvers)
+            if o.created_by_user_id != user.id
         ]
     if authors:
         items += [
@@ -329,11 +334,19 @@ def needs_you(
         items += _evaluations(session, user, evaluators, now)
     if owners:
         items += _decisions(session, owners, now, settings.min_complete_evaluations)
-    if finance:
-        items += [
-            _about(Kind.FUND_AWARD, links.funding(o.id), o, amount_cents=price, currency=currency)
-            for o, price, currency in repository.awards_to_fund(session, finance)
-        ]
+    if approvers or finance:
+        # An approver signs off the price first; finance pays once it is signed off.
+        for o, price, currency, signed in repository.awards_to_fund(session, approvers | finance):
+            if signed and o.team_id in finance:
+                kind: Kind | None = Kind.FUND_AWARD
+            elif not signed and o.team_id in approvers and o.created_by_user_id != user.id:
+                kind = Kind.SIGN_OFF_FUNDING
+            else:
+                kind = None
+            if kind is not None:
+                items.append(
+                    _about(kind, links.funding(o.id), o, amount_cents=price, currency=currency)
+                )
     held = teams.with_roles(TeamRole.OWNER, TeamRole.EDITOR, TeamRole.FINANCE)
     if held:
         items += [

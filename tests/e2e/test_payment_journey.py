@@ -48,6 +48,7 @@ def _awarded(db: Session) -> int:
     team = make_team(db, slug="notify")
     make_user(db, name="Olivia Owner", roles={team: ["owner"]}, terms_version="2026-11")
     make_user(db, name="Fiona Finance", roles={team: ["finance"]}, terms_version="2026-11")
+    make_user(db, name="Abe Approver", roles={team: ["approver"]}, terms_version="2026-11")
     developer = make_user(db, login="dana-dev", name="Dana Developer", terms_version="2026-11")
     opportunity = make_opportunity(db, team, state="awarded", title="Bounce handling")
     proposal = make_proposal(db, opportunity, developer, state="awarded")
@@ -86,6 +87,12 @@ def test_finance_funds_a_merge_is_simulated_and_the_work_is_paid(
     page.locator('form[action="/account/payouts/connect"] button').click()
     expect(page.locator(".badge.state-paid")).to_be_visible()
     check(page, f"{lang}-payout-account-ready")
+
+    # The team's approver signs off the awarded price first (issue 16).
+    sign_in_as(page, base, "Abe Approver", lang)
+    page.goto(f"{base}/opportunities/{oid}/funding")
+    check(page, f"{lang}-funding-sign-off")
+    page.locator(f'form[action="/opportunities/{oid}/funding/sign-off"] button').click()
 
     sign_in_as(page, base, "Fiona Finance", lang)
     page.goto(f"{base}/opportunities/{oid}")

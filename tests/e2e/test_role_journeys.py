@@ -19,7 +19,9 @@ from app.models import (
     ConflictDeclaration,
     EvaluationSubmission,
     Opportunity,
+    Proposal,
     Question,
+    SpendingSignoff,
     Team,
     User,
 )
@@ -90,7 +92,10 @@ def journey(
 def _people(db: Session) -> tuple[Team, dict[str, User]]:
     team = make_team(db, slug="forms", name="Forms Team")
     people = {
-        "owner": make_user(db, name="Olivia Owner", roles={team: ["owner"]}, terms_version=TERMS),
+        # Owner and approver: publishing is an approver's sign-off (issue 16).
+        "owner": make_user(
+            db, name="Olivia Owner", roles={team: ["owner", "approver"]}, terms_version=TERMS
+        ),
         "evaluator": make_user(
             db, name="Eve Evaluator", roles={team: ["evaluator"]}, terms_version=TERMS
         ),
@@ -104,14 +109,32 @@ def _people(db: Session) -> tuple[Team, dict[str, User]]:
     return team, people
 
 
-def _award(db: Session, opportunity: Opportunity, developer: User) -> None:
+def _award(db: Session, opportunity: Opportunity, developer: User) -> Award:
     proposal = make_proposal(db, opportunity, developer, state="awarded")
+    award = Award(
+        opportunity_id=opportunity.id,
+        proposal_id=proposal.id,
+        reason="Top-ranked proposal.",
+        accept_by=utcnow() + timedelta(days=5),
+    )
+    db.add(award)
+    db.flush()
+    return award
+
+
+def _signed_off(db: Session, opportunity: Opportunity, award: Award, approver: User) -> None:
+    """An approver signed off the award's price: finance may fund it (issue 16)."""
+    proposal = db.get(Proposal, award.proposal_id)
+    assert proposal is not None
     db.add(
-        Award(
+        SpendingSignoff(
+            team_id=opportunity.team_id,
             opportunity_id=opportunity.id,
-            proposal_id=proposal.id,
-            reason="Top-ranked proposal.",
-            accept_by=utcnow() + timedelta(days=5),
+            award_id=award.id,
+            purpose="fund",
+            amount_cents=proposal.price_cents,
+            currency=proposal.currency,
+            signed_by_user_id=approver.id,
         )
     )
 
@@ -231,7 +254,7 @@ def test_finance_reaches_each_action_from_needs_you(
     awarded = make_opportunity(
         db, team, state="awarded", title="Bounce handling", proposal_deadline=_past()
     )
-    _award(db, awarded, people["developer"])
+    _signed_off(db, awarded, _award(db, awarded, people["developer"]), people["owner"])
     held = make_opportunity(
         db, team, state="on_hold", title="Export to CSV", proposal_deadline=_past()
     )

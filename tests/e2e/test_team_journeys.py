@@ -32,6 +32,7 @@ def test_team_drafts_a_peer_reviews_and_the_team_publishes(
     team = make_team(db, slug="forms", name="Forms Team")
     other = make_team(db, slug="data", name="Data Team")
     make_user(db, name="Olivia Owner", roles={team: ["owner"]}, terms_version="2026-11")
+    make_user(db, name="Abe Approver", roles={team: ["approver"]}, terms_version="2026-11")
     make_user(db, name="Pat Peer", roles={other: ["editor"]}, terms_version="2026-11")
     db.commit()
 
@@ -67,6 +68,10 @@ def test_team_drafts_a_peer_reviews_and_the_team_publishes(
     expect(page.locator("#reviews")).to_contain_text("Say how many people are affected.")
     check(page, f"{lang}-draft-reviewed")
     page.locator('form[action$="/peer-review/end"] button').click()
+    # Olivia wrote the draft: another approver signs it off, which publishes it (issue 16).
+    expect(page.locator('form[action$="/publish"]')).to_have_count(0)
+    sign_in_as(page, live_server, "Abe Approver", lang)
+    page.goto(f"{live_server}/opportunities/{opportunity.id}")
     page.locator('form[action$="/publish"] button').click()
     expect(page.get_by_role("status")).to_be_visible()
     check(page, f"{lang}-published")

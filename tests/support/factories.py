@@ -24,8 +24,16 @@ def state_of(session: Session, model: type[Opportunity | Proposal], row_id: int)
     return row.state
 
 
+# What an approver made by the factory may sign off at once: the platform's default cap.
+APPROVER_LIMIT_CENTS = 999_900
+
+
 def make_user(
-    session: Session, *, roles: dict[Team, list[str]] | None = None, **fields: Any
+    session: Session,
+    *,
+    roles: dict[Team, list[str]] | None = None,
+    approver_limit_cents: int = APPROVER_LIMIT_CENTS,
+    **fields: Any,
 ) -> User:
     n = next(_ids)
     user = User(
@@ -38,7 +46,12 @@ def make_user(
     session.flush()
     for team, team_roles in (roles or {}).items():
         for role in team_roles:
-            session.add(TeamMembership(team_id=team.id, user_id=user.id, role=role))
+            limit = approver_limit_cents if role == "approver" else None
+            session.add(
+                TeamMembership(
+                    team_id=team.id, user_id=user.id, role=role, spending_limit_cents=limit
+                )
+            )
     session.flush()
     return user
 

@@ -117,6 +117,8 @@ class Work:
     owner: User
     finance: User
     developer: User
+    # Signs off the awarded price before finance may fund it (issue 16, spending authority).
+    approver: User
 
 
 def awarded_work(
@@ -135,13 +137,15 @@ def awarded_work(
         team = make_team(db)
         owner = make_user(db, roles={team: ["owner"]})
         finance = make_user(db, roles={team: ["finance"]})
+        approver = make_user(db, roles={team: ["approver"]})
         developer = make_user(db, github_id=AWARDEE_ID, login="awardee", email="dev@example.com")
     else:
-        team, owner, finance, developer = (
+        team, owner, finance, developer, approver = (
             beside.team,
             beside.owner,
             beside.finance,
             beside.developer,
+            beside.approver,
         )
     opportunity = make_opportunity(
         db,
@@ -167,7 +171,7 @@ def awarded_work(
     db.commit()
     fake_github.add_repository(REPO, REPO_ID, default_branch="main")
     fake_github.add_issue(REPO, issue)
-    return Work(opportunity.id, team, owner, finance, developer)
+    return Work(opportunity.id, team, owner, finance, developer, approver)
 
 
 def opportunity_of(db: Session, work: Work) -> Opportunity:
@@ -225,7 +229,10 @@ def add_co_authors(
 def fund_at_stripe(
     db: Session, settings: Settings, fake_stripe: FakeStripe, work: Work
 ) -> list[dict[str, Any]]:
-    """The finance person pays on Stripe's checkout; returns the events Stripe would send."""
+    """The team's approver signs off the awarded price, then the finance person pays on
+    Stripe's checkout; returns the events Stripe would send."""
+    payments.sign_off_funding(db, opportunity_of(db, work), work.approver)
+    db.commit()
     checkout = payments.start_funding(
         db, gateway_for(settings), opportunity_of(db, work), work.finance, settings
     )
