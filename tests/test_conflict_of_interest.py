@@ -57,7 +57,8 @@ def reviewed(client: TestClient, db: Session) -> Reviewed:
     and published: all through the pages."""
     team = make_team(db)
     other = make_team(db)
-    owner = make_user(db, roles={team: ["owner"]})
+    # An owner who is also an approver may publish a draft someone else wrote.
+    owner = make_user(db, roles={team: ["owner", "approver"]})
     reviewer = make_user(db, login="careful-peer", roles={other: ["editor"]})
     bystander = make_user(db, roles={other: ["editor"]})
     developer = make_user(db)
