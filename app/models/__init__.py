@@ -3,6 +3,7 @@
 from app.models.account import ApiToken, OAuthState, TeamInvitation, UserSession
 from app.models.audit import AuditEvent
 from app.models.base import Base
+from app.models.delivery import CheckIn, CheckInSource, PayoutAdjustment
 from app.models.notification import Addendum, EmailOptOut, EmailState, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
 from app.models.payment import (
@@ -34,6 +35,8 @@ __all__ = [
     "AuditEvent",
     "Award",
     "Base",
+    "CheckIn",
+    "CheckInSource",
     "ConflictDeclaration",
     "DisputeStatus",
     "EmailOptOut",
@@ -50,6 +53,7 @@ __all__ = [
     "Outcome",
     "Payout",
     "PayoutAccount",
+    "PayoutAdjustment",
     "PayoutState",
     "Project",
     "Proposal",

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, EnumText, UTCDateTime, utcnow
@@ -20,6 +28,9 @@ class TeamRole(StrEnum):
 
 class Team(Base):
     __tablename__ = "teams"
+    __table_args__ = (
+        CheckConstraint("quiet_days_warning BETWEEN 1 AND 90", name="quiet_days_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -38,6 +49,9 @@ class Team(Base):
     require_peer_review: Mapped[bool] = mapped_column(default=False)
     # The SPDX licence expression a new draft starts with; each opportunity may name another.
     default_licence: Mapped[str] = mapped_column(String(60), default="MIT", server_default="MIT")
+    # Work in progress with no activity (check-in, pull request) for this many days warns the
+    # team and the awardee, once per quiet period.
+    quiet_days_warning: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

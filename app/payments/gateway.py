@@ -17,6 +17,9 @@ from typing_extensions import override
 from app.config import Settings
 from app.models.payment import opportunity_in_group
 
+# The refund metadata key that marks the part of a payment given back on a cheaper re-award.
+ADJUSTMENT_METADATA = "adjustment_id"
+
 
 class GatewayError(Exception):
     """The gateway could not be reached or refused; the step is retried later."""
@@ -81,7 +84,18 @@ class Gateway(Protocol):
 
     def create_transfer(self, request: TransferRequest) -> Transfer: ...
 
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str: ...
+    def refund(
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        *,
+        amount_cents: int | None = None,
+        adjustment_id: int | None = None,
+    ) -> str:
+        """A refund of the whole payment, or of ``amount_cents`` of it; ``adjustment_id`` marks
+        the part given back when the contract moved to a cheaper proposal, so that its events
+        are not taken for the refund of the whole payout."""
+        ...
 
 
 class StripeGateway(Gateway):
@@ -208,10 +222,22 @@ class StripeGateway(Gateway):
         )
         return Transfer(str(transfer.id), bool(transfer.reversed))
 
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str:
+    def refund(
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        *,
+        amount_cents: int | None = None,
+        adjustment_id: int | None = None,
+    ) -> str:
+        params: dict[str, Any] = {"payment_intent": payment_intent_id}
+        if amount_cents is not None:
+            params["amount"] = amount_cents
+        if adjustment_id is not None:
+            params["metadata"] = {ADJUSTMENT_METADATA: str(adjustment_id)}
         refund = self._call(
             self._client.v1.refunds.create,
-            params={"payment_intent": payment_intent_id},
+            params=params,
             options={"idempotency_key": idempotency_key},
         )
         return str(refund.id)
@@ -271,7 +297,16 @@ class SimulatedGateway(Gateway):
         return Transfer(f"sim_tr_{request.payout_id}")
 
     @override
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str:
+    def refund(
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        *,
+        amount_cents: int | None = None,
+        adjustment_id: int | None = None,
+    ) -> str:
+        if adjustment_id is not None:
+            return f"sim_re_adj_{adjustment_id}"
         return f"sim_re_{payment_intent_id.removeprefix('sim_pi_')}"
 
 

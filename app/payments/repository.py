@@ -17,6 +17,7 @@ from app.models import (
     OpportunityState,
     Payout,
     PayoutAccount,
+    PayoutAdjustment,
     PayoutState,
     Proposal,
     StripeEvent,
@@ -56,7 +57,7 @@ def awardee_of(session: Session, opportunity_id: int) -> tuple[Award, User] | No
         select(Award, User)
         .join(Proposal, Proposal.id == Award.proposal_id)
         .join(User, User.id == Proposal.author_user_id)
-        .where(Award.opportunity_id == opportunity_id)
+        .where(Award.opportunity_id == opportunity_id, Award.ended_at.is_(None))
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -79,6 +80,7 @@ def awarded_opportunities_of(session: Session, user_id: int) -> Sequence[Opportu
         .join(Proposal, Proposal.id == Award.proposal_id)
         .where(
             Proposal.author_user_id == user_id,
+            Award.ended_at.is_(None),
             Opportunity.state == OpportunityState.AWARDED,
         )
     ).all()
@@ -159,3 +161,20 @@ def claim_payout(session: Session, *conditions: Any) -> Payout | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     ).first()
+
+
+def adjustments_of(session: Session, payout_id: int) -> Sequence[PayoutAdjustment]:
+    return session.scalars(
+        select(PayoutAdjustment)
+        .where(PayoutAdjustment.payout_id == payout_id)
+        .order_by(PayoutAdjustment.id)
+    ).all()
+
+
+def has_pending_adjustment() -> list[Any]:
+    """The conditions on a payout with an adjustment not sent yet (a disputed charge cannot be
+    refunded: it waits for the dispute to close)."""
+    return [
+        Payout.id.in_(select(PayoutAdjustment.payout_id).where(PayoutAdjustment.refund_id == "")),
+        Payout.state != PayoutState.DISPUTED,
+    ]
