@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import time_machine
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.delivery.service import references_issue
 from app.models import (
     Award,
     EvaluationSubmission,
     Notification,
+    Opportunity,
     RubricCriterion,
     Score,
     User,
@@ -48,7 +51,7 @@ from tests.support.pay_on_pull import (
     run_jobs,
     start_work,
 )
-from tests.support.web import app_of, post_form, sign_in
+from tests.support.web import app_of, csrf_token, post_form, sign_in
 
 BUDGET = 250_000
 FIRST_PRICE, NEXT_PRICE, CHEAP_PRICE = 240_000, 230_000, 200_000
@@ -333,3 +336,168 @@ def test_missed_delivery_end_to_end(
         ("release", f"developer:{following.id}", NEXT_PRICE),
     ]
     assert payments_repository.ledger_balance(db, payout_of(db, work).id) == 0
+
+
+# --- focused: each of the owner's choices, the refusals, and who sees the contract ----------
+
+
+def _api(client: TestClient, path: str, body: dict[str, object]) -> Response:
+    headers = {"x-csrftoken": csrf_token(client)}
+    return client.post(path, json=body, headers=headers)
+
+
+def missed_work(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+    *,
+    next_price: int = NEXT_PRICE,
+) -> tuple[Ranked, datetime]:
+    """Funded work in progress, due in 2 days, then 3 days on: missed. Returns the moment."""
+    now = utcnow().replace(microsecond=0)
+    ranked = ranked_work(
+        db, fake_github, delivery=(now + timedelta(days=2)).date(), next_price=next_price
+    )
+    start_work(db, settings, fake_stripe, ranked.work)
+    _jobs(client, settings)
+    assert opportunity_of(db, ranked.work).state == "in_progress"
+    later = now + timedelta(days=3)
+    with time_machine.travel(later, tick=False):
+        _jobs(client, settings)
+    assert opportunity_of(db, ranked.work).state == "missed_delivery"
+    return ranked, later
+
+
+def test_a_dearer_next_proposal_is_refused_and_nothing_changes(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    ranked, later = missed_work(
+        client, db, settings, fake_stripe, fake_github, next_price=FIRST_PRICE + 5_000
+    )
+    work, oid = ranked.work, ranked.work.opportunity_id
+    with time_machine.travel(later, tick=False):
+        sign_in(client, work.owner)
+        path = f"/api/v1/opportunities/{oid}/delivery/award-next"
+        assert _api(client, path, {"reason": ""}).status_code == 422  # a reason is asked for
+        response = _api(client, path, {"reason": "Missed."})
+        assert response.status_code == 409
+        assert "costs more than the payment held" in response.json()["detail"]
+        _jobs(client, settings)
+    assert opportunity_of(db, work).state == "missed_delivery"
+    payout = payout_of(db, work)
+    assert (payout.state, payout.amount_cents) == ("funded", FIRST_PRICE)
+    current = db.scalars(select(Award).where(Award.opportunity_id == oid)).all()
+    assert [(a.ended_at, a.accepted_at is not None) for a in current] == [(None, True)]
+    assert fake_stripe.refunds == {}
+
+
+def test_closing_a_missed_contract_refunds_the_money_held_in_full(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    ranked, later = missed_work(client, db, settings, fake_stripe, fake_github)
+    work, oid = ranked.work, ranked.work.opportunity_id
+    with time_machine.travel(later, tick=False):
+        sign_in(client, work.owner)
+        response = _api(client, f"/api/v1/opportunities/{oid}/delivery/close", {"reason": "Late"})
+        assert response.status_code == 204
+        _jobs(client, settings, times=3)
+    assert opportunity_of(db, work).state == "cancelled"
+    [refund] = fake_stripe.refunds.values()
+    assert refund["amount"] == FIRST_PRICE
+    assert payout_of(db, work).state == "refunded"
+    assert payments_repository.ledger_balance(db, payout_of(db, work).id) == 0
+    assert fake_stripe.transfers == {}
+
+
+def test_extending_puts_missed_work_back_in_progress_until_the_new_date(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    ranked, later = missed_work(client, db, settings, fake_stripe, fake_github)
+    work, oid = ranked.work, ranked.work.opportunity_id
+    new_date = (later + timedelta(days=7)).date()
+    path = f"/api/v1/opportunities/{oid}/delivery/extend"
+    with time_machine.travel(later, tick=False):
+        sign_in(client, work.owner)
+        past = _api(client, path, {"delivery_date": later.date().isoformat()})
+        assert past.status_code == 422
+        response = _api(client, path, {"delivery_date": new_date.isoformat(), "reason": "ok"})
+        assert response.status_code == 200
+        assert response.json()["delivery_date"] == new_date.isoformat()
+        assert response.json()["state"] == "in_progress"
+        assert _notified(db, "delivery_extended") == [work.developer.id]
+    with time_machine.travel(later + timedelta(days=7, hours=12), tick=False):
+        _jobs(client, settings)
+        assert opportunity_of(db, work).state == "in_progress"  # due today, not yet past
+    with time_machine.travel(later + timedelta(days=8, hours=1), tick=False):
+        _jobs(client, settings)
+        assert opportunity_of(db, work).state == "missed_delivery"
+
+
+def test_the_contract_is_the_team_s_and_the_awardee_s_only(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    now = utcnow()
+    ranked = ranked_work(db, fake_github, delivery=(now + timedelta(days=9)).date())
+    work, oid = ranked.work, ranked.work.opportunity_id
+    start_work(db, settings, fake_stripe, work)
+    stranger = make_user(db)
+    db.commit()
+    page, api = f"/opportunities/{oid}/delivery", f"/api/v1/opportunities/{oid}/delivery"
+    for reader, status in (
+        (work.developer, 200),
+        (ranked.evaluator, 200),
+        (work.finance, 200),
+        (ranked.cheap_developer, 404),  # another bidder
+        (stranger, 404),
+    ):
+        sign_in(client, reader)
+        assert client.get(page).status_code == status, reader.login
+        assert client.get(api).status_code == status, reader.login
+    # Only the awardee checks in; a link must be a web address, said next to the field.
+    sign_in(client, ranked.cheap_developer)
+    check_ins = f"/opportunities/{oid}/delivery/check-ins"
+    assert post_form(client, check_ins, {"body": "hi"}, "/").status_code == 404
+    sign_in(client, work.developer)
+    refused = post_form(client, check_ins, {"body": "WIP", "link": "javascript:alert(1)"}, page)
+    assert refused.status_code == 422
+    assert 'id="error-link"' in refused.text
+    assert 'href="#field-link"' in refused.text
+    # Before the delivery date, the owner sees no way to end the contract.
+    sign_in(client, work.owner)
+    shown = client.get(page).text
+    assert "Extend the contract" in shown
+    assert "Award the next-ranked proposal" not in shown
+    # And in French.
+    assert "Prolonger le contrat" in client.get(f"{page}?lang=fr").text
+
+
+def test_a_pull_request_counts_only_when_it_references_the_issue() -> None:
+    opportunity = Opportunity(github_repository_full_name=REPO, github_issue_number=ISSUE)
+    said = {
+        f"Part of #{ISSUE}": True,
+        f"Fixes #{ISSUE}": True,
+        f"see {REPO}#{ISSUE}": True,
+        f"https://github.com/{REPO}/issues/{ISSUE}": True,
+        f"#{ISSUE}0": False,
+        f"other/repo#{ISSUE}": False,
+        "no reference": False,
+    }
+    assert {text: references_issue(text, opportunity) for text in said} == said
