@@ -462,6 +462,14 @@ def send_adjustments(session: Session, gateway: Gateway, payout: Payout) -> None
             adjustment_id=adjustment.id,
         )
         adjustment.refunded_at = utcnow()
+        audit.record(
+            session,
+            actor_user_id=None,
+            action="payout.adjustment_refunded",
+            subject_type="payout",
+            subject_id=payout.id,
+            details={"amount_cents": adjustment.amount_cents, "refund_id": adjustment.refund_id},
+        )
         movement = f"adjust-{adjustment.id}"
         for account, cents in (
             (HOLDING, -adjustment.amount_cents),
