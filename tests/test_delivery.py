@@ -501,3 +501,42 @@ def test_a_pull_request_counts_only_when_it_references_the_issue() -> None:
         "no reference": False,
     }
     assert {text: references_issue(text, opportunity) for text in said} == said
+
+
+def test_the_partial_refund_s_events_are_not_the_refund_of_the_payment_held(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    """Stripe reports the re-award's partial refund (refund.created, charge.refunded) while the
+    rest of the money is still held: the payout stays funded, for the new price."""
+    ranked, later = missed_work(client, db, settings, fake_stripe, fake_github)
+    work, oid = ranked.work, ranked.work.opportunity_id
+    with time_machine.travel(later, tick=False):
+        sign_in(client, work.owner)
+        path = f"/api/v1/opportunities/{oid}/delivery/award-next"
+        response = _api(client, path, {"reason": "Missed."})
+        assert response.status_code == 200
+        assert response.json()["awardee_login"] == "next-dev"
+        assert response.json()["price_cents"] == NEXT_PRICE
+        _jobs(client, settings)
+        [refund] = fake_stripe.refunds.values()
+        [charge] = fake_stripe.charges.values()
+        for event in (
+            fake_stripe.event("refund.created", refund),
+            fake_stripe.event("charge.refunded", charge),
+        ):
+            assert deliver(client, event).status_code == 200
+        _jobs(client, settings)
+    payout = payout_of(db, work)
+    assert (payout.state, payout.amount_cents, payout.refund_id) == ("funded", NEXT_PRICE, "")
+    assert opportunity_of(db, work).state == "awarded"
+    held = sum(
+        entry.amount_cents
+        for entry in payments_repository.ledger_of(db, payout.id)
+        if entry.account == "platform:holding"
+    )
+    assert held == NEXT_PRICE
+    assert payments_repository.ledger_balance(db, payout.id) == 0
