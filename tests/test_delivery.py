@@ -215,6 +215,9 @@ def test_missed_delivery_end_to_end(
     # The contract's date is the awarded proposal's, on the opportunity page and in the API.
     page = client.get(f"/opportunities/{oid}").text
     assert "Contract delivery date" in page
+    public = client.get(f"/api/v1/opportunities/{oid}").json()
+    assert public["contract_delivery_date"] == due.isoformat()
+    assert public["delivery_date"] == (due + timedelta(days=30)).isoformat()
     contract = client.get(f"/api/v1/opportunities/{oid}/delivery").json()
     assert contract["delivery_date"] == due.isoformat()
     assert contract["quiet_days_warning"] == QUIET_DAYS

@@ -1,9 +1,9 @@
-"""Delivery rules. The contract is due on its delivery date (evaluations.contract_delivery_date);
-the awardee checks in, and a pull request of theirs that references the issue counts too. A job
-warns both sides after the team's number of quiet days (once per quiet period) and, past the
-delivery date with no verified merge, moves the work to missed delivery, where the owner
-extends it, awards the next-ranked proposal (the held money follows it) or closes it with a
-full refund. Nothing here commits.
+"""Delivery rules. The contract is due on its delivery date
+(opportunities.repository.contract_delivery_dates); the awardee checks in, and a pull request
+of theirs that references the issue counts too. A job warns both sides after the team's number
+of quiet days (once per quiet period) and, past the delivery date with no verified merge, moves
+the work to missed delivery, where the owner extends it, awards the next-ranked proposal (the
+held money follows it) or closes it with a full refund. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.notifications import service as notifications
+from app.opportunities import repository as opportunities_repository
 from app.opportunities import service as opportunities
 from app.payments import repository as payments_repository
 from app.payments import service as payments
@@ -107,7 +108,7 @@ def contract_of(session: Session, opportunity_id: int, viewer: User) -> Contract
         award,
         proposal,
         awardee,
-        evaluations.contract_delivery_date(session, opportunity),
+        opportunities_repository.contract_delivery_date(session, opportunity),
         team.quiet_days_warning,
         last_activity(session, opportunity, award),
         repository.check_ins(session, opportunity.id),
@@ -227,7 +228,7 @@ def watch(session: Session, opportunity: Opportunity, now: datetime) -> str:
     """One contract in progress: missed when past its delivery date (the whole day, UTC), else
     a warning to both sides once per quiet period."""
     award, _proposal, awardee = _awardee(session, opportunity)
-    due = evaluations.contract_delivery_date(session, opportunity)
+    due = opportunities_repository.contract_delivery_date(session, opportunity)
     title = opportunity.title
     if due is not None and now.date() > due:
         opportunities.transition(

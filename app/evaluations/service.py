@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -418,18 +418,6 @@ def _award_next(
         session, opportunity, [winner] if winner else [], chosen.id, settings.award_acceptance_days
     )
     return existing
-
-
-def contract_delivery_date(session: Session, opportunity: Opportunity) -> date | None:
-    """When the contract is due: the date the owner set when extending it, else the awarded
-    proposal's, else the opportunity's. None without a current award or any date."""
-    record = repository.award_for(session, opportunity.id)
-    if record is None:
-        return None
-    if record.delivery_date is not None:
-        return record.delivery_date
-    proposal = session.get(Proposal, record.proposal_id)
-    return (proposal.delivery_date if proposal else None) or opportunity.delivery_date
 
 
 def next_ranked(session: Session, opportunity: Opportunity) -> ConsensusRow | None:

@@ -164,7 +164,7 @@ class Award(Base):
     # the other language mark it (WCAG 3.1.2); empty for awards made before it was recorded.
     reason_lang: Mapped[str] = mapped_column(String(5), default="", server_default="")
     # Set when the owner extends the contract; otherwise the awarded proposal's date, or the
-    # opportunity's (evaluations.service.contract_delivery_date).
+    # opportunity's (opportunities.repository.contract_delivery_dates).
     delivery_date: Mapped[date | None] = mapped_column(Date)
     # The contract ended without delivery (the next-ranked proposal was awarded instead).
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -157,7 +157,7 @@ def detail_page(
             and bool(roles & set(teams_service.AUTHOR_ROLES)),
             "can_evaluate": bool(roles & {TeamRole.OWNER, TeamRole.EVALUATOR})
             and opportunity.published_at is not None,
-            "contract_delivery_date": evaluations.contract_delivery_date(db, opportunity),
+            "contract_delivery_date": repository.contract_delivery_date(db, opportunity),
             "may_see_delivery": _may_see_delivery(db, opportunity, user, bool(roles)),
         },
         status_code=error.status_code if error else 200,
