@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.delivery import tasks as delivery_tasks
 from app.github import tasks as github_tasks
 from app.models import InboxStatus, Opportunity, Payout, PayoutState, StripeEvent, WebhookDelivery
 from app.models.base import utcnow
@@ -44,6 +45,10 @@ PERIODIC_JOBS: dict[str, Job] = {
     "payonpull.release_due_payouts": payonpull_tasks.release_due_payouts,
     "payments.send_transfers": partial(payment_tasks.send_transfers, follow=FOLLOW),
     "payments.send_refunds": partial(payment_tasks.send_refunds, follow=FOLLOW),
+    "payments.send_adjustments": payment_tasks.send_adjustments,
+    # Quiet contracts warned, missed deliveries marked: after the inbox and the merge checks
+    # of this pass, so a merge that arrived in time is settled before its deadline is judged.
+    "delivery.watch_contracts": delivery_tasks.watch_contracts,
     "payments.confirm_transfers": partial(payment_tasks.confirm_transfers, follow=FOLLOW),
     "github.post_issue_comments": github_tasks.post_issue_comments,
 }

@@ -53,3 +53,8 @@ ADMIN = "/admin"
 NEEDS_ATTENTION = "/admin/attention"
 MY_WORK = "/my-work"
 NEEDS_YOU = "/needs-you"
+
+
+def contract(opportunity_id: int) -> str:
+    """The contract's delivery: its date, the check-ins, and the owner's choices after a miss."""
+    return f"/opportunities/{opportunity_id}/delivery"

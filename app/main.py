@@ -23,6 +23,8 @@ from app.admin.labels import event_label
 from app.attention import pages as attention_pages
 from app.config import Settings, get_settings
 from app.db import PostgresInbox, make_engine, make_session_factory
+from app.delivery import api as delivery_api
+from app.delivery import pages as delivery_pages
 from app.errors import Forbidden, install_error_handlers, render_app_error
 from app.evaluations import api as evaluations_api
 from app.evaluations import pages as evaluations_pages
@@ -195,6 +197,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reviews_pages.router,
         payments_pages.router,
         payonpull_pages.router,
+        delivery_pages.router,
         attention_pages.router,
         opendata_pages.router,
         opendata_api.router,
@@ -207,6 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evaluations_api.router,
         evaluations_api.proposals_router,
         payonpull_api.router,
+        delivery_api.router,
         questions_api.router,
         questions_api.questions_router,
         github_api.router,

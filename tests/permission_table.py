@@ -205,6 +205,26 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "PUT /api/v1/opportunities/{opportunity_id}/co-authors": NOT_THE_TEAM,
     "POST /opportunities/{opportunity_id}/reopen": {OWNER},
     "POST /opportunities/{opportunity_id}/close-unsuccessful": {OWNER},
+    # --- delivery (issue 16): the contract's date, check-ins, and the owner's choices -------------
+    # The team and the current awardee read the contract; the service answers 404 to the rest.
+    "GET /opportunities/{opportunity_id}/delivery": SIGNED_IN,
+    "GET /api/v1/opportunities/{opportunity_id}/delivery": SIGNED_IN,
+    # The awardee checks in (never a team member); the service refuses anyone but the awardee.
+    "POST /opportunities/{opportunity_id}/delivery/check-ins": NOT_THE_TEAM,
+    "POST /api/v1/opportunities/{opportunity_id}/delivery/check-ins": NOT_THE_TEAM,
+    # Extending, awarding the next-ranked proposal and closing with a refund: the owner, who
+    # awards and cancels.
+    "POST /opportunities/{opportunity_id}/delivery/extend": {OWNER},
+    "POST /api/v1/opportunities/{opportunity_id}/delivery/extend": {OWNER},
+    "POST /opportunities/{opportunity_id}/delivery/award-next": {OWNER},
+    "POST /api/v1/opportunities/{opportunity_id}/delivery/award-next": {OWNER},
+    "POST /opportunities/{opportunity_id}/delivery/close": {OWNER},
+    "POST /api/v1/opportunities/{opportunity_id}/delivery/close": {OWNER},
+    # The team's days without activity before a warning: a setting, like the others, owners'.
+    "GET /teams/{slug}/settings/delivery": {OWNER},
+    "POST /teams/{slug}/settings/delivery": {OWNER},
+    "GET /api/v1/teams/{slug}/delivery-settings": {OWNER},
+    "PUT /api/v1/teams/{slug}/delivery-settings": {OWNER},
     # --- money: an approver signs off, the team's finance role funds; administrators oversee ----
     # The funding page shows the amount to sign off to the approvers, the payment to finance.
     "GET /opportunities/{opportunity_id}/funding": {FINANCE, APPROVER},

@@ -80,11 +80,24 @@ OPPORTUNITY_README = {
     (S.ON_HOLD, S.CANCELLED),
     (S.ON_HOLD, S.IN_PROGRESS),
 }
+# Issue 16, delivery: past the contract's delivery date with no merged pull request the work is
+# "missed delivery"; the owner extends it (back to in progress), ends it and awards the
+# next-ranked proposal (awarded again, the money still held), or closes it with a full refund
+# (cancelled). Its payment is still held, so a questioned payment holds it like any funded work.
+OPPORTUNITY_DELIVERY = {
+    (S.IN_PROGRESS, S.MISSED_DELIVERY),
+    (S.MISSED_DELIVERY, S.IN_PROGRESS),
+    (S.MISSED_DELIVERY, S.AWARDED),
+    (S.MISSED_DELIVERY, S.CANCELLED),
+    (S.MISSED_DELIVERY, S.ON_HOLD),
+}
 # In neither DESIGN.md nor the README, so reported for a decision (document it, or remove it);
 # pinned meanwhile, so that it cannot change unseen either. The code re-opens an evaluation
 # with a new deadline when nobody proposed.
 OPPORTUNITY_UNDOCUMENTED = {(S.EVALUATING, S.PUBLISHED)}
-OPPORTUNITY = frozenset(OPPORTUNITY_DESIGN | OPPORTUNITY_README | OPPORTUNITY_UNDOCUMENTED)
+OPPORTUNITY = frozenset(
+    OPPORTUNITY_DESIGN | OPPORTUNITY_README | OPPORTUNITY_DELIVERY | OPPORTUNITY_UNDOCUMENTED
+)
 
 # DESIGN.md: awaiting_funding → funded → releasing → released → paid. Exits: refunded,
 # transfer_failed (retry/needs attention), disputed.

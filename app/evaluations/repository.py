@@ -91,7 +91,10 @@ def has_submitted(session: Session, proposal_id: int, user_id: int) -> bool:
 
 
 def award_for(session: Session, opportunity_id: int) -> Award | None:
-    return session.scalars(select(Award).where(Award.opportunity_id == opportunity_id)).first()
+    """The current award (an award ended after a missed delivery is history)."""
+    return session.scalars(
+        select(Award).where(Award.opportunity_id == opportunity_id, Award.ended_at.is_(None))
+    ).first()
 
 
 def proposals_before_deadline(
@@ -127,3 +130,10 @@ def opportunity_of_proposals(session: Session, proposal_ids: Collection[int]) ->
         select(Proposal.id, Proposal.opportunity_id).where(Proposal.id.in_(proposal_ids))
     )
     return {row.id: row.opportunity_id for row in rows}
+
+
+def awarded_proposal_ids(session: Session, opportunity_id: int) -> set[int]:
+    """Every proposal that held the opportunity's contract, the current one included."""
+    return set(
+        session.scalars(select(Award.proposal_id).where(Award.opportunity_id == opportunity_id))
+    )

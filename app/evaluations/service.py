@@ -470,6 +470,73 @@ def _award_next(
     return existing
 
 
+def next_ranked(session: Session, opportunity: Opportunity) -> ConsensusRow | None:
+    """The best-ranked proposal that never held this contract: ranked (not disqualified),
+    not awarded, and not the proposal of an award that ended."""
+    held = repository.awarded_proposal_ids(session, opportunity.id)
+    return next(
+        (
+            row
+            for row in consensus(session, opportunity)
+            if row.ranked
+            and row.proposal.state == ProposalState.NOT_AWARDED
+            and row.proposal.id not in held
+        ),
+        None,
+    )
+
+
+def replace_award(
+    session: Session,
+    opportunity: Opportunity,
+    user: User,
+    chosen: Proposal,
+    reason: str,
+    settings: Settings,
+) -> tuple[Award, Award]:
+    """Ends the current award (kept as history, ``ended_at``) and awards ``chosen`` with a new
+    one; returns (ended, new). The opportunity's own state is the caller's."""
+    if TeamRole.OWNER not in teams_repository.roles_of(session, user.id, opportunity.team_id):
+        raise Forbidden()
+    ended = repository.award_for(session, opportunity.id)
+    if ended is None:
+        raise Conflict(_("This opportunity has no award to end."))
+    now = utcnow()
+    ended.ended_at = now
+    ended.end_reason = reason.strip()
+    session.flush()  # one current award per opportunity: the ended one steps aside first
+    previous = session.get(Proposal, ended.proposal_id)
+    assert previous is not None
+    proposals.transition(
+        session, previous, ProposalState.NOT_AWARDED, actor=user, details={"reason": reason}
+    )
+    proposals.transition(session, chosen, ProposalState.AWARDED, actor=user)
+    record = Award(
+        opportunity_id=opportunity.id,
+        proposal_id=chosen.id,
+        reason=reason.strip(),
+        reason_lang=i18n.get_locale(),
+        awarded_by_user_id=user.id,
+        accept_by=now + timedelta(days=settings.award_acceptance_days),
+    )
+    session.add(record)
+    session.flush()
+    audit.record(
+        session,
+        actor_user_id=user.id,
+        action="award.replaced",
+        subject_type="opportunity",
+        subject_id=opportunity.id,
+        details={"ended_award_id": ended.id, "award_id": record.id, "proposal_id": chosen.id},
+    )
+    _narrate_award(session, opportunity, chosen, settings)
+    winner = session.get(User, chosen.author_user_id)
+    _tell_the_winner(
+        session, opportunity, [winner] if winner else [], chosen.id, settings.award_acceptance_days
+    )
+    return ended, record
+
+
 def accept_award(session: Session, opportunity: Opportunity, user: User) -> Award:
     record = repository.award_for(session, opportunity.id)
     proposal = session.get(Proposal, record.proposal_id) if record else None

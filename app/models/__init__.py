@@ -3,6 +3,7 @@
 from app.models.account import ApiToken, OAuthState, TeamInvitation, UserSession
 from app.models.audit import AuditEvent
 from app.models.base import Base
+from app.models.delivery import CheckIn, CheckInSource, PayoutAdjustment
 from app.models.notification import Addendum, EmailOptOut, EmailState, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
 from app.models.payment import (
@@ -50,6 +51,8 @@ __all__ = [
     "AuditEvent",
     "Award",
     "Base",
+    "CheckIn",
+    "CheckInSource",
     "CoAuthorShare",
     "ConflictDeclaration",
     "DisputeStatus",
@@ -68,6 +71,7 @@ __all__ = [
     "Outcome",
     "Payout",
     "PayoutAccount",
+    "PayoutAdjustment",
     "PayoutState",
     "PayoutTransfer",
     "Project",

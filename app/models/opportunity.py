@@ -34,6 +34,8 @@ class OpportunityState(StrEnum):
     CANCELLED = "cancelled"
     UNSUCCESSFUL = "unsuccessful"
     ON_HOLD = "on_hold"
+    # Past the contract's delivery date with no merged pull request: the owner decides.
+    MISSED_DELIVERY = "missed_delivery"
 
 
 # The CHECK constraint that holds amounts under the cap is created by the migrations from the
@@ -57,7 +59,8 @@ class Opportunity(Base):
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint(
             "state IN ('draft', 'in_peer_review', 'published', 'evaluating', 'awarded', "
-            "'in_progress', 'merged', 'paid', 'cancelled', 'unsuccessful', 'on_hold')",
+            "'in_progress', 'merged', 'paid', 'cancelled', 'unsuccessful', 'on_hold', "
+            "'missed_delivery')",
             name="state_known",
         ),
         # Public listings walk these in order (keyset pagination), so a page costs the same

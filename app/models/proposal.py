@@ -140,12 +140,22 @@ class EvaluationSubmission(Base):
 
 
 class Award(Base):
+    """The contract. One current award per opportunity; an award ended after a missed delivery
+    stays as history (``ended_at``) and the next-ranked proposal gets a new one."""
+
     __tablename__ = "awards"
+    __table_args__ = (
+        Index(
+            "uq_awards_one_current",
+            "opportunity_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    opportunity_id: Mapped[int] = mapped_column(
-        ForeignKey("opportunities.id", ondelete="CASCADE"), unique=True
-    )
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"))
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="RESTRICT"))
     reason: Mapped[str] = mapped_column(Text)
     awarded_by_user_id: Mapped[int | None] = mapped_column(
@@ -157,3 +167,9 @@ class Award(Base):
     # The language the reason was written in (the awarding person's interface), so pages in
     # the other language mark it (WCAG 3.1.2); empty for awards made before it was recorded.
     reason_lang: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    # Set when the owner extends the contract; otherwise the awarded proposal's date, or the
+    # opportunity's (opportunities.repository.contract_delivery_dates).
+    delivery_date: Mapped[date | None] = mapped_column(Date)
+    # The contract ended without delivery (the next-ranked proposal was awarded instead).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -42,6 +42,9 @@ class SignoffPurpose(StrEnum):
 
 class Team(Base):
     __tablename__ = "teams"
+    __table_args__ = (
+        CheckConstraint("quiet_days_warning BETWEEN 1 AND 90", name="quiet_days_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -63,6 +66,9 @@ class Team(Base):
     # What the team's approvers may sign off for funding in one UTC calendar month, in total;
     # None: no monthly limit (each approver's own limit still applies).
     monthly_spending_limit_cents: Mapped[int | None] = mapped_column(Integer)
+    # Work in progress with no activity (check-in, pull request) for this many days warns the
+    # team and the awardee, once per quiet period.
+    quiet_days_warning: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -14,4 +14,8 @@ def kind_labels() -> dict[str, str]:
         "deadline_passed": _("Deadlines passed (evaluators)"),
         "awarded": _("Your proposal was awarded"),
         "not_awarded": _("Your proposal was not awarded"),
+        "delivery_quiet": _("Contracts with no news for a while"),
+        "delivery_missed": _("Missed delivery dates"),
+        "delivery_extended": _("New delivery dates"),
+        "delivery_ended": _("Contracts ended after a missed delivery"),
     }

@@ -46,7 +46,7 @@ def public_opportunities(session: Session, after_id: int, limit: int) -> Sequenc
     return session.execute(
         select(Opportunity, Team.slug, User.login, Proposal.price_cents, Award.awarded_at)
         .join(Team, Team.id == Opportunity.team_id)
-        .outerjoin(Award, Award.opportunity_id == Opportunity.id)
+        .outerjoin(Award, (Award.opportunity_id == Opportunity.id) & Award.ended_at.is_(None))
         .outerjoin(Proposal, Proposal.id == Award.proposal_id)
         .outerjoin(User, User.id == Proposal.author_user_id)
         .where(_PUBLISHED, Opportunity.id > after_id)

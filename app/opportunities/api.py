@@ -37,6 +37,7 @@ def to_out(listed: repository.Listed, request: Request) -> OpportunityOut:
             },
             "context_links": [line for line in opportunity.context_links.splitlines() if line],
             "skills": listed.skills,
+            "contract_delivery_date": listed.contract_delivery_date,
             "team_slug": listed.team_slug,
             "project_slug": listed.project_slug,
             "url": str(request.url_for("opportunity_detail", opportunity_id=opportunity.id)),

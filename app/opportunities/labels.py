@@ -19,5 +19,6 @@ def state_label(state: S | str) -> str:
         S.CANCELLED: _("cancelled"),
         S.UNSUCCESSFUL: _("closed without award"),
         S.ON_HOLD: _("on hold"),
+        S.MISSED_DELIVERY: _("missed delivery"),
     }
     return labels[S(state)]

@@ -165,9 +165,19 @@ def detail_page(
             and bool(roles & set(teams_service.AUTHOR_ROLES)),
             "can_evaluate": bool(roles & {TeamRole.OWNER, TeamRole.EVALUATOR})
             and opportunity.published_at is not None,
+            "contract_delivery_date": repository.contract_delivery_date(db, opportunity),
+            "may_see_delivery": _may_see_delivery(db, opportunity, user, bool(roles)),
         },
         status_code=error.status_code if error else 200,
     )
+
+
+def _may_see_delivery(
+    db: DbSession, opportunity: Opportunity, user: User | None, member: bool
+) -> bool:
+    """The contract's delivery page is for the team and the current awardee."""
+    found = payments_repository.awardee_of(db, opportunity.id)
+    return found is not None and user is not None and (member or found[1].id == user.id)
 
 
 def _award_to_accept(db: DbSession, opportunity: Opportunity, user: User | None) -> Award | None:

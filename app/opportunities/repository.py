@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -54,6 +54,8 @@ class Listed:
     team_name: str
     project_slug: str | None
     skills: list[str]
+    # The current contract's delivery date, once awarded (contract_delivery_dates).
+    contract_delivery_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -180,10 +182,18 @@ def published_between(
 def _listed(
     session: Session, rows: Sequence[Row[Opportunity, str, str, str | None]]
 ) -> list[Listed]:
-    """List rows with their skills, loaded in one more query."""
+    """List rows with their skills and contract dates, loaded in two more queries."""
     skills = skills_for(session, [row[0].id for row in rows])
+    dates = contract_delivery_dates(session, [row[0] for row in rows])
     return [
-        Listed(opportunity, team_slug, team_name, project_slug, skills.get(opportunity.id, []))
+        Listed(
+            opportunity,
+            team_slug,
+            team_name,
+            project_slug,
+            skills.get(opportunity.id, []),
+            dates.get(opportunity.id),
+        )
         for opportunity, team_slug, team_name, project_slug in rows
     ]
 
@@ -199,7 +209,32 @@ def get_listed(session: Session, opportunity_id: int) -> Listed | None:
         return None
     opportunity, team_slug, team_name, project_slug = row
     skills = skills_for(session, [opportunity.id]).get(opportunity.id, [])
-    return Listed(opportunity, team_slug, team_name, project_slug, skills)
+    due = contract_delivery_date(session, opportunity)
+    return Listed(opportunity, team_slug, team_name, project_slug, skills, due)
+
+
+def contract_delivery_dates(
+    session: Session, opportunities: Sequence[Opportunity]
+) -> dict[int, date | None]:
+    """When each awarded opportunity's current contract is due, in one query: the date the
+    owner set when extending it, else the awarded proposal's, else the opportunity's. Absent
+    for work without a current award."""
+    by_id = {opportunity.id: opportunity for opportunity in opportunities}
+    if not by_id:
+        return {}
+    rows = session.execute(
+        select(Award.opportunity_id, Award.delivery_date, Proposal.delivery_date)
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .where(Award.opportunity_id.in_(by_id), Award.ended_at.is_(None))
+    ).all()
+    return {
+        opportunity_id: extended or proposed or by_id[opportunity_id].delivery_date
+        for opportunity_id, extended, proposed in rows
+    }
+
+
+def contract_delivery_date(session: Session, opportunity: Opportunity) -> date | None:
+    return contract_delivery_dates(session, [opportunity]).get(opportunity.id)
 
 
 def skills_for(session: Session, opportunity_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -95,6 +95,11 @@ class OpportunityOut(BaseModel):
     currency: str
     proposal_deadline: datetime
     delivery_date: date | None
+    contract_delivery_date: date | None = Field(
+        None,
+        description="Once awarded, when the contract is due: the date set when the team "
+        "extended it, else the awarded proposal's, else delivery_date.",
+    )
     team_slug: str
     project_slug: str | None
     github_repository_id: int | None

@@ -51,7 +51,11 @@ ALLOWED_TRANSITIONS: Mapping[S, frozenset[S]] = {
     S.PUBLISHED: frozenset({S.EVALUATING, S.CANCELLED}),
     S.EVALUATING: frozenset({S.AWARDED, S.PUBLISHED, S.UNSUCCESSFUL, S.CANCELLED}),
     S.AWARDED: frozenset({S.IN_PROGRESS, S.CANCELLED, S.ON_HOLD}),
-    S.IN_PROGRESS: frozenset({S.MERGED, S.CANCELLED, S.ON_HOLD}),
+    S.IN_PROGRESS: frozenset({S.MERGED, S.CANCELLED, S.ON_HOLD, S.MISSED_DELIVERY}),
+    # Past the delivery date without a merge: the owner extends (back to in progress), awards
+    # the next-ranked proposal (awarded again, the money still held) or closes with a refund;
+    # a questioned payment holds it like any funded work.
+    S.MISSED_DELIVERY: frozenset({S.IN_PROGRESS, S.AWARDED, S.CANCELLED, S.ON_HOLD}),
     S.MERGED: frozenset({S.PAID, S.ON_HOLD}),
     S.ON_HOLD: frozenset({S.IN_PROGRESS, S.MERGED, S.CANCELLED}),
     S.PAID: frozenset(),

@@ -17,6 +17,9 @@ from typing_extensions import override
 from app.config import Settings
 from app.models.payment import opportunity_in_group
 
+# The refund metadata key that marks the part of a payment given back on a cheaper re-award.
+ADJUSTMENT_METADATA = "adjustment_id"
+
 
 class GatewayError(Exception):
     """The gateway could not be reached or refused; the step is retried later."""
@@ -101,7 +104,18 @@ class Gateway(Protocol):
 
     def create_transfer(self, request: TransferRequest) -> Transfer: ...
 
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str: ...
+    def refund(
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        *,
+        amount_cents: int | None = None,
+        adjustment_id: int | None = None,
+    ) -> str:
+        """A refund of the whole payment, or of ``amount_cents`` of it; ``adjustment_id`` marks
+        the part given back when the contract moved to a cheaper proposal, so that its events
+        are not taken for the refund of the whole payout."""
+        ...
 
 
 class StripeGateway(Gateway):
@@ -228,10 +242,22 @@ class StripeGateway(Gateway):
         )
         return Transfer.of(transfer.to_dict())
 
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str:
+    def refund(
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        *,
+        amount_cents: int | None = None,
+        adjustment_id: int | None = None,
+    ) -> str:
+        params: dict[str, Any] = {"payment_intent": payment_intent_id}
+        if amount_cents is not None:
+            params["amount"] = amount_cents
+        if adjustment_id is not None:
+            params["metadata"] = {ADJUSTMENT_METADATA: str(adjustment_id)}
         refund = self._call(
             self._client.v1.refunds.create,
-            params={"payment_intent": payment_intent_id},
+            params=params,
             options={"idempotency_key": idempotency_key},
         )
         return str(refund.id)
@@ -291,7 +317,16 @@ class SimulatedGateway(Gateway):
         return Transfer(f"sim_tr_{request.share_id}", False, request.payout_id, request.share_id)
 
     @override
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str:
+    def refund(
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        *,
+        amount_cents: int | None = None,
+        adjustment_id: int | None = None,
+    ) -> str:
+        if adjustment_id is not None:
+            return f"sim_re_adj_{adjustment_id}"
         return f"sim_re_{payment_intent_id.removeprefix('sim_pi_')}"
 
 

@@ -18,6 +18,7 @@ from app.models import (
     OpportunityState,
     Payout,
     PayoutAccount,
+    PayoutAdjustment,
     PayoutState,
     PayoutTransfer,
     Proposal,
@@ -117,7 +118,7 @@ def awardee_of(session: Session, opportunity_id: int) -> tuple[Award, User] | No
         select(Award, User)
         .join(Proposal, Proposal.id == Award.proposal_id)
         .join(User, User.id == Proposal.author_user_id)
-        .where(Award.opportunity_id == opportunity_id)
+        .where(Award.opportunity_id == opportunity_id, Award.ended_at.is_(None))
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -140,6 +141,7 @@ def awarded_opportunities_of(session: Session, user_id: int) -> Sequence[Opportu
         .join(Proposal, Proposal.id == Award.proposal_id)
         .where(
             Proposal.author_user_id == user_id,
+            Award.ended_at.is_(None),
             Opportunity.state == OpportunityState.AWARDED,
         )
     ).all()
@@ -245,3 +247,20 @@ def funding_signed_off() -> ColumnElement[bool]:
     """The same rule for a query over awards (joined with their proposal): one statement
     however many awards it lists."""
     return exists().where(_lets_fund(Award.id, Award.awarded_at, Proposal.price_cents))
+
+
+def adjustments_of(session: Session, payout_id: int) -> Sequence[PayoutAdjustment]:
+    return session.scalars(
+        select(PayoutAdjustment)
+        .where(PayoutAdjustment.payout_id == payout_id)
+        .order_by(PayoutAdjustment.id)
+    ).all()
+
+
+def has_pending_adjustment() -> list[Any]:
+    """The conditions on a payout with an adjustment not sent yet (a disputed charge cannot be
+    refunded: it waits for the dispute to close)."""
+    return [
+        Payout.id.in_(select(PayoutAdjustment.payout_id).where(PayoutAdjustment.refund_id == "")),
+        Payout.state != PayoutState.DISPUTED,
+    ]

@@ -35,6 +35,7 @@ from app.models import (
     Outcome,
     Payout,
     PayoutAccount,
+    PayoutAdjustment,
     PayoutState,
     PayoutTransfer,
     SignoffPurpose,
@@ -46,7 +47,14 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.payment import TRANSFER_REVERSED
 from app.payments import repository
-from app.payments.gateway import Checkout, Funding, Gateway, Transfer, TransferRequest
+from app.payments.gateway import (
+    ADJUSTMENT_METADATA,
+    Checkout,
+    Funding,
+    Gateway,
+    Transfer,
+    TransferRequest,
+)
 from app.payments.labels import state_label
 from app.teams import repository as teams_repository
 from app.teams import service as teams
@@ -504,8 +512,108 @@ def transfer_attempt_failed(session: Session, payout: Payout, error: str) -> Non
 def send_refund(
     session: Session, gateway: Gateway, payout: Payout, *, follow: FollowPayout
 ) -> None:
-    refund_id = gateway.refund(payout.payment_intent_id, f"payout-{payout.id}-refund")
+    # After a cheaper re-award part of the payment goes back on its own (an adjustment): the
+    # refund is then for what the payout still holds, whichever of the two is sent first.
+    adjusted = bool(repository.adjustments_of(session, payout.id))
+    refund_id = gateway.refund(
+        payout.payment_intent_id,
+        f"payout-{payout.id}-refund",
+        amount_cents=payout.amount_cents if adjusted else None,
+    )
     record_refund(session, payout, refund_id, follow=follow)
+
+
+# --- the contract moves to another proposal (a missed delivery) ------------------------------
+
+
+def move_to_award(
+    session: Session,
+    payout: Payout,
+    award_id: int,
+    settings: Settings,
+    *,
+    actor: User,
+) -> PayoutAdjustment | None:
+    """The held money stays held for the next awardee: the payout follows the new award, for
+    its price (never the budget). A cheaper price gives the difference back to the team (an
+    adjustment: a partial refund sent by a job); a dearer one is refused, because the payment
+    held is one charge the transfer draws on, and the team would have to pay a second one."""
+    if payout.state is not P.FUNDED:
+        raise Conflict(_("Only a payment held on the platform can follow a new award."))
+    price = repository.contract_price_cents(session, award_id)
+    if price > payout.amount_cents:
+        raise Conflict(
+            _(
+                "The next-ranked proposal costs more than the payment held. Close the "
+                "contract with a full refund, and publish the work again."
+            )
+        )
+    before = payout.amount_cents
+    payout.award_id = award_id
+    payout.amount_cents = price
+    payout.fee_cents = fee_for(price, settings)
+    adjustment = None
+    if price < before:
+        adjustment = PayoutAdjustment(
+            payout_id=payout.id,
+            award_id=award_id,
+            amount_cents=before - price,
+            currency=payout.currency,
+            idempotency_key=f"payout-{payout.id}-adjust-{award_id}",
+        )
+        session.add(adjustment)
+    session.flush()
+    audit.record(
+        session,
+        actor_user_id=actor.id,
+        action="payout.award_changed",
+        subject_type="payout",
+        subject_id=payout.id,
+        details={"award_id": award_id, "from_cents": before, "to_cents": price},
+    )
+    return adjustment
+
+
+def send_adjustments(session: Session, gateway: Gateway, payout: Payout) -> None:
+    """Gives back each adjustment not sent yet (its key stored first: a repeat returns the
+    same refund) and books it: held money back to the team, once."""
+    opportunity = session.get(Opportunity, payout.opportunity_id)
+    assert opportunity is not None
+    for adjustment in repository.adjustments_of(session, payout.id):
+        if adjustment.refund_id:
+            continue
+        adjustment.attempts += 1
+        adjustment.refund_id = gateway.refund(
+            payout.payment_intent_id,
+            adjustment.idempotency_key,
+            amount_cents=adjustment.amount_cents,
+            adjustment_id=adjustment.id,
+        )
+        adjustment.refunded_at = utcnow()
+        audit.record(
+            session,
+            actor_user_id=None,
+            action="payout.adjustment_refunded",
+            subject_type="payout",
+            subject_id=payout.id,
+            details={"amount_cents": adjustment.amount_cents, "refund_id": adjustment.refund_id},
+        )
+        movement = f"adjust-{adjustment.id}"
+        for account, cents in (
+            (HOLDING, -adjustment.amount_cents),
+            (f"team:{opportunity.team_id}", adjustment.amount_cents),
+        ):
+            session.add(
+                LedgerEntry(
+                    payout_id=payout.id,
+                    movement=movement,
+                    account=account,
+                    amount_cents=cents,
+                    currency=adjustment.currency,
+                    reference=adjustment.refund_id,
+                )
+            )
+        session.flush()
 
 
 def connect_account(
@@ -699,19 +807,26 @@ def _checkout_completed(
         )
 
 
+def _adjustment(refund: dict[str, Any]) -> bool:
+    """A partial refund of a re-award's difference: booked by its own job, never the refund of
+    the whole payout."""
+    return bool((refund.get("metadata") or {}).get(ADJUSTMENT_METADATA))
+
+
 def _charge_refunded(
     session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
 ) -> None:
     refunds = (obj.get("refunds") or {}).get("data") or []
-    record_refund(
-        session, payout, str(refunds[0]["id"]) if refunds else str(obj["id"]), follow=follow
-    )
+    whole = [refund for refund in refunds if not _adjustment(refund)]
+    if refunds and not whole:
+        return  # only the part given back on a re-award
+    record_refund(session, payout, str(whole[0]["id"]) if whole else str(obj["id"]), follow=follow)
 
 
 def _refund_succeeded(
     session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
 ) -> None:
-    if obj.get("status") == "succeeded":
+    if obj.get("status") == "succeeded" and not _adjustment(obj):
         record_refund(session, payout, str(obj["id"]), follow=follow)
 
 

@@ -134,6 +134,17 @@ def send_refunds(
     )
 
 
+def send_adjustments(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """Held money given back when the contract moved to a cheaper proposal."""
+    return each_claimed(
+        session_factory,
+        settings,
+        repository.has_pending_adjustment(),
+        service.send_adjustments,
+        note_only,
+    )
+
+
 def confirm_transfers(
     session_factory: sessionmaker[Session], settings: Settings, *, follow: FollowPayout
 ) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.audit import repository as audit_repository
 from app.audit import service as audit
 from app.config import Settings
+from app.delivery import service as contracts
 from app.errors import Conflict
 from app.evaluations import service as evaluations
 from app.github import narration
@@ -63,6 +64,9 @@ def process_delivery(
         return Outcome.ignored(f"{delivery.event or 'an'} event")
     if payload.get("action") == "reopened":
         return _pull_reopened(session, payload)
+    if payload.get("action") in contracts.PULL_ACTIVITY:
+        outcomes = contracts.record_pull_request(session, payload)
+        return _said(outcomes, "no contract references this pull request")
     pull = merged_pull_request(payload)
     if pull is None:
         return Outcome.ignored("not a merge")
@@ -267,6 +271,7 @@ _WORK_WAITING_ON_MONEY = frozenset(
         OpportunityState.AWARDED,
         OpportunityState.IN_PROGRESS,
         OpportunityState.MERGED,
+        OpportunityState.MISSED_DELIVERY,
     }
 )
 

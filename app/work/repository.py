@@ -41,7 +41,7 @@ def proposals_of(
     return session.execute(
         select(Proposal, Opportunity, Award, Payout)
         .join(Opportunity, Opportunity.id == Proposal.opportunity_id)
-        .outerjoin(Award, Award.proposal_id == Proposal.id)
+        .outerjoin(Award, (Award.proposal_id == Proposal.id) & Award.ended_at.is_(None))
         .outerjoin(Payout, Payout.award_id == Award.id)
         .where(
             Proposal.author_user_id == user_id,
@@ -182,7 +182,7 @@ def awards_to_fund(
             Proposal.currency,
             payments_repository.funding_signed_off(),
         )
-        .join(Award, Award.opportunity_id == Opportunity.id)
+        .join(Award, (Award.opportunity_id == Opportunity.id) & Award.ended_at.is_(None))
         .join(Proposal, Proposal.id == Award.proposal_id)
         .outerjoin(Payout, Payout.opportunity_id == Opportunity.id)
         .where(

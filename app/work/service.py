@@ -40,7 +40,7 @@ from app.work import repository
 
 S = OpportunityState
 # Work that is awarded to someone and not finished: the awardee's contract is alive.
-UNDER_CONTRACT = frozenset({S.AWARDED, S.IN_PROGRESS, S.MERGED, S.ON_HOLD})
+UNDER_CONTRACT = frozenset({S.AWARDED, S.IN_PROGRESS, S.MERGED, S.ON_HOLD, S.MISSED_DELIVERY})
 
 
 class Kind(StrEnum):

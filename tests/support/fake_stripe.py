@@ -265,7 +265,8 @@ class FakeStripe:
                     return error(400, "No such charge: source_transaction")
                 if account is None or not account["payouts_enabled"]:
                     return error(400, "The destination account cannot receive transfers")
-                if int(params["amount"]) > int(charge["amount"]):
+                available = int(charge["amount"]) - int(charge.get("amount_refunded") or 0)
+                if int(params["amount"]) > available:
                     return error(400, "Amount exceeds the source transaction")
                 transfer = {
                     "id": self._id("tr"),
@@ -307,16 +308,23 @@ class FakeStripe:
                     return error(400, "Charge has already been refunded")
                 if charge.get("disputed"):
                     return error(400, f"Charge {charge['id']} has been charged back")
+                # As Stripe does: a partial refund (an amount), the rest by default; a charge
+                # is refunded once nothing of it is left.
+                remaining = int(charge["amount"]) - int(charge.get("amount_refunded") or 0)
+                amount = int(params.get("amount") or remaining)
+                if amount > remaining:
+                    return error(400, "Refund amount is greater than the unrefunded amount")
                 refund = {
                     "id": self._id("re"),
                     "object": "refund",
                     "status": "succeeded",
-                    "amount": charge["amount"],
+                    "amount": amount,
                     "charge": charge["id"],
                     "payment_intent": intent["id"],
-                    "metadata": {},
+                    "metadata": params.get("metadata") or {},
                 }
-                charge["refunded"] = True
+                charge["amount_refunded"] = int(charge.get("amount_refunded") or 0) + amount
+                charge["refunded"] = charge["amount_refunded"] == int(charge["amount"])
                 charge["refunds"]["data"].append(refund)
                 self.refunds[refund["id"]] = refund
                 return remember(request, "refund", refund)
