@@ -6,9 +6,13 @@ tests/test_exactly_once.py, "three shares".)"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from itertools import pairwise
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -71,6 +75,36 @@ def test_the_documented_rounding_gives_the_leftover_cent_to_the_largest_fraction
     assert split_cents(1, [5_000, 5_000]) == [1, 0]
 
 
+@dataclass
+class Scene:
+    """Work in progress (awarded, accepted, funded) and what the tests drive it with."""
+
+    client: TestClient
+    db: Session
+    settings: Settings
+    fake_stripe: FakeStripe
+    fake_github: FakeGitHub
+    work: Work
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpacked in this order (a shallow tuple: the same client and session)."""
+        return iter(
+            (self.client, self.db, self.settings, self.fake_stripe, self.fake_github, self.work)
+        )
+
+
+@pytest.fixture
+def scene(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> Scene:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    return Scene(client, db, settings, fake_stripe, fake_github, work)
+
+
 def _jobs(client: TestClient, settings: Settings) -> None:
     run_jobs(app_of(client).state.session_factory, settings, 2)
 
@@ -85,14 +119,8 @@ def _page(work: Work) -> str:
     return f"/opportunities/{work.opportunity_id}/co-authors"
 
 
-def test_the_awardee_names_co_authors_on_a_page_and_each_is_paid_their_share(
-    client: TestClient,
-    db: Session,
-    settings: Settings,
-    fake_stripe: FakeStripe,
-    fake_github: FakeGitHub,
-) -> None:
-    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+def test_the_awardee_names_co_authors_on_a_page_and_each_is_paid_their_share(scene: Scene) -> None:
+    client, db, settings, fake_stripe, fake_github, work = scene
     ana = make_user(db, github_id=7001, login="ana")
     ben = make_user(db, github_id=7002, login="ben")
     db.commit()
@@ -129,14 +157,8 @@ def test_the_awardee_names_co_authors_on_a_page_and_each_is_paid_their_share(
     ]
 
 
-def test_mistakes_in_the_list_are_explained_and_nothing_is_saved(
-    client: TestClient,
-    db: Session,
-    settings: Settings,
-    fake_stripe: FakeStripe,
-    fake_github: FakeGitHub,
-) -> None:
-    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+def test_mistakes_in_the_list_are_explained_and_nothing_is_saved(scene: Scene) -> None:
+    client, db, _settings, _stripe, _github, work = scene
     make_user(db, github_id=7001, login="ana")
     db.commit()
     sign_in(client, work.developer)
@@ -159,14 +181,8 @@ def test_mistakes_in_the_list_are_explained_and_nothing_is_saved(
     assert client.get(_page(work)).text.count("@ana") == 0
 
 
-def test_only_the_awardee_and_only_before_the_merge(
-    client: TestClient,
-    db: Session,
-    settings: Settings,
-    fake_stripe: FakeStripe,
-    fake_github: FakeGitHub,
-) -> None:
-    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+def test_only_the_awardee_and_only_before_the_merge(scene: Scene) -> None:
+    client, db, settings, fake_stripe, fake_github, work = scene
     make_user(db, github_id=7001, login="ana")
     stranger = make_user(db, github_id=7003, login="stranger")
     db.commit()
@@ -182,14 +198,8 @@ def test_only_the_awardee_and_only_before_the_merge(
     assert len(fake_stripe.transfers) == 1
 
 
-def test_a_merge_by_a_co_author_or_by_someone_outside_the_shares_is_held(
-    client: TestClient,
-    db: Session,
-    settings: Settings,
-    fake_stripe: FakeStripe,
-    fake_github: FakeGitHub,
-) -> None:
-    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+def test_a_merge_by_a_co_author_or_by_someone_outside_the_shares_is_held(scene: Scene) -> None:
+    client, db, settings, fake_stripe, fake_github, work = scene
     add_co_authors(db, settings, fake_stripe, work, {7001: "20"})
     _merge(client, fake_github, user={"id": 5001, "login": "awardee"}, merged_by={"id": 7001})
     _jobs(client, settings)
@@ -197,14 +207,8 @@ def test_a_merge_by_a_co_author_or_by_someone_outside_the_shares_is_held(
     assert fake_stripe.transfers == {}
 
 
-def test_a_co_author_who_cannot_receive_payouts_holds_the_release(
-    client: TestClient,
-    db: Session,
-    settings: Settings,
-    fake_stripe: FakeStripe,
-    fake_github: FakeGitHub,
-) -> None:
-    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+def test_a_co_author_who_cannot_receive_payouts_holds_the_release(scene: Scene) -> None:
+    client, db, settings, fake_stripe, fake_github, work = scene
     ana = make_user(db, github_id=7001, login="ana")
     db.commit()
     sign_in(client, work.developer)
