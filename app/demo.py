@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.delivery import service as delivery
 from app.evaluations import service as evaluations
 from app.github.client import GitHubClient
 from app.github.tasks import MAX_COMMENT_ATTEMPTS
@@ -319,6 +320,20 @@ OPPORTUNITIES = [
         -20,
         303,
         bidders=("noor-codes", "kofi-codes"),
+    ),
+    DemoOpportunity(
+        "notify",
+        "notify-api",
+        "Retry failed text messages",
+        "Relancer les messages texte en échec",
+        "text messages that fail once are never sent again",
+        _CRITERIA,
+        ("python", "sms"),
+        2600,
+        S.MISSED_DELIVERY,  # its delivery date, 21 days after the deadline, has passed
+        -40,
+        307,
+        bidders=("sam-dev", "noor-codes"),
     ),
     DemoOpportunity(
         "forms",
@@ -661,7 +676,9 @@ def _take_to_its_state(
     if state is S.AWARDED:
         return  # accepted; the team has not paid yet
     _fund(demo, spec, opportunity)
-    if state is S.ON_HOLD:
+    if state is S.MISSED_DELIVERY:
+        delivery.watch(demo.session, opportunity, demo.now)  # past the date, nothing merged
+    elif state is S.ON_HOLD:
         _hold_self_merge(demo, spec, opportunity, awardee)
     elif state in (S.MERGED, S.PAID):
         _merge_and_pay(demo, opportunity, owner, paid=state is S.PAID)
