@@ -11,6 +11,7 @@ from app.models import AuditEvent
 from app.opportunities.labels import state_label as opportunity_state_label
 from app.payments.labels import state_label as payout_state_label
 from app.proposals.labels import proposal_state_label
+from app.subscriptions.labels import state_label as subscription_state_label
 
 # Stored in English (N_), translated where shown. A code missing here is shown as it is stored:
 # tests/test_page_layout.py fails on any action the code records without a label.
@@ -45,6 +46,7 @@ ACTION_LABELS = {
     "evaluation.declared": N_("Declared on conflicts of interest"),
     "evaluation.submitted": N_("Submitted an evaluation"),
     "award.accepted": N_("Accepted the contract"),
+    "award.co_authors_named": N_("Named the co-authors who share the payment"),
     "award.reassigned": N_("Awarded the next-ranked proposal"),
     "award.replaced": N_("Ended the contract and awarded the next-ranked proposal"),
     "award.delivery_extended": N_("Moved the contract's delivery date"),
@@ -62,6 +64,7 @@ ACTION_LABELS = {
     "payout.transfer_reversed": N_("The transfer was reversed"),
     "payout_account.created": N_("Opened a payout account"),
     "payout_account.updated": N_("Payout account checked with the payment provider"),
+    "subscription.created": N_("Subscribed to new opportunities by email"),
 }
 
 # A state change: what moved, and the words for its states.
@@ -69,6 +72,10 @@ _TRANSITIONS: dict[str, tuple[str, Callable[[str], str]]] = {
     "opportunity.transition": (N_("Opportunity moved to “%(state)s”"), opportunity_state_label),
     "proposal.transition": (N_("Proposal moved to “%(state)s”"), proposal_state_label),
     "payout.transition": (N_("Payment moved to “%(state)s”"), payout_state_label),
+    "subscription.transition": (
+        N_("Email subscription moved to “%(state)s”"),
+        subscription_state_label,
+    ),
 }
 
 TRANSITION_ACTIONS = frozenset(_TRANSITIONS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.i18n import gettext as _
-from app.models import Frequency
+from app.models import Frequency, SubscriptionState
 
 
 def frequency_labels() -> dict[Frequency, str]:
@@ -11,3 +11,12 @@ def frequency_labels() -> dict[Frequency, str]:
         Frequency.INSTANT: _("An email for each new opportunity"),
         Frequency.DAILY: _("A daily digest (at most one email a day)"),
     }
+
+
+def state_label(state: str) -> str:
+    labels = {
+        SubscriptionState.PENDING: _("waiting for confirmation"),
+        SubscriptionState.CONFIRMED: _("confirmed"),
+        SubscriptionState.ENDED: _("ended"),
+    }
+    return labels.get(state, state)  # a StrEnum member is equal to its text
