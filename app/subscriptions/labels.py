@@ -14,7 +14,7 @@ def frequency_labels() -> dict[Frequency, str]:
 
 
 def state_label(state: str) -> str:
-    labels = {
+    labels: dict[str, str] = {
         SubscriptionState.PENDING: _("waiting for confirmation"),
         SubscriptionState.CONFIRMED: _("confirmed"),
         SubscriptionState.ENDED: _("ended"),
