@@ -340,6 +340,9 @@ def test_missed_delivery_end_to_end(
         ("release", f"developer:{following.id}", NEXT_PRICE),
     ]
     assert payments_repository.ledger_balance(db, payout_of(db, work).id) == 0
+    # The open data names the award that stands, once: the ended one is in the state history.
+    [award] = client.get("/opendata/awards.json").json()["items"]
+    assert (award["winner_login"], award["price_cents"]) == (following.login, NEXT_PRICE)
 
 
 # --- focused: each of the owner's choices, the refusals, and who sees the contract ----------

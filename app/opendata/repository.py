@@ -78,11 +78,13 @@ def public_state_history(
 
 
 def awards(session: Session, after_id: int, limit: int) -> Sequence[AwardRow]:
+    """Current awards: one ended by a missed delivery is replaced by the next-ranked one's
+    notice (the opportunities file's state history shows the change)."""
     return session.execute(
         select(Award, Opportunity, Team.slug)
         .join(Opportunity, Opportunity.id == Award.opportunity_id)
         .join(Team, Team.id == Opportunity.team_id)
-        .where(_PUBLISHED, Award.id > after_id)
+        .where(_PUBLISHED, Award.id > after_id, Award.ended_at.is_(None))
         .order_by(Award.id)
         .limit(limit)
     ).all()
