@@ -41,6 +41,7 @@ PERIODIC_JOBS: dict[str, Job] = {
     "payonpull.release_due_payouts": payonpull_tasks.release_due_payouts,
     "payments.send_transfers": partial(payment_tasks.send_transfers, follow=FOLLOW),
     "payments.send_refunds": partial(payment_tasks.send_refunds, follow=FOLLOW),
+    "payments.send_partial_refunds": payment_tasks.send_partial_refunds,
     "payments.confirm_transfers": partial(payment_tasks.confirm_transfers, follow=FOLLOW),
     "github.post_issue_comments": github_tasks.post_issue_comments,
 }

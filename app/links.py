@@ -53,3 +53,13 @@ ADMIN = "/admin"
 NEEDS_ATTENTION = "/admin/attention"
 MY_WORK = "/my-work"
 NEEDS_YOU = "/needs-you"
+
+
+def claims(opportunity_id: int) -> str:
+    """The claims about a contract, and the form that opens one (its two parties)."""
+    return f"/opportunities/{opportunity_id}/claims"
+
+
+def claim_review(claim_id: int) -> str:
+    """Where administrators propose and confirm a claim's resolution."""
+    return f"/admin/claims/{claim_id}"

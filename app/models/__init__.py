@@ -3,6 +3,7 @@
 from app.models.account import ApiToken, OAuthState, TeamInvitation, UserSession
 from app.models.audit import AuditEvent
 from app.models.base import Base
+from app.models.claim import Claim, ClaimSide, ClaimState, Resolution
 from app.models.notification import Addendum, EmailOptOut, EmailState, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
 from app.models.payment import (
@@ -37,6 +38,9 @@ __all__ = [
     "AuditEvent",
     "Award",
     "Base",
+    "Claim",
+    "ClaimSide",
+    "ClaimState",
     "CoAuthorShare",
     "ConflictDeclaration",
     "DisputeStatus",
@@ -60,6 +64,7 @@ __all__ = [
     "Proposal",
     "ProposalState",
     "Question",
+    "Resolution",
     "Review",
     "ReviewRequest",
     "RubricCriterion",

@@ -14,4 +14,6 @@ def kind_labels() -> dict[str, str]:
         "deadline_passed": _("Deadlines passed (evaluators)"),
         "awarded": _("Your proposal was awarded"),
         "not_awarded": _("Your proposal was not awarded"),
+        "claim_opened": _("Claims about delivery opened on your work"),
+        "claim_resolved": _("Claims about delivery resolved"),
     }

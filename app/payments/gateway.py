@@ -101,7 +101,11 @@ class Gateway(Protocol):
 
     def create_transfer(self, request: TransferRequest) -> Transfer: ...
 
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str: ...
+    def refund(
+        self, payment_intent_id: str, idempotency_key: str, amount_cents: int | None = None
+    ) -> str:
+        """Refunds the team's payment: the whole of it, or ``amount_cents`` of it."""
+        ...
 
 
 class StripeGateway(Gateway):
@@ -228,10 +232,15 @@ class StripeGateway(Gateway):
         )
         return Transfer.of(transfer.to_dict())
 
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str:
+    def refund(
+        self, payment_intent_id: str, idempotency_key: str, amount_cents: int | None = None
+    ) -> str:
+        params: dict[str, Any] = {"payment_intent": payment_intent_id}
+        if amount_cents is not None:
+            params["amount"] = amount_cents
         refund = self._call(
             self._client.v1.refunds.create,
-            params={"payment_intent": payment_intent_id},
+            params=params,
             options={"idempotency_key": idempotency_key},
         )
         return str(refund.id)
@@ -291,8 +300,11 @@ class SimulatedGateway(Gateway):
         return Transfer(f"sim_tr_{request.share_id}", False, request.payout_id, request.share_id)
 
     @override
-    def refund(self, payment_intent_id: str, idempotency_key: str) -> str:
-        return f"sim_re_{payment_intent_id.removeprefix('sim_pi_')}"
+    def refund(
+        self, payment_intent_id: str, idempotency_key: str, amount_cents: int | None = None
+    ) -> str:
+        part = "" if amount_cents is None else "_part"
+        return f"sim_re{part}_{payment_intent_id.removeprefix('sim_pi_')}"
 
 
 def gateway_for(settings: Settings) -> Gateway:

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from app.models import (
     AuditEvent,
     Award,
+    Claim,
+    ClaimState,
     CoAuthorShare,
     InboxStatus,
     LedgerEntry,
@@ -218,3 +220,14 @@ def claim_payout(session: Session, *conditions: Any) -> Payout | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     ).first()
+
+
+def has_open_claim(session: Session, opportunity_id: int) -> bool:
+    """Is a claim about this work waiting for its resolution? The payment is not released
+    meanwhile (claims are the claims domain's; money only asks this)."""
+    found = session.scalars(
+        select(Claim.id).where(
+            Claim.opportunity_id == opportunity_id, Claim.state != ClaimState.RESOLVED
+        )
+    ).first()
+    return found is not None

@@ -307,16 +307,23 @@ class FakeStripe:
                     return error(400, "Charge has already been refunded")
                 if charge.get("disputed"):
                     return error(400, f"Charge {charge['id']} has been charged back")
+                # Stripe refunds the rest of the charge by default, or `amount` of it; the
+                # charge is "refunded" once nothing of it is left.
+                left = charge["amount"] - charge.get("amount_refunded", 0)
+                amount = int(params["amount"]) if "amount" in params else left
+                if not 0 < amount <= left:
+                    return error(400, f"Refund amount ({amount}) is greater than unrefunded")
                 refund = {
                     "id": self._id("re"),
                     "object": "refund",
                     "status": "succeeded",
-                    "amount": charge["amount"],
+                    "amount": amount,
                     "charge": charge["id"],
                     "payment_intent": intent["id"],
                     "metadata": {},
                 }
-                charge["refunded"] = True
+                charge["amount_refunded"] = charge.get("amount_refunded", 0) + amount
+                charge["refunded"] = charge["amount_refunded"] == charge["amount"]
                 charge["refunds"]["data"].append(refund)
                 self.refunds[refund["id"]] = refund
                 return remember(request, "refund", refund)
