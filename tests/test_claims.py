@@ -352,9 +352,9 @@ def test_over_the_pages_in_french_a_claim_is_opened_and_resolved_by_two_admins(
     assert proposed.status_code == 303
     assert "second administrator" in client.get(f"/admin/claims/{claim_id}").text
     sign_in(client, second)
-    page = client.get(f"/admin/claims/{claim_id}?lang=fr").text
-    assert "réclamation" in page.lower()
-    assert "litige" not in page.lower()
+    french = client.get(f"/admin/claims/{claim_id}?lang=fr").text.lower()
+    assert "réclamation" in french
+    assert "litige" not in french
     confirmed = post_form(
         client,
         f"/admin/claims/{claim_id}/confirm",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.claims.labels import state_label as claim_state_label
 from app.i18n import N_
 from app.i18n import gettext as _
 from app.models import AuditEvent
@@ -52,6 +53,12 @@ ACTION_LABELS = {
     "payout.refund_requested": N_("Asked for a refund to the team"),
     "payout.unexpected_transfer": N_("An unexpected transfer was reported"),
     "payout.transfer_reversed": N_("The transfer was reversed"),
+    "payout.divided": N_("Divided the payment as a claim's resolution decided"),
+    "payout.partially_refunded": N_("Refunded the team's part of the payment"),
+    "award.co_authors_named": N_("Named the co-authors sharing the payment"),
+    "claim.opened": N_("Opened a claim about delivery"),
+    "claim.resolution_proposed": N_("Proposed a claim's resolution"),
+    "claim.resolved": N_("Confirmed a claim's resolution"),
     "payout_account.created": N_("Opened a payout account"),
     "payout_account.updated": N_("Payout account checked with the payment provider"),
 }
@@ -61,6 +68,7 @@ _TRANSITIONS: dict[str, tuple[str, Callable[[str], str]]] = {
     "opportunity.transition": (N_("Opportunity moved to “%(state)s”"), opportunity_state_label),
     "proposal.transition": (N_("Proposal moved to “%(state)s”"), proposal_state_label),
     "payout.transition": (N_("Payment moved to “%(state)s”"), payout_state_label),
+    "claim.transition": (N_("Claim moved to “%(state)s”"), claim_state_label),
 }
 
 TRANSITION_ACTIONS = frozenset(_TRANSITIONS)
