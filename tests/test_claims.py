@@ -309,6 +309,8 @@ def test_a_claim_after_the_money_left_is_recorded_and_moves_nothing(
     _jobs(client, settings)
     assert _snapshot(db, fake_stripe, work) == before
     sign_in(client, work.owner)
+    link = f'href="/opportunities/{work.opportunity_id}/claims"'
+    assert link in client.get(f"/opportunities/{work.opportunity_id}").text
     page = client.get(f"/opportunities/{work.opportunity_id}/claims").text
     assert "no money moves" in page
 
@@ -324,6 +326,9 @@ def test_over_the_pages_in_french_a_claim_is_opened_and_resolved_by_two_admins(
     first, second = _admins(db)
     oid = work.opportunity_id
     sign_in(client, work.developer)
+    assert (
+        f'href="/opportunities/{oid}/claims"' in client.get(f"/opportunities/{oid}/proposal").text
+    )
     page = client.get(f"/opportunities/{oid}/claims")
     assert page.status_code == 200
     assert 'for="field-reason"' in page.text
