@@ -9,6 +9,7 @@ from app.access import ADMIN, SIGNED_IN, allow
 from app.claims import service
 from app.claims.schemas import ClaimIn, ClaimOut, ResolutionIn
 from app.deps import CurrentUser, DbSession, RowId
+from app.openapi import problems
 from app.opportunities import service as opportunities
 
 router = APIRouter(prefix="/api/v1", tags=["claims"])
@@ -30,6 +31,7 @@ def list_claims(opportunity_id: RowId, db: DbSession, user: CurrentUser) -> list
     response_model=ClaimOut,
     status_code=201,
     dependencies=[allow(SIGNED_IN)],
+    responses=problems(409),  # not claimable now, or a claim is already open
     summary="Open a claim about delivery (the awardee, or the team's owner or finance)",
 )
 def open_claim(opportunity_id: RowId, db: DbSession, user: CurrentUser, body: ClaimIn) -> ClaimOut:
@@ -44,6 +46,7 @@ def open_claim(opportunity_id: RowId, db: DbSession, user: CurrentUser, body: Cl
     response_model=ClaimOut,
     dependencies=[allow(ADMIN)],
     summary="Propose a claim's resolution (a second administrator confirms it)",
+    responses=problems(409),  # already resolved
 )
 def propose(claim_id: RowId, db: DbSession, user: CurrentUser, body: ResolutionIn) -> ClaimOut:
     claim = service.propose(db, claim_id, user, body.resolution, body.developer_cents, body.note)
@@ -56,6 +59,7 @@ def propose(claim_id: RowId, db: DbSession, user: CurrentUser, body: ResolutionI
     response_model=ClaimOut,
     dependencies=[allow(ADMIN)],
     summary="Confirm the proposed resolution (not its proposer); the money then moves",
+    responses=problems(409),  # nothing proposed, its own proposer, or the proposal changed
 )
 def confirm(claim_id: RowId, db: DbSession, user: CurrentUser, body: ResolutionIn) -> ClaimOut:
     claim = service.confirm(db, claim_id, user, body.resolution, body.developer_cents)
