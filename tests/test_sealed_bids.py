@@ -190,6 +190,8 @@ def _get_urls(client: TestClient, sealed: Sealed, settings: Settings) -> list[st
         "proposal_id": list(sealed.proposals.values()),
         "slug": [sealed.team.slug],
         "project_slug": [sealed.project.slug],
+        # Claims exist only on contracts, after the award: none can name a sealed bid.
+        "claim_id": [1],
     }
     unsubscribe = notifications.unsubscribe_token(
         settings, sealed.people["owner"].id, "proposal_received"
