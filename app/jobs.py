@@ -49,6 +49,7 @@ PERIODIC_JOBS: dict[str, Job] = {
     # Quiet contracts warned, missed deliveries marked: after the inbox and the merge checks
     # of this pass, so a merge that arrived in time is settled before its deadline is judged.
     "delivery.watch_contracts": delivery_tasks.watch_contracts,
+    "payments.send_partial_refunds": payment_tasks.send_partial_refunds,
     "payments.confirm_transfers": partial(payment_tasks.confirm_transfers, follow=FOLLOW),
     "github.post_issue_comments": github_tasks.post_issue_comments,
 }

@@ -58,3 +58,13 @@ NEEDS_YOU = "/needs-you"
 def contract(opportunity_id: int) -> str:
     """The contract's delivery: its date, the check-ins, and the owner's choices after a miss."""
     return f"/opportunities/{opportunity_id}/delivery"
+
+
+def claims(opportunity_id: int) -> str:
+    """The claims about a contract, and the form that opens one (its two parties)."""
+    return f"/opportunities/{opportunity_id}/claims"
+
+
+def claim_review(claim_id: int) -> str:
+    """Where administrators propose and confirm a claim's resolution."""
+    return f"/admin/claims/{claim_id}"

@@ -21,6 +21,8 @@ from app.accounts import pages as accounts_pages
 from app.admin import pages as admin_pages
 from app.admin.labels import event_label
 from app.attention import pages as attention_pages
+from app.claims import api as claims_api
+from app.claims import pages as claims_pages
 from app.config import Settings, get_settings
 from app.db import PostgresInbox, make_engine, make_session_factory
 from app.delivery import api as delivery_api
@@ -199,6 +201,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payonpull_pages.router,
         delivery_pages.router,
         attention_pages.router,
+        claims_pages.router,
+        claims_api.router,
         opendata_pages.router,
         opendata_api.router,
         metrics_pages.router,

@@ -252,6 +252,18 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "POST /admin/attention/{opportunity_id}/refund": ADMIN_ONLY,
     "POST /admin/attention/{opportunity_id}/dismiss": ADMIN_ONLY,
     "POST /admin/attention/{opportunity_id}/retry-transfer": ADMIN_ONLY,
+    # Claims about delivery: anyone signed in reaches the door; the service shows and lets open
+    # a claim only to the contract's two sides (the awardee, the team's owner and finance) and
+    # administrators, and answers 404 to anyone else. Resolving takes administrators.
+    "GET /opportunities/{opportunity_id}/claims": SIGNED_IN,
+    "POST /opportunities/{opportunity_id}/claims": SIGNED_IN,
+    "GET /api/v1/opportunities/{opportunity_id}/claims": SIGNED_IN,
+    "POST /api/v1/opportunities/{opportunity_id}/claims": SIGNED_IN,
+    "GET /admin/claims/{claim_id}": ADMIN_ONLY,
+    "POST /admin/claims/{claim_id}/propose": ADMIN_ONLY,
+    "POST /admin/claims/{claim_id}/confirm": ADMIN_ONLY,
+    "POST /api/v1/claims/{claim_id}/propose": ADMIN_ONLY,
+    "POST /api/v1/claims/{claim_id}/confirm": ADMIN_ONLY,
     # --- webhooks --------------------------------------------------------------------------------
     "POST /webhooks/github": NOBODY,
     "POST /webhooks/stripe": NOBODY,

@@ -159,6 +159,8 @@ def _get_urls(client: TestClient, scenario: Scenario, settings: Settings) -> lis
             "proposal_id": list(scenario.proposals.values()),
             "slug": [scenario.team.slug],
             "project_slug": [scenario.project.slug],
+            # Claims exist only on contracts, after the award: none can name a sealed bid.
+            "claim_id": [1],
         },
         {"": unsubscribe},
     )

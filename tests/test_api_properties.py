@@ -35,7 +35,19 @@ from sqlalchemy.orm import Session
 from app.access import Who, declared_routes
 from app.accounts import service as accounts
 from app.config import Settings
-from app.models import Award, Base, ConflictDeclaration, Question, ReviewRequest, User
+from app.models import (
+    Award,
+    Base,
+    Claim,
+    ClaimSide,
+    ConflictDeclaration,
+    Payout,
+    PayoutState,
+    Question,
+    ReviewRequest,
+    Team,
+    User,
+)
 from app.models.base import utcnow
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
 from tests.support.fake_github import FakeGitHub
@@ -65,13 +77,20 @@ def settings_for(max_examples: int, stateful_step_count: int = 50) -> settings:
 class World:
     owner_token: str
     developer_token: str
+    admin_token: str
     other_private: list[str]
     # Real values for path parameters, so that generated calls also act on existing rows.
     path_values: dict[str, list[int | str]]
 
     def identities(self) -> list[dict[str, str]]:
-        """Request headers for the team owner, the developer and someone not signed in."""
-        return [self.bearer(self.owner_token), self.bearer(self.developer_token), {}]
+        """Request headers for the team owner, the developer, a platform administrator and
+        someone not signed in."""
+        return [
+            self.bearer(self.owner_token),
+            self.bearer(self.developer_token),
+            self.bearer(self.admin_token),
+            {},
+        ]
 
     @staticmethod
     def bearer(token: str) -> dict[str, str]:
@@ -153,9 +172,12 @@ def build_world(db: Session, settings: Settings, fake_github: FakeGitHub) -> Wor
         )
     )
     db.flush()
+    claim = _claimed_contract(db, team, owner, rival)
+    admin = make_user(db, is_admin=True, terms_version=settings.terms_version)
     world = World(
         owner_token=_token(db, owner, settings),
         developer_token=_token(db, developer, settings),
+        admin_token=_token(db, admin, settings),
         other_private=["other.person@example.com"],
         path_values={
             "slug": [team.slug],
@@ -166,12 +188,51 @@ def build_world(db: Session, settings: Settings, fake_github: FakeGitHub) -> Wor
             "question_id": [question.id],
             # A member of the team, and someone who is not (404).
             "github_id": [other.github_id, developer.github_id],
+            "claim_id": [claim.id],
         },
     )
     theirs = _token(db, other, settings)
     world.other_private += [theirs, theirs[:10]]
     db.commit()
     return world
+
+
+def _claimed_contract(db: Session, team: Team, owner: User, awardee: User) -> Claim:
+    """Funded work on hold for a claim the team opened: what administrators resolve."""
+    held = make_opportunity(
+        db, team, state="on_hold", proposal_deadline=utcnow() - timedelta(days=3)
+    )
+    proposal = make_proposal(db, held, awardee, state="awarded")
+    award = Award(
+        opportunity_id=held.id,
+        proposal_id=proposal.id,
+        reason="Top-ranked proposal",
+        awarded_by_user_id=owner.id,
+        accept_by=utcnow() + timedelta(days=5),
+        accepted_at=utcnow(),
+    )
+    db.add(award)
+    db.flush()
+    payout = Payout(
+        award_id=award.id,
+        opportunity_id=held.id,
+        amount_cents=100_000,
+        currency=held.currency,
+        state=PayoutState.FUNDED,
+    )
+    db.add(payout)
+    db.flush()
+    claim = Claim(
+        opportunity_id=held.id,
+        payout_id=payout.id,
+        opened_by_user_id=owner.id,
+        side=ClaimSide.TEAM,
+        reason="Nothing delivered",
+        money_held=True,
+    )
+    db.add(claim)
+    db.flush()
+    return claim
 
 
 def _restart(engine: Engine) -> None:
@@ -303,7 +364,9 @@ def _state_machine(
 
         def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
             declared = access[case.operation.label]
-            if declared is not None and declared.who in (Who.TEAM, Who.ADMIN):
+            if declared is not None and declared.who is Who.ADMIN:
+                token = self.world.admin_token
+            elif declared is not None and declared.who is Who.TEAM:
                 token = self.world.owner_token
             elif declared is not None and declared.who is Who.OUTSIDE_TEAM:
                 token = self.world.developer_token

@@ -152,7 +152,7 @@ def _recorded_actions() -> set[str]:
     """Every audit action the code can record: the literal codes, and `<subject>.transition`
     for each kind of row the guarded transition moves."""
     pattern = re.compile(
-        r'"((?:account|team|opportunity|proposal|review|evaluation|award|payout|payout_account)'
+        r'"((?:account|team|opportunity|proposal|review|evaluation|award|payout|payout_account|claim)'
         r'\.[a-z_]+)"'
     )
     source = "\n".join(p.read_text() for p in APP.rglob("*.py") if p.name != "labels.py")

@@ -170,6 +170,7 @@ class World:
             "proposal_id": str(self.proposal_ids.get(persona, 1)),
             "question_id": str(self.question_id),
             "review_id": str(self.review_id),
+            "claim_id": "1",  # none exists: administrators get 404, everyone else a refusal
         }
         if path.endswith("/proposal/withdraw") and persona in self.people:
             # Each withdrawal needs a proposal to withdraw.

@@ -176,6 +176,7 @@ def test_nobody_but_the_author_reads_a_proposal_before_the_deadline(
         "user_id": developer.id,
         "token_id": 1,
         "token": "none",
+        "claim_id": 1,
     }
     urls = [
         re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)

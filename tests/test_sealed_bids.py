@@ -192,6 +192,8 @@ def _get_urls(client: TestClient, sealed: Sealed, settings: Settings) -> list[st
             "proposal_id": list(sealed.proposals.values()),
             "slug": [sealed.team.slug],
             "project_slug": [sealed.project.slug],
+            # Claims exist only on contracts, after the award: none can name a sealed bid.
+            "claim_id": [1],
         },
         {"invitation": sealed.invitation_token, "": unsubscribe},
     )

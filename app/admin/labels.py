@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.claims.labels import state_label as claim_state_label
 from app.i18n import N_
 from app.i18n import gettext as _
 from app.models import AuditEvent
@@ -62,6 +63,11 @@ ACTION_LABELS = {
     "payout.refund_requested": N_("Asked for a refund to the team"),
     "payout.unexpected_transfer": N_("An unexpected transfer was reported"),
     "payout.transfer_reversed": N_("The transfer was reversed"),
+    "payout.divided": N_("Divided the payment as a claim's resolution decided"),
+    "payout.partially_refunded": N_("Refunded the team's part of the payment"),
+    "claim.opened": N_("Opened a claim about delivery"),
+    "claim.resolution_proposed": N_("Proposed a claim's resolution"),
+    "claim.resolved": N_("Confirmed a claim's resolution"),
     "payout_account.created": N_("Opened a payout account"),
     "payout_account.updated": N_("Payout account checked with the payment provider"),
     "subscription.created": N_("Subscribed to new opportunities by email"),
@@ -76,6 +82,7 @@ _TRANSITIONS: dict[str, tuple[str, Callable[[str], str]]] = {
         N_("Email subscription moved to “%(state)s”"),
         subscription_state_label,
     ),
+    "claim.transition": (N_("Claim moved to “%(state)s”"), claim_state_label),
 }
 
 TRANSITION_ACTIONS = frozenset(_TRANSITIONS)

@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.access import ADMIN, allow
 from app.attention import repository, service
+from app.claims import labels as claim_labels
+from app.claims import repository as claims_repository
 from app.deps import CurrentUser, DbSession, FormBody, RowId, form_text
 from app.errors import AppError
 from app.forms import form_action
@@ -50,6 +52,9 @@ def _attention_page(request: Request, db: DbSession, error: AppError | None = No
                 for event in repository.undone_after_release(db)
             ],
             "state_label": payment_labels.state_label,
+            "claims": claims_repository.unresolved_claims(db),
+            "claim_state_label": claim_labels.state_label,
+            "claim_side_label": claim_labels.side_label,
             "error": error,
         },
         status_code=error.status_code if error else 200,

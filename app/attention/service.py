@@ -58,6 +58,7 @@ def dismiss_hold(session: Session, opportunity: Opportunity, admin: User) -> Non
     request is remembered, so the reconcile job does not hold the work for it again. Work
     that had not started (held before the developer accepted, or while the team's payment is
     disputed) cannot be sent to in progress this way."""
+    _no_open_claim(session, opportunity)
     found = payments_repository.awardee_of(session, opportunity.id)
     payout = payments_repository.payout_for(session, opportunity.id)
     funded = payout is not None and payout.state is PayoutState.FUNDED
@@ -96,7 +97,14 @@ def _held_for_pull(session: Session, opportunity_id: int) -> int | None:
     return number if isinstance(number, int) else None
 
 
+def _no_open_claim(session: Session, opportunity: Opportunity) -> None:
+    """Work a claim holds is decided on the claim's page, by two administrators."""
+    if payments_repository.has_open_claim(session, opportunity.id):
+        raise Conflict(_("A claim holds this work: resolve the claim instead."))
+
+
 def _held_payout(session: Session, opportunity: Opportunity) -> Payout:
+    _no_open_claim(session, opportunity)
     payout = payments_repository.payout_for(session, opportunity.id)
     if opportunity.state != OpportunityState.ON_HOLD or payout is None:
         raise Conflict(_("This opportunity has no held payment."))

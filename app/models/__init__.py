@@ -3,6 +3,7 @@
 from app.models.account import ApiToken, OAuthState, TeamInvitation, UserSession
 from app.models.audit import AuditEvent
 from app.models.base import Base
+from app.models.claim import Claim, ClaimSide, ClaimState, Resolution
 from app.models.delivery import CheckIn, CheckInSource, PayoutAdjustment
 from app.models.notification import Addendum, EmailOptOut, EmailState, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
@@ -53,6 +54,9 @@ __all__ = [
     "Base",
     "CheckIn",
     "CheckInSource",
+    "Claim",
+    "ClaimSide",
+    "ClaimState",
     "CoAuthorShare",
     "ConflictDeclaration",
     "DisputeStatus",
@@ -78,6 +82,7 @@ __all__ = [
     "Proposal",
     "ProposalState",
     "Question",
+    "Resolution",
     "Review",
     "ReviewRequest",
     "RubricCriterion",

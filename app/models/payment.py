@@ -78,6 +78,10 @@ class Payout(Base):
             "'refunded', 'transfer_failed', 'disputed', 'cancelled')",
             name="state_known",
         ),
+        CheckConstraint(
+            "partial_refund_cents >= 0 AND partial_refund_cents < amount_cents",
+            name="partial_refund_range",
+        ),
         Index("ix_payouts_state", "state", "id"),
     )
 
@@ -120,6 +124,11 @@ class Payout(Base):
     refund_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refund_id: Mapped[str] = mapped_column(String(100), default="")
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A claim resolved with a partial release: this part of the contract goes back to the team
+    # (a refund of that amount, made once with a key derived from the payout), the rest is
+    # released to the developer side as usual.
+    partial_refund_cents: Mapped[int] = mapped_column(Integer, default=0)
+    partial_refund_id: Mapped[str] = mapped_column(String(100), default="")
     dispute_status: Mapped[DisputeStatus] = mapped_column(
         EnumText(DisputeStatus, 10), default=DisputeStatus.NONE
     )
@@ -130,6 +139,12 @@ class Payout(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def released_cents(self) -> int:
+        """What leaves the holding account for the developer side (with the platform's fee):
+        the contract, less a part a claim's resolution gave back to the team."""
+        return self.amount_cents - self.partial_refund_cents
 
     @property
     def transfer_group(self) -> str:

@@ -18,4 +18,6 @@ def kind_labels() -> dict[str, str]:
         "delivery_missed": _("Missed delivery dates"),
         "delivery_extended": _("New delivery dates"),
         "delivery_ended": _("Contracts ended after a missed delivery"),
+        "claim_opened": _("Claims about delivery opened on your work"),
+        "claim_resolved": _("Claims about delivery resolved"),
     }

@@ -159,6 +159,8 @@ def detail_page(
             "section_labels": review_labels.section_labels(),
             "is_author": bool(roles & set(teams_service.AUTHOR_ROLES)),
             "is_finance": TeamRole.FINANCE in roles,
+            # The team's side of a contract, who may open a claim about delivery.
+            "on_claim_side": bool(roles & {TeamRole.OWNER, TeamRole.FINANCE}),
             "can_simulate_merge": settings.merge_simulation_enabled
             and settings.payments_simulated
             and opportunity.state == OpportunityState.IN_PROGRESS

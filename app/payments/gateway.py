@@ -327,7 +327,8 @@ class SimulatedGateway(Gateway):
     ) -> str:
         if adjustment_id is not None:
             return f"sim_re_adj_{adjustment_id}"
-        return f"sim_re_{payment_intent_id.removeprefix('sim_pi_')}"
+        part = "" if amount_cents is None else "_part"
+        return f"sim_re{part}_{payment_intent_id.removeprefix('sim_pi_')}"
 
 
 def gateway_for(settings: Settings) -> Gateway:

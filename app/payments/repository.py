@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from app.models import (
     AuditEvent,
     Award,
+    Claim,
+    ClaimState,
     CoAuthorShare,
     InboxStatus,
     LedgerEntry,
@@ -264,3 +266,14 @@ def has_pending_adjustment() -> list[Any]:
         Payout.id.in_(select(PayoutAdjustment.payout_id).where(PayoutAdjustment.refund_id == "")),
         Payout.state != PayoutState.DISPUTED,
     ]
+
+
+def has_open_claim(session: Session, opportunity_id: int) -> bool:
+    """Is a claim about this work waiting for its resolution? The payment is not released
+    meanwhile (claims are the claims domain's; money only asks this)."""
+    found = session.scalars(
+        select(Claim.id).where(
+            Claim.opportunity_id == opportunity_id, Claim.state != ClaimState.RESOLVED
+        )
+    ).first()
+    return found is not None

@@ -236,10 +236,35 @@ def _sum_up(payout: Payout, shares: Sequence[PayoutTransfer], now: datetime) -> 
 def record_refund(
     session: Session, payout: Payout, refund_id: str, *, follow: FollowPayout
 ) -> None:
+    if refund_id and refund_id == payout.partial_refund_id:
+        return  # the part a claim gave back, not the whole
     if not payout.refund_id:
         payout.refund_id = refund_id
         payout.refunded_at = utcnow()
     advance(session, payout, follow=follow)
+
+
+def record_partial_refund(session: Session, payout: Payout, refund_id: str) -> None:
+    """The part of the payment a claim's resolution gave back to the team was refunded: its
+    movement is posted once. The payout's state does not change (the rest is released)."""
+    if payout.partial_refund_id or not payout.partial_refund_cents:
+        return
+    payout.partial_refund_id = refund_id
+    _post_movement(session, payout, "partial_refund")
+    audit.record(
+        session,
+        actor_user_id=None,
+        action="payout.partially_refunded",
+        subject_type="payout",
+        subject_id=payout.id,
+        details={"refund_id": refund_id, "amount_cents": payout.partial_refund_cents},
+    )
+
+
+def _is_partial(payout: Payout, amount: object) -> bool:
+    """A refund of less than the whole payment is the part a claim gave back (we never make
+    any other partial refund)."""
+    return isinstance(amount, int) and 0 < amount < payout.amount_cents
 
 
 DISPUTE_CLOSED = (DisputeStatus.WON, DisputeStatus.LOST)
@@ -297,10 +322,13 @@ def _post_movement(session: Session, payout: Payout, movement: str) -> None:
         shares = repository.transfers_of(session, payout.id)
         first = shares[0].transfer_id
         lines = [
-            (HOLDING, -amount, first),
+            (HOLDING, -payout.released_cents, first),
             *((f"developer:{s.user_id}", s.amount_cents, s.transfer_id) for s in shares),
             (FEES, payout.fee_cents, first),
         ]
+    elif movement == "partial_refund":
+        part, reference = payout.partial_refund_cents, payout.partial_refund_id
+        lines = [(HOLDING, -part, reference), (team, part, reference)]
     else:
         lines = [(HOLDING, -amount, payout.refund_id), (team, amount, payout.refund_id)]
     assert sum(line[1] for line in lines) == 0
@@ -327,6 +355,8 @@ def _releasable(session: Session, opportunity: Opportunity) -> tuple[Payout, Use
     found = repository.awardee_of(session, opportunity.id)
     if payout is None or found is None or payout.state is not P.FUNDED:
         raise Conflict(_("This opportunity has no funded payment to release."))
+    if repository.has_open_claim(session, opportunity.id):
+        raise Conflict(_("A claim about this work is open: the payment waits for its resolution."))
     developer = found[1]
     account = repository.account_of(session, developer.id)
     if account is None or not account.payouts_enabled:
@@ -405,7 +435,7 @@ def _write_shares(session: Session, payout: Payout, recipients: list[Recipient])
             if share is not None and not share.transfer_id:
                 share.destination_account_id = account.provider_account_id
         return
-    amounts = split_cents(payout.amount_cents - payout.fee_cents, [p for *_, p in recipients])
+    amounts = split_cents(payout.released_cents - payout.fee_cents, [p for *_, p in recipients])
     if min(amounts) <= 0:
         raise Conflict(_("This payment is too small to be shared this way."))
     for (user, account, points), cents in zip(recipients, amounts, strict=True):
@@ -616,6 +646,47 @@ def send_adjustments(session: Session, gateway: Gateway, payout: Payout) -> None
         session.flush()
 
 
+def give_back_part(
+    session: Session, payout: Payout, developer_cents: int, *, actor: User | None
+) -> None:
+    """A claim's partial release: ``developer_cents`` of the contract stay for the developer
+    side (released as usual, the platform's fee taken in proportion, rounded down), the rest
+    goes back to the team (a refund of that amount, sent by the refund job). Only money still
+    held can be divided, and only once."""
+    if payout.state is not P.FUNDED or payout.partial_refund_cents:
+        raise Conflict(_("Only a payment still held can be divided."))
+    if not 0 < developer_cents < payout.amount_cents:
+        raise ValidationFailed(
+            field_errors={
+                "developer_cents": _("Give the developer side more than nothing and less than all.")
+            }
+        )
+    payout.partial_refund_cents = payout.amount_cents - developer_cents
+    payout.fee_cents = payout.fee_cents * developer_cents // payout.amount_cents
+    audit.record(
+        session,
+        actor_user_id=actor.id if actor else None,
+        action="payout.divided",
+        subject_type="payout",
+        subject_id=payout.id,
+        details={
+            "developer_cents": developer_cents,
+            "team_cents": payout.partial_refund_cents,
+            "fee_cents": payout.fee_cents,
+        },
+    )
+
+
+def send_partial_refund(session: Session, gateway: Gateway, payout: Payout) -> None:
+    """The part a claim gave back, refunded once: the key is derived from the payout."""
+    refund_id = gateway.refund(
+        payout.payment_intent_id,
+        f"payout-{payout.id}-partial-refund",
+        amount_cents=payout.partial_refund_cents,
+    )
+    record_partial_refund(session, payout, refund_id)
+
+
 def connect_account(
     session: Session, gateway: Gateway, user: User, *, return_url: str, refresh_url: str
 ) -> str:
@@ -816,6 +887,8 @@ def _adjustment(refund: dict[str, Any]) -> bool:
 def _charge_refunded(
     session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
 ) -> None:
+    if obj.get("refunded") is False:
+        return  # a partial refund: its refund's own event records it
     refunds = (obj.get("refunds") or {}).get("data") or []
     whole = [refund for refund in refunds if not _adjustment(refund)]
     if refunds and not whole:
@@ -826,7 +899,11 @@ def _charge_refunded(
 def _refund_succeeded(
     session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
 ) -> None:
-    if obj.get("status") == "succeeded" and not _adjustment(obj):
+    if obj.get("status") != "succeeded" or _adjustment(obj):
+        return  # not done yet, or the part given back on a re-award (booked by its own job)
+    if _is_partial(payout, obj.get("amount")):
+        record_partial_refund(session, payout, str(obj["id"]))
+    else:
         record_refund(session, payout, str(obj["id"]), follow=follow)
 
 

@@ -145,6 +145,18 @@ def send_adjustments(session_factory: sessionmaker[Session], settings: Settings)
     )
 
 
+def send_partial_refunds(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """The parts of payouts that a claim's resolution gave back to the team, not refunded yet
+    (the rest of each is released by the transfer job)."""
+    return each_claimed(
+        session_factory,
+        settings,
+        [Payout.partial_refund_cents > 0, Payout.partial_refund_id == ""],
+        service.send_partial_refund,
+        note_only,
+    )
+
+
 def confirm_transfers(
     session_factory: sessionmaker[Session], settings: Settings, *, follow: FollowPayout
 ) -> int:

@@ -286,7 +286,7 @@ def follow_payout(session: Session, payout: Payout) -> None:
     if reason and opportunity.state in _WORK_WAITING_ON_MONEY:
         hold_work(session, opportunity, [reason], {"payout_id": payout.id})
     if payout.state in (P.RELEASED, P.PAID):
-        narration.released(session, opportunity, payout.amount_cents)
+        narration.released(session, opportunity, payout.released_cents)
     if payout.state is P.PAID and opportunity.state == OpportunityState.MERGED:
         opportunities.transition(
             session,

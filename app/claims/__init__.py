@@ -1,0 +1,1 @@
+"""Claims: disagreements about delivery, opened by either side, resolved by two administrators."""
