@@ -110,6 +110,25 @@ def transition(
     )
 
 
+def _audit(
+    session: Session,
+    payout: Payout,
+    action: str,
+    *,
+    actor_user_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One event on the payout's money trail (a state change is audited by ``transition``)."""
+    audit.record(
+        session,
+        actor_user_id=actor_user_id,
+        action=action,
+        subject_type="payout",
+        subject_id=payout.id,
+        details=details,
+    )
+
+
 def opportunity_of(session: Session, opportunity_id: int) -> Opportunity:
     """The opportunity a payment page or route is about (the route's access declaration guards
     who asks); NotFound when there is none."""
@@ -142,12 +161,10 @@ def ensure_payout(
     )
     session.add(payout)
     session.flush()
-    audit.record(
+    _audit(
         session,
-        actor_user_id=None,
-        action="payout.created",
-        subject_type="payout",
-        subject_id=payout.id,
+        payout,
+        "payout.created",
         details={"amount_cents": payout.amount_cents, "currency": payout.currency},
     )
     return payout
@@ -176,12 +193,10 @@ def record_transfer(
     share = next((s for s in shares if _is_for(transfer, payout, s, len(shares))), None)
     if share is None:
         # Rule 4 says this cannot happen; if it ever does, a person must look at once.
-        audit.record(
+        _audit(
             session,
-            actor_user_id=None,
-            action="payout.unexpected_transfer",
-            subject_type="payout",
-            subject_id=payout.id,
+            payout,
+            "payout.unexpected_transfer",
             details={
                 "known": [s.transfer_id for s in shares],
                 "reported": transfer.transfer_id,
@@ -196,12 +211,10 @@ def record_transfer(
     if transfer.reversed and payout.transfer_failure != TRANSFER_REVERSED:
         # The money came back from the developer's account: a person must find out why.
         payout.transfer_failure = TRANSFER_REVERSED
-        audit.record(
+        _audit(
             session,
-            actor_user_id=None,
-            action="payout.transfer_reversed",
-            subject_type="payout",
-            subject_id=payout.id,
+            payout,
+            "payout.transfer_reversed",
             details={"transfer_id": transfer.transfer_id},
         )
     if confirmed and share.state is not TransferState.CONFIRMED and not transfer.reversed:
@@ -251,12 +264,10 @@ def record_partial_refund(session: Session, payout: Payout, refund_id: str) -> N
         return
     payout.partial_refund_id = refund_id
     _post_movement(session, payout, "partial_refund")
-    audit.record(
+    _audit(
         session,
-        actor_user_id=None,
-        action="payout.partially_refunded",
-        subject_type="payout",
-        subject_id=payout.id,
+        payout,
+        "payout.partially_refunded",
         details={"refund_id": refund_id, "amount_cents": payout.partial_refund_cents},
     )
 
@@ -369,14 +380,7 @@ def schedule_release(session: Session, opportunity: Opportunity, due_at: datetim
     due payouts checks again then."""
     payout, _developer, _account = _releasable(session, opportunity)
     payout.release_due_at = due_at
-    audit.record(
-        session,
-        actor_user_id=None,
-        action="payout.release_scheduled",
-        subject_type="payout",
-        subject_id=payout.id,
-        details={"due_at": due_at.isoformat()},
-    )
+    _audit(session, payout, "payout.release_scheduled", details={"due_at": due_at.isoformat()})
 
 
 def request_release(session: Session, opportunity: Opportunity, *, actor: User | None) -> Payout:
@@ -485,12 +489,11 @@ def request_refund(session: Session, payout: Payout, *, actor: User | None, reas
         raise Conflict(_("The payment has already been released to the developer."))
     if payout.refund_requested_at is None:
         payout.refund_requested_at = utcnow()
-        audit.record(
+        _audit(
             session,
+            payout,
+            "payout.refund_requested",
             actor_user_id=actor.id if actor else None,
-            action="payout.refund_requested",
-            subject_type="payout",
-            subject_id=payout.id,
             details={"reason": reason},
         )
 
@@ -593,12 +596,11 @@ def move_to_award(
         )
         session.add(adjustment)
     session.flush()
-    audit.record(
+    _audit(
         session,
+        payout,
+        "payout.award_changed",
         actor_user_id=actor.id,
-        action="payout.award_changed",
-        subject_type="payout",
-        subject_id=payout.id,
         details={"award_id": award_id, "from_cents": before, "to_cents": price},
     )
     return adjustment
@@ -620,12 +622,10 @@ def send_adjustments(session: Session, gateway: Gateway, payout: Payout) -> None
             adjustment_id=adjustment.id,
         )
         adjustment.refunded_at = utcnow()
-        audit.record(
+        _audit(
             session,
-            actor_user_id=None,
-            action="payout.adjustment_refunded",
-            subject_type="payout",
-            subject_id=payout.id,
+            payout,
+            "payout.adjustment_refunded",
             details={"amount_cents": adjustment.amount_cents, "refund_id": adjustment.refund_id},
         )
         movement = f"adjust-{adjustment.id}"
@@ -663,12 +663,11 @@ def give_back_part(
         )
     payout.partial_refund_cents = payout.amount_cents - developer_cents
     payout.fee_cents = payout.fee_cents * developer_cents // payout.amount_cents
-    audit.record(
+    _audit(
         session,
+        payout,
+        "payout.divided",
         actor_user_id=actor.id if actor else None,
-        action="payout.divided",
-        subject_type="payout",
-        subject_id=payout.id,
         details={
             "developer_cents": developer_cents,
             "team_cents": payout.partial_refund_cents,
@@ -1055,12 +1054,11 @@ def start_funding(
     )
     payout.checkout_session_id = checkout.session_id
     payout.funded_by_user_id = user.id
-    audit.record(
+    _audit(
         session,
+        payout,
+        "payout.checkout_started",
         actor_user_id=user.id,
-        action="payout.checkout_started",
-        subject_type="payout",
-        subject_id=payout.id,
         details={"checkout_session_id": checkout.session_id, "signoff_id": signoff.id},
     )
     return checkout
