@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 import time_machine
@@ -93,8 +94,8 @@ def _confirmed(
     clock.shift(timedelta(minutes=1))
 
 
-def _published(db: Session, team: Team, **fields: object) -> Opportunity:
-    opportunity = make_opportunity(db, team, state="published", **fields)  # type: ignore[arg-type]
+def _published(db: Session, team: Team, **fields: Any) -> Opportunity:
+    opportunity = make_opportunity(db, team, state="published", **fields)
     db.commit()
     return opportunity
 

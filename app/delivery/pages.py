@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from app.access import SIGNED_IN, allow, outside_team, team
 from app.delivery import schemas, service
@@ -69,6 +70,24 @@ def _then(opportunity_id: int, notice: str) -> str:
     return f"/opportunities/{opportunity_id}/delivery?notice={notice}"
 
 
+def _contract_action(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    opportunity_id: int,
+    form: FormData,
+    step: Callable[[], object],
+    then: str,
+) -> Response:
+    """A form on the contract page: on refusal, the page again with what was typed."""
+    return form_action(
+        db,
+        step,
+        then=then,
+        again=lambda refusal: _page(request, db, user, opportunity_id, form_values(form), refusal),
+    )
+
+
 @router.post(
     "/opportunities/{opportunity_id}/delivery/check-ins",
     response_class=HTMLResponse,
@@ -81,11 +100,8 @@ def post_check_in(
         data = read_form(schemas.CheckInIn, form)
         return service.check_in(db, opportunity_id, user, data.body, data.link)
 
-    return form_action(
-        db,
-        step,
-        then=_then(opportunity_id, "checked-in"),
-        again=lambda refusal: _page(request, db, user, opportunity_id, form_values(form), refusal),
+    return _contract_action(
+        request, db, user, opportunity_id, form, step, _then(opportunity_id, "checked-in")
     )
 
 
@@ -101,11 +117,8 @@ def extend(
         data = read_form(schemas.ExtendIn, form)
         return service.extend(db, opportunity_id, user, data.delivery_date, data.reason)
 
-    return form_action(
-        db,
-        step,
-        then=_then(opportunity_id, "extended"),
-        again=lambda refusal: _page(request, db, user, opportunity_id, form_values(form), refusal),
+    return _contract_action(
+        request, db, user, opportunity_id, form, step, _then(opportunity_id, "extended")
     )
 
 
@@ -126,11 +139,8 @@ def award_next(
         data = read_form(schemas.ReasonIn, form)
         return service.award_next(db, opportunity_id, user, data.reason, settings)
 
-    return form_action(
-        db,
-        step,
-        then=_then(opportunity_id, "awarded-next"),
-        again=lambda refusal: _page(request, db, user, opportunity_id, form_values(form), refusal),
+    return _contract_action(
+        request, db, user, opportunity_id, form, step, _then(opportunity_id, "awarded-next")
     )
 
 
@@ -145,11 +155,14 @@ def close(
     def step() -> None:
         service.close(db, opportunity_id, user, read_form(schemas.ReasonIn, form).reason)
 
-    return form_action(
+    return _contract_action(
+        request,
         db,
+        user,
+        opportunity_id,
+        form,
         step,
-        then=f"/opportunities/{opportunity_id}?notice=cancelled",
-        again=lambda refusal: _page(request, db, user, opportunity_id, form_values(form), refusal),
+        f"/opportunities/{opportunity_id}?notice=cancelled",
     )
 
 

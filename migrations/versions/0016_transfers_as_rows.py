@@ -96,7 +96,7 @@ def downgrade() -> None:
         ('destination_account_id', 'destination_account_id'),
     ):
         op.execute(
-            f"UPDATE payouts SET {column} = (SELECT t.{source} FROM payout_transfers t "  # noqa: S608
+            f"UPDATE payouts SET {column} = (SELECT t.{source} FROM payout_transfers t "
             "WHERE t.payout_id = payouts.id ORDER BY t.id LIMIT 1) "
             "WHERE EXISTS (SELECT 1 FROM payout_transfers t WHERE t.payout_id = payouts.id)"
         )
