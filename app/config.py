@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     github_webhook_secret: SecretStr = SecretStr("")
     github_api_url: str = "https://api.github.com"
     github_token: SecretStr = SecretStr("")
+    # The platform's GitHub App (README: "Connecting repositories"): its id, its private key
+    # (PEM), the secret of its one webhook, and its slug (github.com/apps/<slug>). Empty id:
+    # no app; repositories connect by the per-repository webhook fallback only.
+    github_app_id: str = ""
+    github_app_private_key: SecretStr = SecretStr("")
+    github_app_webhook_secret: SecretStr = SecretStr("")
+    github_app_slug: str = ""
 
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
@@ -208,6 +215,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def github_app_configured(self) -> bool:
+        """Teams connect repositories by installing the platform's GitHub App."""
+        return bool(self.github_app_id and self.github_app_private_key.get_secret_value())
 
     @property
     def demo_sign_in_enabled(self) -> bool:

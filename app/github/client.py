@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 
@@ -58,6 +58,13 @@ def graphql_url(api_url: str) -> str:
     /api/graphql beside its REST API at /api/v3."""
     base = api_url.rstrip("/")
     return base.removesuffix("/v3") + "/graphql"
+
+
+class RepositoryTokens(Protocol):
+    """Where a repository's calls get their token: the installation token of the GitHub App
+    installation that holds the repository, or None (the platform token, if any, is used)."""
+
+    def for_repository(self, full_name: str) -> str | None: ...
 
 
 class GitHubClient:
