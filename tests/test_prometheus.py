@@ -4,8 +4,10 @@ they are compared before and after; what is read from the database is compared a
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -16,6 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.main import create_app
+from app.metrics.prometheus import (
+    MULTIPROCESS_DIR_VARIABLE,
+    REQUESTS,
+    WEBHOOK_DELIVERIES,
+    clear_multiprocess_directory,
+    exposition,
+)
 from app.models import Award, Opportunity, Payout
 from app.models.base import utcnow
 from app.notifications import tasks as notification_tasks
@@ -196,3 +205,35 @@ def test_without_a_token_metrics_are_open_locally_and_absent_in_production(
         response = site.get("/metrics", headers={"Authorization": "Bearer anything"})
         assert response.status_code == 404
         assert "devex_" not in response.text
+
+
+def _count_requests() -> None:
+    """What one web process records for a probe and a delivery. Run in a process of its own,
+    which imports this module, and so the metrics, with the variable already set. (This
+    process's own counts, never written to files, must not be what the scrape reports.)"""
+    REQUESTS.labels("GET", "/healthz", "2xx").inc()
+    WEBHOOK_DELIVERIES.labels("stripe", "ignored").inc()
+
+
+def test_with_several_processes_a_scrape_reports_their_sum(
+    factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MULTIPROCESS_DIR_VARIABLE, str(tmp_path))
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter reads the variable
+    for _ in range(2):
+        process = spawn.Process(target=_count_requests)
+        process.start()
+        process.join()
+        assert process.exitcode == 0
+    series = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(exposition(factory).decode())
+        for sample in family.samples
+    }
+    requests = {"method": "GET", "route": "/healthz", "status": "2xx"}
+    assert value(series, "devex_http_requests_total", **requests) == 2
+    assert value(series, "devex_webhook_deliveries_total", source="stripe", outcome="ignored") == 2
+    assert value(series, "devex_metrics_database_up") == 1  # the database's series are there too
+
+    clear_multiprocess_directory()  # what `devex serve` does at start
+    assert list(tmp_path.iterdir()) == []
