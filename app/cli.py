@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.errors import ValidationFailed
 from app.logging import configure_logging
+from app.metrics import prometheus
 from app.models import User
 from app.models.opportunity import AMOUNT_CAP_CONSTRAINT, amount_cap_sql
 
@@ -47,6 +48,7 @@ def serve(
     except ValidationError as exc:
         typer.echo("; ".join(str(error["msg"]) for error in exc.errors()), err=True)
         raise typer.Exit(2) from exc
+    prometheus.clear_multiprocess_directory()
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     inbox_pool_size: int = Field(default=10, ge=1)
     inbox_wait_seconds: float = Field(default=60.0, gt=0)
     log_json: bool | None = None
+    # The bearer token Prometheus sends to /metrics. Empty: /metrics is open off production and
+    # does not exist in production (README: Monitoring).
+    metrics_token: SecretStr = SecretStr("")
 
     @field_validator("currency")
     @classmethod

@@ -65,11 +65,13 @@ def _run(
     """Runs each job in its own transaction; one failing job does not stop the others."""
     results: dict[str, int] = {}
     for name, job in jobs.items():
-        try:
-            results[name] = job(session_factory, settings)
-        except Exception:
-            log.exception("job failed", job=name)
-            results[name] = -1
+        # Every line a job writes names it (JSON logs: "job").
+        with structlog.contextvars.bound_contextvars(job=name):
+            try:
+                results[name] = job(session_factory, settings)
+            except Exception:
+                log.exception("job failed")
+                results[name] = -1
     return results
 
 

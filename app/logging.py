@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_SAFE_DELIVERY_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|cookie|session)", re.I)
 
 log = structlog.get_logger("devex.http")
@@ -75,6 +76,17 @@ def request_id_from(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def _delivery_of(scope: Scope) -> dict[str, str]:
+    """GitHub's delivery id, on the request's lines as on the inbox row that stores it, so
+    the delivery can be followed from its arrival to the job that processes it."""
+    for name, value in scope.get("headers", []):
+        if name == b"x-github-delivery":
+            candidate = bytes(value).decode("latin-1")
+            if _SAFE_DELIVERY_ID.match(candidate):
+                return {"delivery_id": candidate}
+    return {}
+
+
 class RequestLogMiddleware:
     """Binds a request id to every log line of the request and returns it in a header."""
 
@@ -87,7 +99,7 @@ class RequestLogMiddleware:
             return
         request_id = request_id_from(scope)
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id, **_delivery_of(scope))
         started = time.perf_counter()
         status = 500
 

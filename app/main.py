@@ -37,6 +37,7 @@ from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
 from app.metrics import api as metrics_api
 from app.metrics import pages as metrics_pages
+from app.metrics.prometheus import PrometheusMiddleware
 from app.notifications import pages as notifications_pages
 from app.opendata import api as opendata_api
 from app.opendata import pages as opendata_pages
@@ -241,6 +242,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # A preflight is answered here, before rate limits, CSRF and the locale: it carries none.
     app.add_middleware(ReadOnlyCORSMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    # Outside the webhook fast path and everything that answers on its own, so every request
+    # is counted; inside the request id, so a slow request's log line and its count agree.
+    app.add_middleware(
+        PrometheusMiddleware,
+        routes=app.routes,
+        settings=settings,
+        session_factory=app.state.session_factory,
+    )
     app.add_middleware(RequestLogMiddleware)
     if settings.forwarded_allow_ips:
         # Outermost: rate limits and logs see the client the trusted proxies name.

@@ -37,6 +37,7 @@ SECRETS = {
     "github_webhook_secret": "github-hook-secret-3a5f0c",
     "stripe_secret_key": "sk_test_stripe-key-8e2d6b",
     "stripe_webhook_secret": "whsec_stripe-hook-1c7a9f",
+    "metrics_token": "metrics-scrape-token-2b6d8e",
 }
 SMTP_PASSWORD = "smtp-password-5e8b2d"
 DATABASE_PASSWORD = "database-password-6c0f4a"

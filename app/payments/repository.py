@@ -214,6 +214,22 @@ def release_due() -> list[Any]:
     return [Payout.state == PayoutState.FUNDED, Payout.release_due_at <= utcnow()]
 
 
+def transfer_to_send() -> list[Any]:
+    """Releasing payouts whose transfer we have not recorded yet (new, or lost in a crash):
+    what the transfer job claims, and what the metrics count as its queue."""
+    return [Payout.state == PayoutState.RELEASING, Payout.released_at.is_(None)]
+
+
+def refund_to_send() -> list[Any]:
+    """Requested refunds not yet made, of money we still hold: the refund job's claim, and its
+    queue in the metrics."""
+    return [
+        Payout.refund_requested_at.is_not(None),
+        Payout.refund_id == "",
+        Payout.state.in_([PayoutState.FUNDED, PayoutState.TRANSFER_FAILED]),
+    ]
+
+
 def claim_payout(session: Session, *conditions: Any) -> Payout | None:
     """One payout matching the conditions, locked so that concurrent workers never handle the
     same one (SKIP LOCKED: they take the next one instead)."""

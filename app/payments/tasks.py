@@ -36,7 +36,8 @@ def process_stripe_events(
             if event is None:
                 break
             last_id = event.id
-            done += _apply_one(session, gateway, event, follow)
+            with structlog.contextvars.bound_contextvars(stripe_event_id=event.event_id):
+                done += _apply_one(session, gateway, event, follow)
     return done
 
 
@@ -109,7 +110,7 @@ def send_transfers(
     return each_claimed(
         session_factory,
         settings,
-        [Payout.state == PayoutState.RELEASING, Payout.released_at.is_(None)],
+        repository.transfer_to_send(),
         partial(service.send_transfer, follow=follow),
         service.transfer_attempt_failed,
     )
@@ -124,11 +125,7 @@ def send_refunds(
     return each_claimed(
         session_factory,
         settings,
-        [
-            Payout.refund_requested_at.is_not(None),
-            Payout.refund_id == "",
-            Payout.state.in_([PayoutState.FUNDED, PayoutState.TRANSFER_FAILED]),
-        ],
+        repository.refund_to_send(),
         partial(service.send_refund, follow=follow),
         note_only,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -138,7 +139,9 @@ def process_inbox(
             break
         delivery_id = delivery.id
         try:
-            delivery.finish(service.process_delivery(session, github, settings, delivery))
+            # Its lines carry GitHub's delivery id, as the request that stored it did.
+            with structlog.contextvars.bound_contextvars(delivery_id=delivery.delivery_id):
+                delivery.finish(service.process_delivery(session, github, settings, delivery))
         except GitHubError as exc:
             session.rollback()
             if not _record_failure(session, delivery_id, exc):
