@@ -62,8 +62,8 @@ def identity_from_code(
     if not isinstance(access_token, str) or not access_token:
         raise SignInFailed("no access token")
     try:
-        profile = github.get_as_user("/user", access_token)
-        emails = github.get_list_as_user("/user/emails", access_token)
+        profile = github.get_as("/user", access_token)
+        emails = github.get_list_as("/user/emails", access_token)
     except GitHubError as exc:
         raise SignInFailed(str(exc)) from exc
     primary = next((e for e in emails if e.get("primary") and e.get("verified")), None)

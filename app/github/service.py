@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.github import repository
-from app.github.client import GitHubClient, GitHubError, GitHubNotFound
+from app.github.client import GitHubClient, GitHubError, GitHubNotFound, GitHubRateLimited
 from app.i18n import gettext as _
 from app.models import Opportunity
 
@@ -56,6 +56,15 @@ def verify_issue(client: GitHubClient, ref: IssueRef) -> VerifiedIssue:
     except GitHubNotFound as exc:
         raise IssueLinkError(
             _("We could not find this issue on GitHub. Is the repository public?")
+        ) from exc
+    except GitHubRateLimited as exc:
+        # Answered at once: the client does not call GitHub again before that time.
+        raise IssueLinkError(
+            _(
+                "GitHub asks us to wait until %(time)s UTC before we verify the issue."
+                " Save again after that time.",
+                time=f"{exc.retry_at:%H:%M}",
+            )
         ) from exc
     except GitHubError as exc:
         raise IssueLinkError(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.github import narration
-from app.github.client import GitHubClient, GitHubError, GitHubNotFound
+from app.github.client import GitHubClient, GitHubError, GitHubNotFound, GitHubRateLimited
 from app.github.repository import claim_unposted_comment
 from app.models import IssueComment, Opportunity
 from app.models.base import utcnow
@@ -38,6 +38,9 @@ def post_issue_comments(session_factory: sessionmaker[Session], settings: Settin
                 comment.attempts = MAX_COMMENT_ATTEMPTS
                 session.commit()
                 continue
+            except GitHubRateLimited:
+                session.rollback()  # waiting for GitHub is not a failed attempt
+                break  # the next runs find the client waiting, and call GitHub after retry_at
             except GitHubError:
                 session.commit()
                 break  # GitHub is unwell or refuses: the next run tries again

@@ -5,7 +5,7 @@ SKIP LOCKED and commits per row."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.errors import InvalidTransition
 from app.github import repository as github_repository
-from app.github.client import GitHubClient, GitHubError, GitHubNotFound
+from app.github.client import GitHubClient, GitHubError, GitHubNotFound, GitHubRateLimited
 from app.models import Opportunity, OpportunityState, Outcome, WebhookDelivery
 from app.models.base import utcnow
 from app.opportunities import repository as opportunities_repository
@@ -80,6 +80,7 @@ def _ask_github_about(
     settled = 0
     for opportunity in found:
         opportunity_id = opportunity.id
+        waiting = False
         try:
             settled += _settle_closing_merge(session, github, settings, opportunity)
             opportunity.merge_check_due_at = None
@@ -89,11 +90,20 @@ def _ask_github_about(
             if asked is not None and asked.merge_check_due_at is not None:
                 # Settled by another worker meanwhile, or a repository GitHub cannot show (an
                 # answer: the reconcile job keeps asking): done. Anything else means GitHub is
-                # unwell: ask again a little later.
+                # unwell: ask again a little later, or when GitHub said we may.
                 done = isinstance(exc, GitHubNotFound | InvalidTransition)
-                asked.merge_check_due_at = None if done else utcnow() + MERGE_CHECK_RETRY
+                asked.merge_check_due_at = None if done else _retry_time(exc)
+            waiting = isinstance(exc, GitHubRateLimited)
         session.commit()
+        if waiting:
+            break  # GitHub asks us to wait: the rest is asked at a later run
     return settled
+
+
+def _retry_time(error: Exception) -> datetime:
+    if isinstance(error, GitHubRateLimited):
+        return max(error.retry_at, utcnow() + MERGE_CHECK_RETRY)
+    return utcnow() + MERGE_CHECK_RETRY
 
 
 def _settle_closing_merge(
@@ -165,6 +175,13 @@ def _record_failure(session: Session, delivery_id: int, error: GitHubError) -> b
     if isinstance(error, GitHubNotFound):
         delivery.finish(Outcome.ignored(f"GitHub cannot show {error}"))
         return True
+    if isinstance(error, GitHubRateLimited):
+        # Waiting is not failing: it never brings the delivery nearer to being given up. Its
+        # first attempt is still counted, so the worker stops waking up for it.
+        if delivery.attempts == 0:
+            delivery.note_attempt(f"waiting: {error}")
+        session.commit()
+        return False
     if delivery.attempts + 1 >= MAX_DELIVERY_ATTEMPTS:
         delivery.finish(Outcome.ignored(f"gave up after {delivery.attempts + 1} attempts: {error}"))
     else:

@@ -1,16 +1,86 @@
-"""A local fake of GitHub (REST API and OAuth with PKCE), served over HTTP so our real client
-code, Authlib included, runs against it."""
+"""A local fake of GitHub (REST API, OAuth with PKCE, and a GitHub App: its JWT, installation
+tokens and install page), served over HTTP so our real client code, Authlib included, runs
+against it. Like GitHub, it answers ETags and 304s, and can be told to rate-limit."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
-from fastapi import FastAPI, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Form, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
+from joserfc.jwt import JWTClaimsRegistry
+
+APP_ID = "424242"
+APP_SLUG = "dev-exchange-test"
+TOKEN_LIFETIME = timedelta(hours=1)
+
+
+@cache
+def app_key() -> RSAKey:
+    """The fake App's RSA key pair, made once per process (2048-bit keys take a moment)."""
+    return RSAKey.generate_key(2048)
+
+
+class Call(NamedTuple):
+    """One request as the fake answered it; a 304 is recorded as 304. ``token`` is the
+    Authorization's token ("" for none): the fake may see tokens, it is not our code."""
+
+    method: str
+    path: str
+    status: int
+    token: str
+
+
+@dataclass
+class FakeInstallation:
+    id: int
+    account_login: str
+    account_id: int
+    repositories: list[str]
+    suspended: bool = False
+
+
+@dataclass
+class RateLimit:
+    """The next ``calls`` requests are refused: 403 with X-RateLimit-Remaining 0 and
+    X-RateLimit-Reset (``reset_at``), or 429 with Retry-After (``retry_after`` seconds)."""
+
+    calls: int
+    reset_at: datetime | None = None
+    retry_after: int | None = None
+
+
+def _token_of(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() in ("bearer", "token") else ""
+
+
+def _not_found() -> JSONResponse:
+    return JSONResponse({"message": "Not Found"}, status_code=404)
+
+
+def _page_of(request: Request, items: list[Any], per_page: int) -> tuple[list[Any], dict[str, str]]:
+    """One page of ``items`` (?page=, 1-based) and GitHub's Link header to the next one."""
+    page = int(request.query_params.get("page", "1"))
+    per_page = min(per_page, 100)
+    start = (page - 1) * per_page
+    headers = {}
+    if start + per_page < len(items):
+        following = request.url.include_query_params(page=page + 1)
+        headers["Link"] = f'<{following}>; rel="next"'
+    return items[start : start + per_page], headers
 
 
 @dataclass
@@ -41,6 +111,44 @@ class FakeGitHub:
     statuses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     # (repository, pull request) → issues linked in its sidebar, as (repository, number)
     linked_issues: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)
+    # Who posted each comment, by comment id (its place in ``comments``, from 1): an App's
+    # installation token posts as "<slug>[bot]", the platform token as "platform".
+    comment_authors: dict[int, str] = field(default_factory=dict)
+    # Every request, in order (the bench counts them); see Call.
+    calls: list[Call] = field(default_factory=list)
+    rate_limit: RateLimit | None = None
+    # The GitHub App.
+    app_id: str = APP_ID
+    app_slug: str = APP_SLUG
+    installations: dict[int, FakeInstallation] = field(default_factory=dict)
+    # installation token → (installation id, expiry)
+    installation_tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    token_fetches: dict[int, int] = field(default_factory=dict)
+    # What the install page's button installs (installation id, account login, account id,
+    # repositories), and where GitHub then sends the person (our setup URL).
+    pending_install: tuple[int, str, int, list[str]] | None = None
+    setup_url: str = ""
+
+    @property
+    def app_private_key_pem(self) -> str:
+        return app_key().as_pem(private=True).decode()
+
+    def install_app(
+        self,
+        installation_id: int,
+        account_login: str,
+        account_id: int,
+        repositories: list[str],
+        suspended: bool = False,
+    ) -> None:
+        self.installations[installation_id] = FakeInstallation(
+            installation_id, account_login, account_id, [r.lower() for r in repositories], suspended
+        )
+
+    def limit_rate(
+        self, calls: int, *, reset_at: datetime | None = None, retry_after: int | None = None
+    ) -> None:
+        self.rate_limit = RateLimit(calls, reset_at, retry_after)
 
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
@@ -77,13 +185,183 @@ class FakeGitHub:
         self.check_runs.clear()
         self.statuses.clear()
         self.linked_issues.clear()
+        self.comment_authors.clear()
+        self.calls.clear()
+        self.rate_limit = None
+        self.installations.clear()
+        self.installation_tokens.clear()
+        self.token_fetches.clear()
+        self.pending_install = None
+        self.setup_url = ""
+
+    def add_comment(self, full_name: str, number: int, body: str, author: str) -> int:
+        self.comments.append((full_name.lower(), number, body))
+        self.comment_authors[len(self.comments)] = author
+        return len(self.comments)
 
     def _account_for(self, request: Request) -> FakeAccount | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return self.tokens.get(token) if scheme.lower() in ("bearer", "token") else None
+        return self.tokens.get(_token_of(request))
+
+    def _author_of(self, request: Request) -> str:
+        if self._installation_of(_token_of(request)) is not None:
+            return f"{self.app_slug}[bot]"
+        account = self._account_for(request)
+        return account.login if account is not None else "platform"
+
+    def _installation_of(self, token: str) -> FakeInstallation | None:
+        """The installation whose live token this is, None for any other token."""
+        found = self.installation_tokens.get(token)
+        if found is None or found[1] <= datetime.now(UTC):
+            return None
+        return self.installations.get(found[0])
+
+    def _app_jwt_valid(self, request: Request) -> bool:
+        """An RS256 JWT signed with the App's key, issued by the App, not expired."""
+        try:
+            token = jwt.decode(_token_of(request), app_key(), algorithms=["RS256"])
+            JWTClaimsRegistry(
+                iss={"essential": True, "value": self.app_id}, exp={"essential": True}
+            ).validate(token.claims)
+        except (JoseError, ValueError):
+            return False
+        return True
+
+    def _refused(self, request: Request) -> Response | None:
+        """What GitHub answers before looking at the request: a rate limit, or a 404 for an
+        installation token used on a repository the installation does not hold (and a 401
+        for one that expired)."""
+        if self.rate_limit is not None and self.rate_limit.calls > 0:
+            return self._rate_limited()
+        token = _token_of(request)
+        if token in self.installation_tokens:
+            installation = self._installation_of(token)
+            if installation is None:
+                return JSONResponse({"message": "Bad credentials"}, status_code=401)
+            parts = request.url.path.split("/")
+            if parts[1:2] == ["repos"] and "/".join(parts[2:4]).lower() not in (
+                installation.repositories
+            ):
+                return _not_found()
+        return None
+
+    def _rate_limited(self) -> Response:
+        assert self.rate_limit is not None
+        self.rate_limit.calls -= 1
+        message = {"message": "API rate limit exceeded"}
+        if self.rate_limit.retry_after is not None:
+            headers = {"Retry-After": str(self.rate_limit.retry_after)}
+            return JSONResponse(message, status_code=429, headers=headers)
+        reset_at = self.rate_limit.reset_at or datetime.now(UTC) + timedelta(hours=1)
+        headers = {
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int(reset_at.timestamp())),
+        }
+        return JSONResponse(message, status_code=403, headers=headers)
+
+    async def _answer(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Every request: refused first if it must be, then answered, with an ETag on a GET
+        that succeeded (a 304 when the client already has that body); recorded in calls."""
+        response = self._refused(request) or await call_next(request)
+        if request.method == "GET" and response.status_code == 200:
+            response = await self._with_etag(request, response)
+        token = _token_of(request)
+        self.calls.append(Call(request.method, request.url.path, response.status_code, token))
+        return response
+
+    async def _with_etag(self, request: Request, response: Response) -> Response:
+        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        # GitHub's ETags vary with the credentials too; a hash of the body is enough here.
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        headers["ETag"] = etag
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(body, status_code=200, headers=headers)
+
+    def _installation_json(self, installation: FakeInstallation) -> dict[str, Any]:
+        return {
+            "id": installation.id,
+            "account": {
+                "login": installation.account_login,
+                "id": installation.account_id,
+                "type": "Organization",
+            },
+            "repository_selection": "selected",
+            "suspended_at": "2026-01-01T00:00:00Z" if installation.suspended else None,
+            "app_slug": self.app_slug,
+        }
+
+    def _app_routes(self, app: FastAPI) -> None:
+        """The GitHub App's endpoints (JWT or installation token) and its install page."""
+
+        def bad_credentials() -> JSONResponse:
+            return JSONResponse({"message": "Bad credentials"}, status_code=401)
+
+        @app.post("/app/installations/{installation_id}/access_tokens")
+        def access_tokens(request: Request, installation_id: int) -> JSONResponse:
+            if not self._app_jwt_valid(request):
+                return bad_credentials()
+            installation = self.installations.get(installation_id)
+            if installation is None:
+                return _not_found()
+            if installation.suspended:
+                return JSONResponse({"message": "This installation is suspended"}, 403)
+            self.token_fetches[installation_id] = self.token_fetches.get(installation_id, 0) + 1
+            token = "ghs_" + secrets.token_urlsafe(24)
+            expires_at = datetime.now(UTC).replace(microsecond=0) + TOKEN_LIFETIME
+            self.installation_tokens[token] = (installation_id, expires_at)
+            stamp = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return JSONResponse({"token": token, "expires_at": stamp}, status_code=201)
+
+        @app.get("/app/installations/{installation_id}")
+        def installation(request: Request, installation_id: int) -> JSONResponse:
+            if not self._app_jwt_valid(request):
+                return bad_credentials()
+            found = self.installations.get(installation_id)
+            return _not_found() if found is None else JSONResponse(self._installation_json(found))
+
+        @app.get("/app/installations")
+        def all_installations(request: Request) -> JSONResponse:
+            if not self._app_jwt_valid(request):
+                return bad_credentials()
+            return JSONResponse([self._installation_json(i) for i in self.installations.values()])
+
+        @app.get("/installation/repositories")
+        def installation_repositories(request: Request, per_page: int = 30) -> JSONResponse:
+            installation = self._installation_of(_token_of(request))
+            if installation is None:
+                return bad_credentials()
+            repositories = [
+                self.repositories.get(name) or {"full_name": name}
+                for name in installation.repositories
+            ]
+            page, headers = _page_of(request, repositories, per_page)
+            body = {"total_count": len(repositories), "repositories": page}
+            return JSONResponse(body, headers=headers)
+
+        @app.get("/apps/{slug}/installations/new")
+        def install_page(slug: str, state: str = "") -> HTMLResponse:
+            if slug != self.app_slug:
+                return HTMLResponse("Not Found", status_code=404)
+            return HTMLResponse(_INSTALL_PAGE.format(slug=slug, state=html.escape(state)))
+
+        @app.post("/apps/{slug}/installations/new")
+        def install(slug: str, state: str = Form("")) -> Response:
+            if slug != self.app_slug or self.pending_install is None:
+                return HTMLResponse("Not Found", status_code=404)
+            installation_id, login, account_id, repositories = self.pending_install
+            self.install_app(installation_id, login, account_id, repositories)
+            query = urlencode(
+                {"installation_id": installation_id, "setup_action": "install", "state": state}
+            )
+            return RedirectResponse(f"{self.setup_url}?{query}", status_code=303)
 
     def asgi(self) -> FastAPI:
         app = FastAPI()
+        app.middleware("http")(self._answer)
+        self._app_routes(app)
 
         @app.post("/login/oauth/access_token")
         def access_token(
@@ -152,13 +430,8 @@ class FakeGitHub:
                 return JSONResponse({"message": "Not Found"}, status_code=404)
             found = [p for (name, _n), p in self.pulls.items() if name == full]
             found.sort(key=lambda p: str(p.get("updated_at") or ""), reverse=True)
-            per_page = min(per_page, 100)
-            start = (page - 1) * per_page
-            headers = {}
-            if start + per_page < len(found):
-                following = request.url.include_query_params(page=page + 1)
-                headers["Link"] = f'<{following}>; rel="next"'
-            return JSONResponse(found[start : start + per_page], headers=headers)
+            listed, headers = _page_of(request, found, per_page)
+            return JSONResponse(listed, headers=headers)
 
         @app.get("/repos/{owner}/{repo}/pulls/{number}")
         def pull_request(owner: str, repo: str, number: int) -> JSONResponse:
@@ -169,9 +442,12 @@ class FakeGitHub:
             return JSONResponse(found)
 
         @app.get("/repos/{owner}/{repo}/commits/{sha}/check-runs")
-        def commit_check_runs(owner: str, repo: str, sha: str) -> JSONResponse:
+        def commit_check_runs(
+            request: Request, owner: str, repo: str, sha: str, per_page: int = 30
+        ) -> JSONResponse:
             runs = self.check_runs.get((f"{owner}/{repo}".lower(), sha), [])
-            return JSONResponse({"total_count": len(runs), "check_runs": runs})
+            page, headers = _page_of(request, runs, per_page)
+            return JSONResponse({"total_count": len(runs), "check_runs": page}, headers=headers)
 
         @app.get("/repos/{owner}/{repo}/commits/{sha}/status")
         def combined_status(owner: str, repo: str, sha: str) -> JSONResponse:
@@ -216,24 +492,43 @@ class FakeGitHub:
             return JSONResponse(found)
 
         @app.get("/repos/{owner}/{repo}/issues/{number}/comments")
-        def issue_comments(owner: str, repo: str, number: int) -> JSONResponse:
+        def issue_comments(
+            request: Request, owner: str, repo: str, number: int, per_page: int = 30
+        ) -> JSONResponse:
             full = f"{owner}/{repo}".lower()
             if (full, number) not in self.issues:
-                return JSONResponse({"message": "Not Found"}, status_code=404)
-            return JSONResponse(
-                [
-                    {"id": n, "body": body}
-                    for n, (name, issue, body) in enumerate(self.comments, start=1)
-                    if (name, issue) == (full, number)
-                ]
-            )
+                return _not_found()
+            found = [
+                {"id": n, "body": body, "user": {"login": self.comment_authors.get(n, "platform")}}
+                for n, (name, issue, body) in enumerate(self.comments, start=1)
+                if (name, issue) == (full, number)
+            ]
+            page, headers = _page_of(request, found, per_page)
+            return JSONResponse(page, headers=headers)
 
         @app.post("/repos/{owner}/{repo}/issues/{number}/comments")
         async def comment(owner: str, repo: str, number: int, request: Request) -> JSONResponse:
             if (f"{owner}/{repo}".lower(), number) not in self.issues:
-                return JSONResponse({"message": "Not Found"}, status_code=404)
+                return _not_found()
             body = (await request.json())["body"]
-            self.comments.append((f"{owner}/{repo}".lower(), number, body))
-            return JSONResponse({"id": len(self.comments), "body": body}, status_code=201)
+            created = self.add_comment(f"{owner}/{repo}", number, body, self._author_of(request))
+            return JSONResponse({"id": created, "body": body}, status_code=201)
 
         return app
+
+
+_INSTALL_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Install {slug}</title></head>
+<body>
+<main>
+<h1>Install {slug}</h1>
+<p>Choose where to install this GitHub App.</p>
+<form method="post" action="/apps/{slug}/installations/new">
+<input type="hidden" name="state" value="{state}">
+<button type="submit">Install</button>
+</form>
+</main>
+</body>
+</html>
+"""
