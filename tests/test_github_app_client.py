@@ -190,7 +190,11 @@ def test_an_installation_token_sees_only_the_installations_repositories(
     assert client.get_as(f"/repos/{REPO}", tokens.token(INSTALLATION))["id"] == 1
     with pytest.raises(GitHubNotFound):
         client.get_as(f"/repos/{OTHER}", tokens.token(INSTALLATION))
+    fake.installations[INSTALLATION].suspended = True
+    with pytest.raises(GitHubError) as refused:
+        client.get_as(f"/repos/{REPO}", tokens.token(INSTALLATION))
     client.close()
+    assert "403" in str(refused.value)
 
 
 def test_closing_issues_asks_graphql_with_the_installation_token_without_a_platform_token(
