@@ -30,6 +30,7 @@ from app.github.client import (
     GitHubError,
     GitHubNotFound,
     GitHubRateLimited,
+    GitHubUnauthorized,
     RateLimits,
 )
 from app.github.service import IssueLinkError, parse_issue_url, verify_issue
@@ -117,11 +118,23 @@ def test_forgetting_a_token_fetches_a_new_one(fake: FakeGitHub, tokens: Installa
     assert fake.token_fetches == {INSTALLATION: 2}
 
 
+def test_an_expired_token_is_refused_as_unauthorized(
+    fake: FakeGitHub, tokens: InstallationTokens
+) -> None:
+    client = GitHubClient(fake.url, etags=None)
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False) as clock:
+        token = tokens.token(INSTALLATION)
+        clock.move_to(datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))
+        with pytest.raises(GitHubUnauthorized):
+            client.get_as(f"/repos/{REPO}", token)
+    client.close()
+
+
 def test_a_jwt_signed_with_another_key_is_refused(fake: FakeGitHub) -> None:
     other_key = RSAKey.generate_key(2048).as_pem(private=True).decode()
     for app_id, key in ((fake.app_id, other_key), ("1", fake.app_private_key_pem)):
         strangers = InstallationTokens(fake.url, app_id, key)
-        with pytest.raises(GitHubError):
+        with pytest.raises(GitHubUnauthorized):
             strangers.token(INSTALLATION)
         strangers.close()
     assert fake.token_fetches == {}
@@ -177,7 +190,11 @@ def test_an_installation_token_sees_only_the_installations_repositories(
     assert client.get_as(f"/repos/{REPO}", tokens.token(INSTALLATION))["id"] == 1
     with pytest.raises(GitHubNotFound):
         client.get_as(f"/repos/{OTHER}", tokens.token(INSTALLATION))
+    fake.installations[INSTALLATION].suspended = True
+    with pytest.raises(GitHubError) as refused:
+        client.get_as(f"/repos/{REPO}", tokens.token(INSTALLATION))
     client.close()
+    assert "403" in str(refused.value)
 
 
 def test_closing_issues_asks_graphql_with_the_installation_token_without_a_platform_token(

@@ -45,6 +45,11 @@ class GitHubNotFound(GitHubError):
     """The repository or issue does not exist, or is not visible to our credentials."""
 
 
+class GitHubUnauthorized(GitHubError):
+    """GitHub refused the credentials (401): a revoked or expired token, a bad App JWT. The
+    owner of an installation token forgets it (InstallationTokens.forget) and fetches anew."""
+
+
 class GitHubRateLimited(GitHubError):
     """GitHub asks us to wait: no call with these credentials before ``retry_at`` (UTC)."""
 
@@ -259,6 +264,8 @@ class GitHubClient:
         status = response.status_code
         if status == 404:
             raise GitHubNotFound(path.partition("?")[0])
+        if status == 401:
+            raise GitHubUnauthorized(path.partition("?")[0])
         if status in (403, 429) and (retry_at := _retry_at(response)) is not None:
             self._rate_limits.wait(credential, retry_at)
             raise GitHubRateLimited(retry_at)

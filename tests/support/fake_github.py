@@ -227,9 +227,9 @@ class FakeGitHub:
         return True
 
     def _refused(self, request: Request) -> Response | None:
-        """What GitHub answers before looking at the request: a rate limit, or a 404 for an
-        installation token used on a repository the installation does not hold (and a 401
-        for one that expired)."""
+        """What GitHub answers before looking at the request: a rate limit, or for an
+        installation token a 401 once it expired, a 403 while its installation is suspended,
+        a 404 on a repository the installation does not hold."""
         if self.rate_limit is not None and self.rate_limit.calls > 0:
             return self._rate_limited()
         token = _token_of(request)
@@ -237,6 +237,8 @@ class FakeGitHub:
             installation = self._installation_of(token)
             if installation is None:
                 return JSONResponse({"message": "Bad credentials"}, status_code=401)
+            if installation.suspended:
+                return JSONResponse({"message": "This installation has been suspended"}, 403)
             parts = request.url.path.split("/")
             if parts[1:2] == ["repos"] and "/".join(parts[2:4]).lower() not in (
                 installation.repositories
