@@ -55,7 +55,11 @@ PERIODIC_JOBS: dict[str, Job] = {
 }
 # Jobs that call external APIs for every open item run less often than the loop (rate limits).
 SLOW_JOBS: dict[str, Job] = {
-    "payonpull.reconcile": payonpull_tasks.with_github(payonpull_tasks.reconcile)
+    # First, so that the reconcile asks only about repositories the app can still reach.
+    "payonpull.check_installations": payonpull_tasks.with_github(
+        payonpull_tasks.check_installations
+    ),
+    "payonpull.reconcile": payonpull_tasks.with_github(payonpull_tasks.reconcile),
 }
 
 

@@ -31,8 +31,9 @@ from app.errors import Forbidden, install_error_handlers, render_app_error
 from app.evaluations import api as evaluations_api
 from app.evaluations import pages as evaluations_pages
 from app.github import api as github_api
+from app.github import installations
+from app.github import pages as github_pages
 from app.github.api import GitHubWebhookFastPath
-from app.github.client import GitHubClient
 from app.i18n import gettext as _
 from app.logging import RequestLogMiddleware, configure_logging
 from app.metrics import api as metrics_api
@@ -179,7 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.database_url.startswith("postgresql")
         else None
     )
-    app.state.github = GitHubClient.from_settings(settings)
+    app.state.github = installations.client_for(settings, app.state.session_factory)
 
     app.state.layout_context = work_pages.navigation
     install_error_handlers(app, _error_page)
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         opportunities_feed.router,
         opportunities_pages.router,
         teams_pages.router,
+        github_pages.router,
         accounts_pages.router,
         admin_pages.router,
         proposals_pages.router,

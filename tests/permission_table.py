@@ -127,6 +127,12 @@ ROUTES: dict[str, AbstractSet[str]] = {
     "POST /teams/{slug}/invitations": {OWNER},
     "POST /teams/{slug}/members/{user_id}": {OWNER},
     "GET /teams/{slug}/settings": {OWNER},
+    # The team's GitHub App installations and what they reach; those who link issues connect
+    # repositories; anyone signed in comes back from GitHub's install page (the signed state
+    # then names the team and the person, checked behind the door).
+    "GET /teams/{slug}/github": THE_TEAM,
+    "GET /teams/{slug}/github/install": AUTHORS,
+    "GET /github/app/setup": SIGNED_IN,
     "POST /teams/{slug}/settings": {OWNER},
     "GET /api/v1/teams/{slug}/settings": {OWNER},
     "PUT /api/v1/teams/{slug}/settings": {OWNER},

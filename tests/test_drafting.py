@@ -13,27 +13,9 @@ from app.main import create_app
 from app.models import AuditEvent, Opportunity, OpportunitySkill
 from app.models.base import utcnow
 from app.opportunities import service as opportunities
-from tests.support.factories import make_opportunity, make_team, make_user
+from tests.support.factories import draft_form, make_opportunity, make_team, make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.web import post_form, sign_in
-
-
-def _form(**overrides: str) -> dict[str, str]:
-    deadline = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
-    form = {
-        "title": "Announce errors to screen readers",
-        "problem_statement": "Errors are **silent**.",
-        "acceptance_criteria": "- Announced",
-        "skills": "Accessibility, react, accessibility",
-        "amount": "4 500,50",
-        "proposal_deadline": deadline,
-        "github_issue_url": "https://github.com/gc-demo/forms/issues/7",
-        "context_links": "https://example.org/a\nhttps://example.org/b",
-        "license_spdx": "MIT",
-        "remote": "on",
-    }
-    form.update(overrides)
-    return form
 
 
 def test_an_editor_writes_a_draft_and_the_issue_is_verified(
@@ -46,7 +28,7 @@ def test_an_editor_writes_a_draft_and_the_issue_is_verified(
     db.commit()
     sign_in(client, editor)
 
-    response = post_form(client, f"/teams/{team.slug}/opportunities/new", _form())
+    response = post_form(client, f"/teams/{team.slug}/opportunities/new", draft_form())
     assert response.status_code == 303
     opportunity = db.scalars(select(Opportunity)).one()
     assert (opportunity.state, opportunity.amount_cents) == ("draft", 450_050)
@@ -65,7 +47,7 @@ def test_an_editor_writes_a_draft_and_the_issue_is_verified(
     assert "merged and its checks passed" not in page.text
 
     # The quality gate, as a team sets it: shown to every reader of the opportunity.
-    form = _form(require_passing_checks="on")
+    form = draft_form(require_passing_checks="on")
     assert post_form(client, f"/opportunities/{opportunity.id}/edit", form).status_code == 303
     db.refresh(opportunity)
     assert opportunity.require_passing_checks
@@ -86,7 +68,9 @@ def test_a_pull_request_or_a_missing_issue_is_not_a_verified_link(
         "https://github.com/gc-demo/forms/issues/404",
     ):
         response = post_form(
-            client, f"/teams/{team.slug}/opportunities/new", _form(github_issue_url=url, title=url)
+            client,
+            f"/teams/{team.slug}/opportunities/new",
+            draft_form(github_issue_url=url, title=url),
         )
         assert response.status_code == 303  # the draft is kept, the link is not trusted
     drafts = db.scalars(select(Opportunity)).all()
@@ -107,7 +91,7 @@ def test_an_unreachable_github_keeps_the_draft_unverified(
     offline = settings.model_copy(update={"github_api_url": "http://127.0.0.1:9"})
     with TestClient(create_app(offline)) as browser:
         sign_in(browser, editor)
-        response = post_form(browser, f"/teams/{team.slug}/opportunities/new", _form())
+        response = post_form(browser, f"/teams/{team.slug}/opportunities/new", draft_form())
     assert response.status_code == 303
     assert db.scalars(select(Opportunity.github_repository_id)).one() is None
 
@@ -122,7 +106,7 @@ def test_field_errors_are_listed_and_linked_and_input_is_kept(
     response = post_form(
         client,
         f"/teams/{team.slug}/opportunities/new",
-        _form(
+        draft_form(
             title="",
             amount="a lot",
             proposal_deadline="2001-01-01T10:00",
@@ -149,7 +133,9 @@ def test_text_over_a_fields_length_is_a_field_error_in_french(
     db.commit()
     sign_in(client, editor)
     client.get("/?lang=fr")
-    response = post_form(client, f"/teams/{team.slug}/opportunities/new", _form(title="x" * 201))
+    response = post_form(
+        client, f"/teams/{team.slug}/opportunities/new", draft_form(title="x" * 201)
+    )
     assert response.status_code == 422
     assert 'href="#field-title"' in response.text
     assert "Utilisez au plus 200 caractères." in response.text
@@ -174,13 +160,15 @@ def test_editing_a_draft_and_refusing_to_edit_a_published_one(
     sign_in(client, editor)
     assert client.get(f"/opportunities/{draft.id}/edit").status_code == 200
     response = post_form(
-        client, f"/opportunities/{draft.id}/edit", _form(title="New title", github_issue_url="")
+        client,
+        f"/opportunities/{draft.id}/edit",
+        draft_form(title="New title", github_issue_url=""),
     )
     assert response.status_code == 303
     db.expire_all()
     db.refresh(draft)
     assert draft.title == "New title"
-    refused = post_form(client, f"/opportunities/{published.id}/edit", _form())
+    refused = post_form(client, f"/opportunities/{published.id}/edit", draft_form())
     assert refused.status_code == 409
 
 

@@ -82,6 +82,9 @@ class InstalledRepositories:
     def for_repository(self, full_name: str) -> str | None:
         return self.tokens.token(INSTALLATION) if full_name.lower() == REPO else None
 
+    def refused(self, token: str) -> None:
+        self.tokens.forget_token(token)
+
 
 def test_two_hundred_threads_asking_at_once_share_one_token_fetch(
     fake: FakeGitHub, tokens: InstallationTokens

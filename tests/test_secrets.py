@@ -35,6 +35,8 @@ SECRETS = {
     "github_client_secret": "oauth-client-secret-4d2e8f",
     "github_token": "ghp_api-token-9b1c7e",
     "github_webhook_secret": "github-hook-secret-3a5f0c",
+    "github_app_private_key": "-----BEGIN PRIVATE KEY-----app-key-0d4b7f",
+    "github_app_webhook_secret": "github-app-hook-secret-7e3c1a",
     "stripe_secret_key": "sk_test_stripe-key-8e2d6b",
     "stripe_webhook_secret": "whsec_stripe-hook-1c7a9f",
     "metrics_token": "metrics-scrape-token-2b6d8e",
@@ -54,7 +56,9 @@ def _with_password(database_url: str) -> str:
 
 def test_every_secret_setting_is_a_secret_str() -> None:
     named_like_a_secret = {
-        name for name in Settings.model_fields if re.search(r"secret|token$|password", name)
+        name
+        for name in Settings.model_fields
+        if re.search(r"secret|token$|password|private_key", name)
     }
     assert named_like_a_secret == set(SECRETS)
     for name in [*SECRETS, "smtp_url"]:

@@ -33,7 +33,7 @@ PATH = "/webhooks/github"
     PATH,
     status_code=202,
     dependencies=[allow(SIGNED_WEBHOOK)],
-    summary="GitHub webhook (signed with the shared secret)",
+    summary="GitHub webhook (signed with the GitHub App's secret, or the fallback's shared secret)",
     responses=problems(422, 503),  # text with NUL characters; the inbox out of reach
 )
 async def github_webhook(request: Request) -> JSONResponse:
@@ -59,9 +59,7 @@ class _Delivery:
     def read(cls, headers: Mapping[str, str], body: bytes, settings: Settings) -> _Delivery:
         signature = headers.get("x-hub-signature-256")
         return cls(
-            signed=webhooks.signature_is_valid(
-                settings.github_webhook_secret.get_secret_value(), body, signature
-            ),
+            signed=webhooks.signature_is_valid(webhooks.webhook_secret(settings), body, signature),
             delivery_id=headers.get("x-github-delivery", "").strip()[:100],
             event=headers.get("x-github-event", "").strip()[:50],
             body=body,

@@ -15,7 +15,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 from app.config import Settings
-from app.github.client import GitHubClient, GitHubError, github_time
+from app.github.client import GitHubClient, GitHubError, GitHubUnauthorized, github_time
 from app.models.base import utcnow
 
 # GitHub refuses a JWT issued in the future or living more than ten minutes: issued a minute
@@ -104,6 +104,13 @@ class InstallationTokens:
         with self._lock_for(installation_id):
             self._tokens.pop(installation_id, None)
 
+    def forget_token(self, value: str) -> None:
+        """Drops a kept token GitHub refused, whichever installation it was for."""
+        with self._guard:
+            refused = [i for i, kept in self._tokens.items() if kept.value == value]
+        for installation_id in refused:
+            self.forget(installation_id)
+
     def _fetch(self, installation_id: int) -> _Token:
         path = f"/app/installations/{installation_id}/access_tokens"
         answer = self._github.post_as(path, self._jwt(), {})
@@ -119,6 +126,9 @@ class InstallationTokens:
 
     def installation_repositories(self, installation_id: int) -> list[dict[str, Any]]:
         """Every repository the installation may access, every page of them."""
-        token = self.token(installation_id)
         path = "/installation/repositories?per_page=100"
-        return self._github.items_as(path, token, "repositories")
+        try:
+            return self._github.items_as(path, self.token(installation_id), "repositories")
+        except GitHubUnauthorized:  # revoked early: once more with a new token
+            self.forget(installation_id)
+            return self._github.items_as(path, self.token(installation_id), "repositories")

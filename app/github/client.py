@@ -186,6 +186,9 @@ class RepositoryTokens(Protocol):
 
     def for_repository(self, full_name: str) -> str | None: ...
 
+    def refused(self, token: str) -> None:
+        """GitHub refused the token (401: revoked or expired early): not to be used again."""
+
 
 class GitHubClient:
     """Calls about a repository carry its installation token when ``tokens`` has one (the
@@ -254,20 +257,22 @@ class GitHubClient:
             raise GitHubError(type(exc).__name__) from exc
         if response.status_code == 304 and remembered is not None:
             return remembered.as_response(request)
-        self._raise_for_status(response, credential, path)
+        self._raise_for_status(response, token, path)
         etag = response.headers.get("etag")
         if etags is not None and etag:
             etags.put(key, CachedAnswer(etag, response.content, response.headers.get("link", "")))
         return response
 
-    def _raise_for_status(self, response: httpx2.Response, credential: str, path: str) -> None:
+    def _raise_for_status(self, response: httpx2.Response, token: str, path: str) -> None:
         status = response.status_code
         if status == 404:
             raise GitHubNotFound(path.partition("?")[0])
         if status == 401:
+            if self._tokens is not None and token and token != self._token:
+                self._tokens.refused(token)  # the next call fetches the installation a new one
             raise GitHubUnauthorized(path.partition("?")[0])
         if status in (403, 429) and (retry_at := _retry_at(response)) is not None:
-            self._rate_limits.wait(credential, retry_at)
+            self._rate_limits.wait(credential_of(token), retry_at)
             raise GitHubRateLimited(retry_at)
         if status >= 400:
             raise GitHubError(f"GitHub answered {status}")

@@ -78,13 +78,39 @@ def verify_issue(client: GitHubClient, ref: IssueRef) -> VerifiedIssue:
     )
 
 
+def require_installed_for_team(
+    session: Session, settings: Settings, verified: VerifiedIssue, team_id: int
+) -> None:
+    """With the platform's GitHub App, an issue may be linked only in a repository the team
+    installed the app on: the app is how we read the work and are told of its merge."""
+    if not settings.github_app_configured:
+        return
+    found = repository.connected_repository(session, verified.repository_id)
+    if found is not None:
+        row, installation = found
+        if row.removed_at is None and installation.active and installation.team_id == team_id:
+            return
+    raise IssueLinkError(
+        _(
+            "The Dev Exchange GitHub App is not installed on %(repository)s for your team. "
+            "Install it from your team's GitHub page, choose this repository, then save again."
+        )
+        % {"repository": verified.full_name}
+    )
+
+
 @dataclass(frozen=True)
 class Connection:
-    """Whether the opportunity's repository sends us its webhooks, and how to make it."""
+    """Whether the opportunity's repository reaches us, and how to connect it: through the
+    platform's GitHub App (``app_status``) or, without one, the repository's own webhook."""
 
     last_event_at: datetime | None
     webhook_url: str
     reconcile_minutes: int
+    # With the GitHub App: connected, left (the repository was taken out of the installation),
+    # suspended, uninstalled, or not_installed; with ``since`` the time it changed.
+    app_status: str | None = None
+    since: datetime | None = None
 
 
 def connection_status(
@@ -93,9 +119,50 @@ def connection_status(
     """The last delivery the inbox job read from the repository (a ping counts): GitHub only
     sends them once the repository's webhook points at us with the right secret."""
     if opportunity.github_repository_id is None:
-        return None
+        return _not_installed(session, opportunity, settings)
+    status, since = (
+        app_status(session, opportunity.github_repository_id)
+        if settings.github_app_configured
+        else (None, None)
+    )
     return Connection(
         last_event_at=repository.last_delivery_at(session, opportunity.github_repository_id),
         webhook_url=f"{settings.base_url}/webhooks/github",
         reconcile_minutes=round(settings.reconcile_interval_minutes),
+        app_status=status,
+        since=since,
     )
+
+
+def _not_installed(
+    session: Session, opportunity: Opportunity, settings: Settings
+) -> Connection | None:
+    """An issue link that could not be verified because the app is not installed on its
+    repository for the team: said where the team looks, with the way to fix it."""
+    full_name = opportunity.github_repository_full_name
+    if not settings.github_app_configured or not full_name:
+        return None
+    team_id = repository.team_of_installed(session, full_name)
+    if team_id == opportunity.team_id:
+        return None  # installed: the link failed for another reason (GitHub unreachable…)
+    return Connection(
+        last_event_at=None,
+        webhook_url=f"{settings.base_url}/webhooks/github",
+        reconcile_minutes=round(settings.reconcile_interval_minutes),
+        app_status="not_installed",
+    )
+
+
+def app_status(session: Session, repository_id: int) -> tuple[str, datetime | None]:
+    """Whether the platform's GitHub App can act on the repository, and since when not."""
+    found = repository.connected_repository(session, repository_id)
+    if found is None:
+        return "not_installed", None
+    row, installation = found
+    if installation.deleted_at is not None:
+        return "uninstalled", installation.deleted_at
+    if installation.suspended_at is not None:
+        return "suspended", installation.suspended_at
+    if row.removed_at is not None:
+        return "left", row.removed_at
+    return "connected", None

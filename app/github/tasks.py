@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.github import narration
+from app.github import installations, narration
 from app.github.client import GitHubClient, GitHubError, GitHubNotFound, GitHubRateLimited
 from app.github.repository import claim_unposted_comment
 from app.models import IssueComment, Opportunity
@@ -22,7 +22,8 @@ def post_issue_comments(session_factory: sessionmaker[Session], settings: Settin
     already carries its marker on the issue (posted by an attempt whose answer was lost) is
     adopted rather than posted again."""
     posted = 0
-    with GitHubClient.from_settings(settings) as github, session_factory() as session:
+    github = installations.client_for(settings, session_factory)
+    with github, session_factory() as session:
         while (comment := claim_unposted_comment(session, MAX_COMMENT_ATTEMPTS)) is not None:
             opportunity = session.get(Opportunity, comment.opportunity_id)
             assert opportunity is not None

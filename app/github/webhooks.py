@@ -13,6 +13,18 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
+from app.config import Settings
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The one secret deliveries are signed with. With the platform's GitHub App, the app's
+    own secret, known to the platform alone: the shared per-repository secret of the fallback
+    (self-hosted GitHub that cannot install an app) then signs nothing, so a team that once
+    held it cannot sign deliveries for other teams' repositories."""
+    if settings.github_app_configured:
+        return settings.github_app_webhook_secret.get_secret_value()
+    return settings.github_webhook_secret.get_secret_value()
+
 
 def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
     if not secret or not header or not header.startswith("sha256="):

@@ -5,6 +5,7 @@ from app.models.audit import AuditEvent
 from app.models.base import Base
 from app.models.claim import Claim, ClaimSide, ClaimState, Resolution
 from app.models.delivery import CheckIn, CheckInSource, PayoutAdjustment
+from app.models.installation import GitHubInstallation, InstalledRepository
 from app.models.notification import Addendum, EmailOptOut, EmailState, Notification, Question
 from app.models.opportunity import Opportunity, OpportunitySkill, OpportunityState
 from app.models.payment import (
@@ -64,7 +65,9 @@ __all__ = [
     "EmailState",
     "EvaluationSubmission",
     "Frequency",
+    "GitHubInstallation",
     "InboxStatus",
+    "InstalledRepository",
     "IssueComment",
     "LedgerEntry",
     "Notification",

@@ -19,7 +19,12 @@ from app.audit import service as audit
 from app.config import Settings
 from app.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from app.github.client import GitHubClient
-from app.github.service import IssueLinkError, parse_issue_url, verify_issue
+from app.github.service import (
+    IssueLinkError,
+    parse_issue_url,
+    require_installed_for_team,
+    verify_issue,
+)
 from app.i18n import gettext as _
 from app.lifecycle import guarded_transition
 from app.models import (
@@ -205,6 +210,7 @@ def _apply(
     opportunity: Opportunity,
     data: DraftIn,
     github: GitHubClient,
+    settings: Settings,
 ) -> str | None:
     """Copy the draft onto the row; returns why the issue link is unverified, if it is."""
     assert data.amount_cents is not None
@@ -235,13 +241,15 @@ def _apply(
         data.acceptance_criteria_fr,
         *skills,
     )
-    link_problem = _link_issue(opportunity, data.github_issue_url, github)
+    link_problem = _link_issue(session, settings, opportunity, data.github_issue_url, github)
     session.flush()
     repository.replace_skills(session, opportunity.id, skills)
     return link_problem
 
 
-def _link_issue(opportunity: Opportunity, url: str, github: GitHubClient) -> str | None:
+def _link_issue(
+    session: Session, settings: Settings, opportunity: Opportunity, url: str, github: GitHubClient
+) -> str | None:
     if not url:
         opportunity.github_repository_id = None
         opportunity.github_repository_full_name = ""
@@ -261,6 +269,7 @@ def _link_issue(opportunity: Opportunity, url: str, github: GitHubClient) -> str
     opportunity.github_repository_id = None
     try:
         verified = verify_issue(github, ref)
+        require_installed_for_team(session, settings, verified, opportunity.team_id)
     except IssueLinkError as exc:
         return str(exc)
     opportunity.github_repository_id = verified.repository_id
@@ -293,7 +302,7 @@ def create_draft(
     session.add(opportunity)
     if not data.license_spdx.strip():
         data = data.model_copy(update={"license_spdx": team.default_licence})
-    link_problem = _apply(session, opportunity, data, github)
+    link_problem = _apply(session, opportunity, data, github, settings)
     audit.record(
         session,
         actor_user_id=actor.id,
@@ -322,7 +331,7 @@ def update_draft(
         raise ValidationFailed(field_errors=errors)
     project = _resolve_project(session, opportunity.team_id, data.project)
     opportunity.project_id = project.id if project else None
-    link_problem = _apply(session, opportunity, data, github)
+    link_problem = _apply(session, opportunity, data, github, settings)
     audit.record(
         session,
         actor_user_id=actor.id,

@@ -21,7 +21,7 @@ from app.config import Settings
 from app.delivery import service as contracts
 from app.errors import Conflict
 from app.evaluations import service as evaluations
-from app.github import narration
+from app.github import installations, narration
 from app.github.client import GitHubClient
 from app.github.webhooks import merged_pull_request, read_payload, repository_id, reverted_pulls
 from app.i18n import N_
@@ -58,6 +58,8 @@ def process_delivery(
     if payload is None:
         return Outcome.ignored("the body is not a JSON object")
     delivery.repository_id = repository_id(payload)
+    if delivery.event in INSTALLATION_EVENTS:
+        return installation_changed(session, settings, delivery.event, payload)
     if delivery.event == "issues" and payload.get("action") == "reopened":
         return _issue_reopened(session, payload)
     if delivery.event != "pull_request":
@@ -117,6 +119,57 @@ def settle_merge(
         actor=None,
         release_delay=settings.release_delay,
     )
+
+
+# --- the GitHub App: work in a repository the app can no longer reach waits ---------------
+
+INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories"})
+
+
+def installation_changed(
+    session: Session, settings: Settings, event: str, payload: dict[str, Any]
+) -> Outcome:
+    """An installation event: who installed it (only the signed event says), then the
+    installation as GitHub now has it, whatever the event said; unpaid work in what the app
+    can no longer reach is held."""
+    api = installations.app_api(settings)
+    installation_id = (payload.get("installation") or {}).get("id")
+    if api is None or not isinstance(installation_id, int):
+        return Outcome.ignored("no GitHub App installation to read")
+    sender = (payload.get("sender") or {}).get("id")
+    if event == "installation" and payload.get("action") == "created" and isinstance(sender, int):
+        installations.record_installer(session, installation_id, sender)
+    lost = installations.sync(session, api, installation_id)
+    held = hold_unreachable_work(session, lost) if lost else []
+    return Outcome.processed("; ".join([f"installation {installation_id} read", *held]))
+
+
+def hold_unreachable_work(session: Session, lost: installations.Lost) -> list[str]:
+    """Unpaid work in repositories the app cannot reach any more waits, with the reason, for
+    the team to reconnect the repository and an administrator to release it, instead of
+    failing at GitHub: work in progress, and verified merges whose payment has not left."""
+    outcomes = []
+    for opportunity in opportunities_in(session, lost.repository_ids):
+        payout = payments_repository.locked_payout_for(session, opportunity.id)
+        unreleased = payout is not None and payout.state is PayoutState.FUNDED
+        if opportunity.state == OpportunityState.IN_PROGRESS or unreleased:
+            if payout is not None:
+                payout.release_due_at = None
+            evidence = {"repository": opportunity.github_repository_full_name}
+            hold_work(session, opportunity, [lost.reason], evidence)
+            outcomes.append(f"opportunity {opportunity.id}: on hold ({lost.reason})")
+    return outcomes
+
+
+def opportunities_in(session: Session, repository_ids: frozenset[int]) -> Sequence[Opportunity]:
+    return session.scalars(
+        select(Opportunity)
+        .where(
+            Opportunity.github_repository_id.in_(repository_ids),
+            Opportunity.state.in_([OpportunityState.IN_PROGRESS, OpportunityState.MERGED]),
+        )
+        .order_by(Opportunity.id)
+    ).all()
 
 
 # --- after a verified merge: signs that the work was undone before the money left ---------

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.errors import InvalidTransition
+from app.github import installations
 from app.github import repository as github_repository
 from app.github.client import GitHubClient, GitHubError, GitHubNotFound, GitHubRateLimited
 from app.models import Opportunity, OpportunityState, Outcome, WebhookDelivery
@@ -30,7 +31,8 @@ def with_github(step: GitHubStep) -> Callable[[sessionmaker[Session], Settings],
     """The periodic job that runs one step with a session and a GitHub client of its own."""
 
     def job(session_factory: sessionmaker[Session], settings: Settings) -> int:
-        with GitHubClient.from_settings(settings) as github, session_factory() as session:
+        github = installations.client_for(settings, session_factory)
+        with github, session_factory() as session:
             return step(session, github, settings)
 
     return job
@@ -46,6 +48,20 @@ def reconcile(session: Session, github: GitHubClient, settings: Settings) -> int
         )
     ).all()
     return _ask_github_about(session, github, settings, in_progress)
+
+
+def check_installations(session: Session, _github: GitHubClient, settings: Settings) -> int:
+    """Every installation as GitHub has it now, in case an installation event was lost; unpaid
+    work in what the app can no longer reach is held. Returns the work held."""
+    api = installations.app_api(settings)
+    if api is None:
+        return 0
+    held = sum(
+        len(service.hold_unreachable_work(session, lost))
+        for lost in installations.sync_all(session, api)
+    )
+    session.commit()
+    return held
 
 
 def check_started_work(session: Session, github: GitHubClient, settings: Settings) -> int:

@@ -115,6 +115,9 @@ def team_detail(slug: str, request: Request, db: DbSession, user: OptionalUser) 
             "can_author": bool(roles & set(service.AUTHOR_ROLES)),
             "drafts": drafts,
             "is_owner": OWNER in roles,
+            "unreachable_repositories": repository.unreachable_repositories(db, found.id)
+            if roles
+            else [],
             "page": opportunities.list_public(db, ListFilters(team=found.slug, limit=50)),
             "notice": _("Team created.")
             if request.query_params.get("notice") == "created"

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
+    GitHubInstallation,
+    InstalledRepository,
     Opportunity,
     Project,
     SignoffPurpose,
@@ -183,3 +185,21 @@ def member_by_github_id(session: Session, team_id: int, github_id: int) -> User 
         .where(TeamMembership.team_id == team_id, User.github_id == github_id)
         .limit(1)
     ).first()
+
+
+def unreachable_repositories(session: Session, team_id: int) -> list[str]:
+    """The team's repositories the platform's GitHub App can no longer act on: taken out of
+    the installation, or the installation suspended or uninstalled."""
+    return list(
+        session.scalars(
+            select(InstalledRepository.full_name)
+            .join(GitHubInstallation)
+            .where(
+                GitHubInstallation.team_id == team_id,
+                InstalledRepository.removed_at.is_not(None)
+                | GitHubInstallation.suspended_at.is_not(None)
+                | GitHubInstallation.deleted_at.is_not(None),
+            )
+            .order_by(InstalledRepository.full_name)
+        )
+    )

@@ -112,3 +112,22 @@ def make_opportunity(
     session.add_all(OpportunitySkill(opportunity_id=opportunity.id, skill=s) for s in skills)
     session.flush()
     return opportunity
+
+
+def draft_form(**overrides: str) -> dict[str, str]:
+    """The new-opportunity form as an editor fills it in, with a GitHub issue."""
+    deadline = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
+    form = {
+        "title": "Announce errors to screen readers",
+        "problem_statement": "Errors are **silent**.",
+        "acceptance_criteria": "- Announced",
+        "skills": "Accessibility, react, accessibility",
+        "amount": "4 500,50",
+        "proposal_deadline": deadline,
+        "github_issue_url": "https://github.com/gc-demo/forms/issues/7",
+        "context_links": "https://example.org/a\nhttps://example.org/b",
+        "license_spdx": "MIT",
+        "remote": "on",
+    }
+    form.update(overrides)
+    return form

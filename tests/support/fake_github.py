@@ -189,7 +189,9 @@ class FakeGitHub:
         self.calls.clear()
         self.rate_limit = None
         self.installations.clear()
-        self.installation_tokens.clear()
+        # Installation tokens outlive a test, as GitHub's outlive a restart of ours: the
+        # platform's token cache lasts the process, and a test must not find its first call
+        # refused for a token the previous test was given.
         self.token_fetches.clear()
         self.pending_install = None
         self.setup_url = ""

@@ -82,12 +82,12 @@ def reopened_issue_payload(number: int = ISSUE) -> bytes:
 
 
 def delivery_headers(
-    body: bytes, delivery: str = "d-1", event: str = "pull_request"
+    body: bytes, delivery: str = "d-1", event: str = "pull_request", secret: str = GITHUB_SECRET
 ) -> dict[str, str]:
     return {
         "x-github-delivery": delivery,
         "x-github-event": event,
-        "x-hub-signature-256": sign(body),
+        "x-hub-signature-256": sign(body, secret),
         "content-type": "application/json",
     }
 
