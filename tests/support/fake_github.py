@@ -523,7 +523,7 @@ class FakeGitHub:
 
 _INSTALL_PAGE = """<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Install {slug}</title></head>
+<head><meta charset="utf-8"><title>Install {slug}</title><link rel="icon" href="data:,"></head>
 <body>
 <main>
 <h1>Install {slug}</h1>
