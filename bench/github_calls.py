@@ -8,7 +8,9 @@ runs every 15 minutes beside everything else, so the budget asked of a run is a 
 (500). A 304 answered to a request made with an Authorization header does not count against
 GitHub's primary rate limit, so each run reports its calls, its 304s and what counts.
 Uses the real reconcile job (app/payonpull/tasks.py) against the fake GitHub over HTTP, on
-PostgreSQL. Run with `python -m bench.github_calls [--opportunities N] [--repositories N]`.
+PostgreSQL, as the platform's GitHub App: every repository is installed, and each call carries
+its installation's token (the token fetches are counted too).
+Run with `python -m bench.github_calls [--opportunities N] [--repositories N]`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from app import migrations
 from app.config import Environment, Settings
 from app.db import make_engine, make_session_factory
+from app.github import installations
 from app.github.client import EtagCache, GitHubClient, RateLimits
 from app.github.service import parse_issue_url, verify_issue
 from app.main import create_app
@@ -36,8 +39,8 @@ from app.payonpull import tasks as payonpull_tasks
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+from tests.support.github_app import APP_WEBHOOK_SECRET, app_settings
 from tests.support.pay_on_pull import (
-    GITHUB_SECRET,
     ISSUE,
     PULL,
     REPO,
@@ -52,8 +55,7 @@ from tests.support.postgres import PostgresServer
 from tests.support.server import ThreadedServer
 
 BUDGET = 500  # a tenth of GitHub's 5,000 calls an hour
-# The platform token (a throwaway the fake accepts): GraphQL is asked too, as in production.
-TOKEN = "bench-token"  # noqa: S105
+INSTALLATION = 4_242
 # Closed pull requests of each repository updated since the awards (none closes our issues):
 # what a busy repository shows the reconcile job on every run.
 CLOSED_PULLS = 40
@@ -65,8 +67,22 @@ def _empty(engine: Engine) -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+def _install(session: Session, settings: Settings, github: FakeGitHub, names: list[str]) -> None:
+    """The app installed on the organisation's repositories, as the installation event
+    leaves it stored."""
+    github.install_app(INSTALLATION, "gc-demo", 7001, names)
+    api = installations.app_api(settings)
+    assert api is not None
+    installations.sync(session, api, INSTALLATION)
+    session.commit()
+
+
 def _work_in_progress(
-    session: Session, github: FakeGitHub, opportunities: int, repositories: int
+    session: Session,
+    settings: Settings,
+    github: FakeGitHub,
+    opportunities: int,
+    repositories: int,
 ) -> None:
     """``opportunities`` in progress, awarded a day ago, round-robin over the repositories,
     each with closed pull requests that close none of them."""
@@ -76,6 +92,8 @@ def _work_in_progress(
     awarded_at = utcnow() - timedelta(days=1)
     for n, name in enumerate(names):
         github.add_repository(name, 1000 + n)
+    _install(session, settings, github, names)
+    for name in names:
         for number in range(1, CLOSED_PULLS + 1):
             moment = (awarded_at + timedelta(minutes=number)).strftime("%Y-%m-%dT%H:%M:%SZ")
             github.pulls[(name, number)] = api_pull(
@@ -110,7 +128,11 @@ def _reconcile_run(
     session: Session, settings: Settings, github: FakeGitHub, etags: EtagCache | None
 ) -> dict[str, Any]:
     github.calls.clear()
-    client = GitHubClient(github.url, TOKEN, etags=etags, rate_limits=RateLimits())
+    api = installations.app_api(settings)
+    assert api is not None
+    factory = make_session_factory(make_engine(settings.database_url))
+    tokens = installations.StoredInstallations(factory, api)
+    client = GitHubClient(github.url, tokens=tokens, etags=etags, rate_limits=RateLimits())
     with client:
         payonpull_tasks.reconcile(session, client, settings)
     calls = len(github.calls)
@@ -126,7 +148,7 @@ def _reconcile_run(
 def _reconcile(
     session: Session, settings: Settings, github: FakeGitHub, opportunities: int, repositories: int
 ) -> dict[str, Any]:
-    _work_in_progress(session, github, opportunities, repositories)
+    _work_in_progress(session, settings, github, opportunities, repositories)
     results: dict[str, Any] = {"opportunities": opportunities, "repositories": repositories}
     for mode, etags in (("conditional", EtagCache()), ("unconditional", None)):
         results[mode] = {
@@ -144,15 +166,17 @@ def _paid_opportunity(
     narrated on the issue. Conditional requests on, a first pass (nothing remembered)."""
     github.calls.clear()
     work, _events = in_progress_work(session, settings, stripe, github)
+    _install(session, settings, github, [REPO])
+    factory = make_session_factory(make_engine(settings.database_url))
     link = parse_issue_url(f"https://github.com/{REPO}/issues/{ISSUE}")
-    with GitHubClient.from_settings(settings) as client:
+    with installations.client_for(settings, factory) as client:
         verify_issue(client, link)  # what publishing asks of GitHub, at the link
     github.pulls[(REPO, PULL)] = api_pull()
     body = merged_payload()
+    signed = delivery_headers(body, secret=APP_WEBHOOK_SECRET)
     with TestClient(create_app(settings)) as web:
-        answer = web.post("/webhooks/github", content=body, headers=delivery_headers(body))
+        answer = web.post("/webhooks/github", content=body, headers=signed)
         assert answer.status_code == 202, answer.text
-    factory = make_session_factory(make_engine(settings.database_url))
     run_jobs(factory, settings, times=3)
     assert opportunity_of(session, work).state == "paid"
     kinds = Counter(f"{call.method} {_kind(call.path)}" for call in github.calls)
@@ -180,15 +204,16 @@ def main() -> None:
     try:
         url = postgres.create_database("devex_bench_github_calls")
         migrations.upgrade(url)
-        settings = Settings(
-            env=Environment.TEST,
-            database_url=url,
-            github_api_url=github.url,
-            github_token=TOKEN,
-            github_webhook_secret=GITHUB_SECRET,
-            stripe_secret_key=SECRET_KEY,
-            stripe_webhook_secret=WEBHOOK_SECRET,
-            stripe_api_base=stripe.url,
+        settings = app_settings(
+            Settings(
+                env=Environment.TEST,
+                database_url=url,
+                github_api_url=github.url,
+                stripe_secret_key=SECRET_KEY,
+                stripe_webhook_secret=WEBHOOK_SECRET,
+                stripe_api_base=stripe.url,
+            ),
+            github,
         )
         engine = make_engine(url)
         with Session(engine, expire_on_commit=False) as session:

@@ -6,17 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.errors import InvalidTransition
 from app.github import installations
 from app.github import repository as github_repository
-from app.github.client import GitHubClient, GitHubError, GitHubNotFound, GitHubRateLimited
-from app.models import Opportunity, OpportunityState, Outcome, WebhookDelivery
+from app.github.client import (
+    GitHubClient,
+    GitHubError,
+    GitHubNotFound,
+    GitHubRateLimited,
+    github_time,
+)
+from app.models import Award, Opportunity, OpportunityState, Outcome, WebhookDelivery
 from app.models.base import utcnow
 from app.opportunities import repository as opportunities_repository
 from app.payments import repository as payments_repository
@@ -47,7 +54,41 @@ def reconcile(session: Session, github: GitHubClient, settings: Settings) -> int
             Opportunity.github_repository_id.is_not(None),
         )
     ).all()
-    return _ask_github_about(session, github, settings, in_progress)
+    pulls = ClosedPulls(github, _earliest_awards(session))
+    return _ask_github_about(session, github, settings, in_progress, pulls)
+
+
+def _earliest_awards(session: Session) -> dict[str, datetime]:
+    """For each repository with work in progress, its earliest award: one reading of its
+    closed pull requests since then serves every opportunity in it."""
+    rows: Sequence[tuple[str, datetime]] = session.execute(
+        select(func.lower(Opportunity.github_repository_full_name), func.min(Award.awarded_at))
+        .join(Award, Award.opportunity_id == Opportunity.id)
+        .where(Opportunity.state == OpportunityState.IN_PROGRESS)
+        .group_by(func.lower(Opportunity.github_repository_full_name))
+    ).all()
+    return dict(rows)
+
+
+class ClosedPulls:
+    """A run's reading of repositories' recently closed pull requests: a repository with many
+    opportunities in progress is asked once per run (every page), not once per opportunity,
+    reading back from ``earliest[repository]`` (or the first asker's time) minus the clocks'
+    margin; each opportunity then sees the ones updated since its own award."""
+
+    def __init__(self, github: GitHubClient, earliest: dict[str, datetime] | None = None) -> None:
+        self._github = github
+        self._earliest = earliest or {}
+        self._read: dict[str, tuple[datetime, list[dict[str, Any]]]] = {}
+
+    def since(self, full_name: str, since: datetime) -> list[dict[str, Any]]:
+        key = full_name.lower()
+        kept = self._read.get(key)
+        if kept is None or since < kept[0]:
+            start = min(since, self._earliest.get(key, since) - CLOCK_MARGIN)
+            kept = (start, list(self._github.closed_pull_requests_since(full_name, start)))
+            self._read[key] = kept
+        return [pull for pull in kept[1] if github_time(pull.get("updated_at")) >= since]
 
 
 def check_installations(session: Session, _github: GitHubClient, settings: Settings) -> int:
@@ -91,14 +132,19 @@ MERGE_CHECK_RETRY = timedelta(minutes=1)
 
 
 def _ask_github_about(
-    session: Session, github: GitHubClient, settings: Settings, found: Sequence[Opportunity]
+    session: Session,
+    github: GitHubClient,
+    settings: Settings,
+    found: Sequence[Opportunity],
+    pulls: ClosedPulls | None = None,
 ) -> int:
     settled = 0
+    pulls = pulls or ClosedPulls(github)
     for opportunity in found:
         opportunity_id = opportunity.id
         waiting = False
         try:
-            settled += _settle_closing_merge(session, github, settings, opportunity)
+            settled += _settle_closing_merge(session, github, settings, opportunity, pulls)
             opportunity.merge_check_due_at = None
         except (GitHubError, InvalidTransition) as exc:
             session.rollback()
@@ -123,7 +169,11 @@ def _retry_time(error: Exception) -> datetime:
 
 
 def _settle_closing_merge(
-    session: Session, github: GitHubClient, settings: Settings, opportunity: Opportunity
+    session: Session,
+    github: GitHubClient,
+    settings: Settings,
+    opportunity: Opportunity,
+    pulls: ClosedPulls,
 ) -> int:
     """Settles the most recent merged pull request that closes the opportunity's issue, among
     those closed since the award (every page of them). Pull requests of the awardee are
@@ -135,7 +185,7 @@ def _settle_closing_merge(
     award, awardee = found
     full_name = opportunity.github_repository_full_name
     dismissed = service.dismissed_pulls(session, opportunity.id)
-    for pull in github.closed_pull_requests_since(full_name, award.awarded_at - CLOCK_MARGIN):
+    for pull in pulls.since(full_name, award.awarded_at - CLOCK_MARGIN):
         closes = closes_issue_of(pull.get("body"), opportunity)
         by_awardee = (pull.get("user") or {}).get("id") == awardee.github_id
         number = int(pull["number"])
