@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import jobs
 from app.config import Settings
 from app.main import create_app
 from app.models import (
@@ -375,3 +376,23 @@ def test_a_repository_that_leaves_holds_its_unpaid_work_with_a_reason(
     deliver(scenario.client, "pull_request", merge, "d-merge")
     process_inbox(scenario.factory, app_config)
     assert opportunity_of(db, work).state == "on_hold"
+
+
+def test_the_periodic_check_finds_a_repository_that_left_without_an_event(
+    scenario: Scenario,
+    fake_github: FakeGitHub,
+    fake_stripe: FakeStripe,
+    db: Session,
+    app_config: Settings,
+) -> None:
+    """GitHub's event never came (lost, or sent while we were away): the slow job loop reads
+    every installation again and holds the work all the same."""
+    work, _events = in_progress_work(db, app_config, fake_stripe, fake_github)
+    github_after_the_events(fake_github)
+    event, body = EVENTS[0]
+    deliver(scenario.client, event, body, "d-created")
+    process_inbox(scenario.factory, app_config)
+    fake_github.installations[INSTALLATION].suspended = True
+    jobs.run_slow_jobs_once(scenario.factory, app_config)
+    assert opportunity_of(db, work).state == "on_hold"
+    assert stored(db).suspended
