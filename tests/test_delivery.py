@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import time_machine
 from fastapi.testclient import TestClient
@@ -446,10 +446,12 @@ def test_extending_puts_missed_work_back_in_progress_until_the_new_date(
         assert response.json()["delivery_date"] == new_date.isoformat()
         assert response.json()["state"] == "in_progress"
         assert _notified(db, "delivery_extended") == [work.developer.id]
-    with time_machine.travel(later + timedelta(days=7, hours=12), tick=False):
+    # Noon UTC, whatever time of day the test runs: the same date in every Canadian zone.
+    with time_machine.travel(datetime.combine(new_date, time(12), UTC), tick=False):
         _jobs(client, settings)
         assert opportunity_of(db, work).state == "in_progress"  # due today, not yet past
-    with time_machine.travel(later + timedelta(days=8, hours=1), tick=False):
+    day_after = new_date + timedelta(days=1)
+    with time_machine.travel(datetime.combine(day_after, time(12), UTC), tick=False):
         _jobs(client, settings)
         assert opportunity_of(db, work).state == "missed_delivery"
 
