@@ -12,7 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from app.config import Settings
+from app.config import Environment, Settings
 from app.main import create_app
 from tests.support.server import ThreadedServer
 
@@ -54,6 +54,28 @@ def live_server(settings: Settings, engine: object) -> Iterator[str]:
     server = ThreadedServer(create_app(settings)).start()
     yield server.url
     server.stop()
+
+
+def local_mode_server(settings: Settings) -> tuple[ThreadedServer, Settings]:
+    """The app as `make run` serves it: local mode, no Stripe keys (the simulated gateway),
+    jobs inside the web process; started, with the settings it runs with."""
+    local = settings.model_copy(
+        update={
+            "env": Environment.LOCAL,
+            "stripe_secret_key": "",
+            "stripe_api_base": "",
+            "run_jobs_in_process": True,
+            "job_interval_seconds": 0.5,
+        }
+    )
+    server = ThreadedServer(create_app(local))
+    # Return addresses (the simulated onboarding and checkout, links in the narration) point
+    # at this server.
+    local.base_url = server.url
+    # The jobs loop starts with the app's lifespan, as under `devex serve`.
+    server.server.config.lifespan = "on"
+    server.start()
+    return server, local
 
 
 @pytest.fixture

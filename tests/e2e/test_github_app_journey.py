@@ -21,8 +21,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import Environment, Settings
-from app.main import create_app
+from app.config import Settings
 from app.models import (
     GitHubInstallation,
     IssueComment,
@@ -35,7 +34,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from tests.e2e.conftest import check, sign_in_as
+from tests.e2e.conftest import check, local_mode_server, sign_in_as
 from tests.support.factories import make_proposal, make_team, make_user, state_of
 from tests.support.fake_github import FakeGitHub
 from tests.support.github_app import APP_WEBHOOK_SECRET, app_settings, installation_event
@@ -49,7 +48,6 @@ from tests.support.pay_on_pull import (
     delivery_headers,
     merged_payload,
 )
-from tests.support.server import ThreadedServer
 
 INSTALLATION, ORG, ORG_ID = 55_001, "gc-demo", 7_001
 OTHER_REPO, OTHER_REPO_ID = "gc-demo/maps", 424_243
@@ -74,20 +72,7 @@ class Live:
 
 @pytest.fixture
 def live(settings: Settings, engine: object, fake_github: FakeGitHub) -> Iterator[Live]:
-    config = app_settings(settings, fake_github).model_copy(
-        update={
-            "env": Environment.LOCAL,
-            "stripe_secret_key": "",
-            "stripe_api_base": "",
-            "run_jobs_in_process": True,
-            "job_interval_seconds": 0.5,
-        }
-    )
-    server = ThreadedServer(create_app(config))
-    # Return addresses (simulated onboarding and checkout, links in the narration) point here.
-    config.base_url = server.url
-    server.server.config.lifespan = "on"  # the jobs loop starts with the app, as under serve
-    server.start()
+    server, config = local_mode_server(app_settings(settings, fake_github))
     # The organisation on GitHub: two repositories, the issue in one; what its install page
     # installs, and where GitHub sends the person back (the app's setup URL).
     fake_github.add_repository(REPO, REPO_ID)

@@ -14,32 +14,16 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from app.config import Environment, Settings
-from app.main import create_app
+from app.config import Settings
 from app.models import Award, Opportunity
 from app.models.base import utcnow
-from tests.e2e.conftest import check, sign_in_as
+from tests.e2e.conftest import check, local_mode_server, sign_in_as
 from tests.support.factories import make_opportunity, make_proposal, make_team, make_user
-from tests.support.server import ThreadedServer
 
 
 @pytest.fixture
 def local_server(settings: Settings, engine: object) -> Iterator[str]:
-    local = settings.model_copy(
-        update={
-            "env": Environment.LOCAL,
-            "stripe_secret_key": "",
-            "stripe_api_base": "",
-            "run_jobs_in_process": True,
-            "job_interval_seconds": 0.5,
-        }
-    )
-    server = ThreadedServer(create_app(local))
-    # Return addresses (from the simulated onboarding and checkout) point at this server.
-    local.base_url = server.url
-    # The jobs loop starts with the app's lifespan, as under `devex serve`.
-    server.server.config.lifespan = "on"
-    server.start()
+    server, _local = local_mode_server(settings)
     yield server.url
     server.stop()
 
