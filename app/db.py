@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
-import sqlalchemy.exc
 import structlog
 from fastapi import Request
 from psycopg import sql
@@ -20,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from app.errors import ServiceUnavailable, ValidationFailed
+from app.errors import DATABASE_UNAVAILABLE, ServiceUnavailable, ValidationFailed
 from app.i18n import gettext as _
 
 log = structlog.get_logger("devex.inbox")
@@ -29,15 +28,12 @@ log = structlog.get_logger("devex.inbox")
 # refused delivery again by itself: a count that grows means someone should look (the reconcile
 # job still finds the merges; Stripe retries on its own).
 inbox_not_stored: Counter[str] = Counter()
+# How long opening a connection may take. A server that is down refuses at once; one out of
+# reach (a network cut, a failover under way) would otherwise hold the request for the
+# system's TCP timeout, minutes, where this gives up with an error that becomes a 503.
+CONNECT_TIMEOUT_SECONDS = 5
 # How long the 503 asks the sender to wait before sending the same delivery again.
 RETRY_AFTER_SECONDS = 60
-# The database cannot take the insert now: no connection within the wait (PoolTimeout is one
-# of psycopg's OperationalErrors), the server out of reach, SQLite locked by another writer.
-_STORAGE_UNAVAILABLE = (
-    psycopg.OperationalError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.TimeoutError,
-)
 
 
 def make_engine(database_url: str) -> Engine:
@@ -45,7 +41,14 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(database_url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # pool_pre_ping: a connection cut by a database restart is replaced, not used and failed.
+        engine = create_engine(
+            database_url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        )
     event.listen(engine, "before_cursor_execute", _refuse_nul_in_parameters)
     return engine
 
@@ -74,7 +77,7 @@ class PostgresInbox:
             max_size=size,
             timeout=wait_seconds,
             open=False,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
 
     async def open(self) -> None:
@@ -88,8 +91,28 @@ class PostgresInbox:
         statement = _raw_insert_once(model.__tablename__, key, tuple(values))
         if self.pool.closed:  # an app served without its lifespan (some tests)
             await self.open()
+        # A connection cut while it sat idle (the database restarted, no delivery came) is
+        # found out only by using it; the pool then drops it. Rather than refuse the delivery,
+        # which GitHub does not send again by itself, it is tried on the next connection, at
+        # most once per connection the pool can hold: the insert stores a delivery at most
+        # once, however often it is tried. A database still away ends in PoolTimeout (503).
+        adapted = _adapted(values)
+        for _connection in range(self.pool.max_size + 1):
+            new = await self._insert(statement, adapted)
+            if new is not None:
+                return new
+        raise psycopg.OperationalError("every connection the inbox was handed had been cut")
+
+    async def _insert(self, statement: bytes, values: dict[str, Any]) -> bool | None:
+        """True when the row is new, False when it was there; None when the connection the
+        pool handed out turned out cut."""
         async with self.pool.connection() as connection:
-            cursor = await connection.execute(statement, _adapted(values))
+            try:
+                cursor = await connection.execute(statement, values)
+            except psycopg.OperationalError:
+                if connection.broken:
+                    return None
+                raise
             return await cursor.fetchone() is not None
 
 
@@ -134,7 +157,7 @@ async def store_once(state: Any, model: Any, key: str, values: dict[str, Any]) -
     and the same delivery sent again is stored once."""
     try:
         return await _store_once(state, model, key, values)
-    except _STORAGE_UNAVAILABLE as exc:
+    except DATABASE_UNAVAILABLE as exc:
         table = model.__tablename__
         inbox_not_stored[table] += 1
         log.warning(

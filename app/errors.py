@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -16,6 +18,17 @@ from app.i18n import gettext as _
 
 log = logging.getLogger("devex.errors")
 PROBLEM_JSON = "application/problem+json"
+# The database cannot answer now, for a reason that passes: its server out of reach or
+# restarting, no connection free within the pool's wait (psycopg's PoolTimeout is one of its
+# OperationalErrors, SQLAlchemy's pool raises TimeoutError), SQLite locked by another writer.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.TimeoutError,
+)
+# What a page or API call answered 503 for that reason tells its reader to wait: a restart or
+# failover takes seconds.
+DATABASE_RETRY_AFTER_SECONDS = 10
 # Draws the HTML error page from its context (title, detail, sign_in_url) and status. The app
 # passes it in (create_app): errors sit below the templates, which import the domains' errors.
 ErrorPageRenderer = Callable[[Request, dict[str, Any], int], Response]
@@ -205,7 +218,20 @@ async def _request_validation_error(request: Request, exc: Exception) -> Respons
     return _html_error(request, 422, title, "; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """A clear 503 (page or problem, with Retry-After) rather than a 500: nothing was done, and
+    the same request will work once the database is back, which needs no restart."""
+    log.warning("database unavailable: %s", type(exc).__name__)
+    error = ServiceUnavailable(
+        _("The database is not answering right now. Please try again in a few seconds."),
+        retry_after_seconds=DATABASE_RETRY_AFTER_SECONDS,
+    )
+    return await render_app_error(request, error)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, DATABASE_UNAVAILABLE):  # raised in a middleware, outside the routes
+        return await _database_unavailable(request, exc)
     log.exception("unhandled error", exc_info=exc)
     title = _("Something went wrong on our side")
     detail = _("The error has been logged. Please try again in a few minutes.")
@@ -219,4 +245,6 @@ def install_error_handlers(app: FastAPI, render_page: ErrorPageRenderer) -> None
     app.add_exception_handler(AppError, render_app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
+    for database_error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(database_error, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -23,6 +23,12 @@ REAL_PROCESS_WAITS = {
         "e2e/test_payment_journey.py",
         "test_finance_funds_a_merge_is_simulated_and_the_work_is_paid",
     ): "the served app's in-process job worker releasing the payment",
+    ("test_database_away.py", "wait_until"): (
+        "the served app answering the load's requests while PostgreSQL stops and starts again"
+    ),
+    ("test_database_away.py", "test_postgresql_away_for_seconds_under_load"): (
+        "PostgreSQL kept stopped for the issue's five seconds: the outage itself is real time"
+    ),
 }
 
 

@@ -79,6 +79,10 @@ class PostgresServer:
             "--no-locale",
             "--no-sync",
         )
+        self._start_server()
+        return self.url("postgres")
+
+    def _start_server(self) -> None:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
@@ -96,7 +100,15 @@ class PostgresServer:
             "60",
             "start",
         )
-        return self.url("postgres")
+
+    def pause(self) -> None:
+        """Stops the server as an operator's restart or a failover does (open connections are
+        cut), keeping its data folder and port for resume()."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Starts the paused server again: same port, same data."""
+        self._start_server()
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
