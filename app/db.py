@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import ServiceUnavailable, ValidationFailed
 from app.i18n import gettext as _
+from app.queue import Wakes
 
 log = structlog.get_logger("devex.inbox")
 
@@ -62,6 +63,9 @@ class PostgresInbox:
     Requests share the pool on one event loop and hold a connection only for that round trip,
     so a few connections serve thousands of deliveries a second; in a burst the others wait
     their turn, first come first served, and ``wait_seconds`` bounds that wait.
+
+    A new row wakes the job that drains its table (app/queue.py), through the same pool: the
+    job reaches the worker by LISTEN/NOTIFY, without polling. Duplicates wake nothing.
     """
 
     def __init__(self, database_url: str, *, size: int, wait_seconds: float) -> None:
@@ -76,11 +80,14 @@ class PostgresInbox:
             open=False,
             kwargs={"autocommit": True},
         )
+        self.wakes = Wakes(database_url)
 
     async def open(self) -> None:
         await self.pool.open()  # a no-op when already open
+        await self.wakes.open(self.pool)  # likewise
 
     async def close(self) -> None:
+        await self.wakes.close()  # leaves the pool, which is ours, open
         await self.pool.close()
 
     async def store_once(self, model: Any, key: str, values: dict[str, Any]) -> bool:
@@ -90,7 +97,10 @@ class PostgresInbox:
             await self.open()
         async with self.pool.connection() as connection:
             cursor = await connection.execute(statement, _adapted(values))
-            return await cursor.fetchone() is not None
+            new = await cursor.fetchone() is not None
+        if new:
+            await self.wakes.row_stored(model.__tablename__)
+        return new
 
 
 @functools.cache
