@@ -3,6 +3,7 @@ code, Authlib included, runs against it."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -41,6 +42,8 @@ class FakeGitHub:
     statuses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     # (repository, pull request) → issues linked in its sidebar, as (repository, number)
     linked_issues: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)
+    # An unwell GitHub: every answer comes this many seconds late.
+    answer_after_seconds: float = 0.0
 
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
@@ -77,6 +80,7 @@ class FakeGitHub:
         self.check_runs.clear()
         self.statuses.clear()
         self.linked_issues.clear()
+        self.answer_after_seconds = 0.0
 
     def _account_for(self, request: Request) -> FakeAccount | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -84,6 +88,11 @@ class FakeGitHub:
 
     def asgi(self) -> FastAPI:
         app = FastAPI()
+
+        @app.middleware("http")
+        async def answer_late(request: Request, call_next: Any) -> Any:
+            await asyncio.sleep(self.answer_after_seconds)
+            return await call_next(request)
 
         @app.post("/login/oauth/access_token")
         def access_token(
