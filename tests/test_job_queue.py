@@ -4,18 +4,27 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx2
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app import jobs, queue
 from app.config import Settings
+from app.github.client import GitHubError
 from app.models import WebhookDelivery
+from app.payonpull import service
+from tests.support.factories import make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
 from tests.support.pay_on_pull import (
@@ -29,13 +38,22 @@ from tests.support.pay_on_pull import (
     merged_payload,
     opportunity_of,
 )
+from tests.support.web import sign_in
 from tests.test_exactly_once import ROOT, _environment, _serve, _stop
 
 DELIVERIES = 1000
 # Short schedules, so that the test sees several reconcile runs in seconds.
 RECONCILE_SECONDS = 3
 QUICK = {"DEVEX_RECONCILE_INTERVAL_MINUTES": str(RECONCILE_SECONDS / 60)}
+ZERO = timedelta(0)
 QUEUE_TABLES = "procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs"
+
+
+@pytest.fixture(autouse=True)
+def _empty_queue(db: Session) -> None:
+    """The jobs of earlier tests are not this test's history."""
+    db.execute(text(f"TRUNCATE {QUEUE_TABLES} CASCADE"))
+    db.commit()
 
 
 def _worker(settings: Settings) -> subprocess.Popen[bytes]:
@@ -70,9 +88,9 @@ def _reconcile_history(db: Session) -> list[tuple[int, str]]:
     return [(int(stamp), status) for stamp, status in rows]
 
 
-def _wait_for(condition: object, what: str, seconds: float = 300) -> None:
+def _wait_for(condition: Callable[[], object], what: str, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, what
         time.sleep(0.2)
 
@@ -80,8 +98,6 @@ def _wait_for(condition: object, what: str, seconds: float = 300) -> None:
 def test_a_storm_over_two_web_processes_and_two_workers_pays_once_and_reconciles_once_per_interval(
     db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
 ) -> None:
-    db.execute(text(f"TRUNCATE {QUEUE_TABLES} CASCADE"))
-    db.commit()
     work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
     fake_github.pulls[(REPO, PULL)] = api_pull()
     processes: list[subprocess.Popen[bytes]] = []
@@ -114,3 +130,109 @@ def test_a_storm_over_two_web_processes_and_two_workers_pays_once_and_reconciles
     assert all(stamp % RECONCILE_SECONDS == 0 for stamp in stamps)
     finished = [status for _stamp, status in history[:-1]]  # the last may still be running
     assert set(finished) == {"succeeded"}
+
+
+def _reconcile_running(db: Session) -> int | None:
+    db.rollback()  # a fresh snapshot
+    found = db.scalar(
+        text(
+            "SELECT id FROM procrastinate_jobs "
+            "WHERE task_name = 'github.reconcile' AND status = 'doing'"
+        )
+    )
+    return None if found is None else int(found)
+
+
+def test_a_slow_github_does_not_hold_up_the_money(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> None:
+    """GitHub answers every call 10 s late (our client gives up then): while the reconcile job
+    waits on it, a verified merge's transfer is requested; the reconcile is still running."""
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    fake_github.answer_after_seconds = 10
+    worker = _worker(settings)
+    try:
+        _wait_for(lambda: _reconcile_running(db) is not None, "reconcile did not start")
+        reconcile = _reconcile_running(db)
+        service.merged(
+            db, opportunity_of(db, work), {"pull_request": PULL}, actor=None, release_delay=ZERO
+        )
+        db.commit()
+        asyncio.run(_wake_money(settings.database_url))
+        _wait_for(lambda: fake_stripe.transfer_requests, "no transfer")
+        still_running = _reconcile_running(db)
+    finally:
+        _stop([worker])
+    assert still_running == reconcile
+    assert len(fake_stripe.transfer_requests) == 1
+
+
+async def _wake_money(database_url: str) -> None:
+    """As the merges drain does after a verified merge."""
+    app = queue.make_app(database_url)
+    async with app.open_async():
+        await queue.wake(app, "money.drain")
+
+
+def _fail_two_jobs(database_url: str) -> None:
+    """A job that hits our own defect and one that finds GitHub unreachable, run by the
+    library's own worker under the project's retry policy."""
+    app = queue.make_app(database_url)
+
+    @app.task(name="test.defect", queue=queue.HOUSEKEEPING, retry=jobs.RETRY)
+    def defect() -> None:
+        raise ValueError("a defect of ours")
+
+    @app.task(name="test.unreachable", queue=queue.HOUSEKEEPING, retry=jobs.RETRY)
+    def unreachable() -> None:
+        raise GitHubError("GitHub did not answer")
+
+    async def run() -> None:
+        async with app.open_async():
+            await defect.defer_async()
+            await unreachable.defer_async()
+            await app.run_worker_async(
+                queues=[queue.HOUSEKEEPING], wait=False, install_signal_handlers=False
+            )
+
+    asyncio.run(run())
+
+
+def test_a_defect_fails_at_once_an_unreachable_service_is_retried_and_both_are_listed(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    _fail_two_jobs(settings.database_url)
+    rows = db.execute(
+        text("SELECT task_name, status::text, attempts FROM procrastinate_jobs ORDER BY id")
+    ).all()
+    assert [tuple(row) for row in rows] == [
+        ("test.defect", "failed", 1),
+        ("test.unreachable", "todo", 1),  # waiting for its retry, 2 s later
+    ]
+    admin = make_user(db, is_admin=True)
+    db.commit()
+    sign_in(client, admin)
+    page = client.get("/admin/jobs")
+    assert page.status_code == 200
+    listed = [
+        [cell.strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>\s*<td>.*?</tr>", page.text, re.S)
+    ]
+    assert [(row[2], row[3]) for row in listed] == [
+        ("<code>test.unreachable</code>", "Waiting to be tried again"),
+        ("<code>test.defect</code>", "Failed"),
+    ]
+    printed = subprocess.run(
+        [sys.executable, "-m", "app", "jobs", "failed"],
+        cwd=ROOT,
+        env=_environment(settings),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    lines = [line.split("\t")[1:4] for line in printed.stdout.splitlines()]
+    assert lines == [
+        ["housekeeping", "test.unreachable", "todo"],
+        ["housekeeping", "test.defect", "failed"],
+    ]

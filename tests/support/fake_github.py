@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +92,9 @@ class FakeGitHub:
 
         @app.middleware("http")
         async def answer_late(request: Request, call_next: Any) -> Any:
-            await asyncio.sleep(self.answer_after_seconds)
+            answer_at = time.monotonic() + self.answer_after_seconds
+            while time.monotonic() < answer_at:  # in steps: other requests are answered meanwhile
+                await asyncio.sleep(0.05)
             return await call_next(request)
 
         @app.post("/login/oauth/access_token")
