@@ -67,6 +67,18 @@ def _reconcile_running(engine: Engine, since: datetime) -> bool:
         )
 
 
+def _wait_for_worker(engine: Engine) -> None:
+    """Until the worker has started serving (it registers itself), so that its start-up is
+    not counted in the first round."""
+    deadline = time.monotonic() + 120
+    with engine.connect() as connection:
+        while not connection.scalar(text("SELECT count(*) FROM procrastinate_workers")):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not start within two minutes")
+            time.sleep(0.1)
+            connection.rollback()
+
+
 def _one_merge(
     settings: Settings, engine: Engine, github: FakeGitHub, stripe: FakeStripe, slow: bool
 ) -> tuple[float, bool]:
@@ -79,9 +91,11 @@ def _one_merge(
         work, _events = in_progress_work(db, settings, stripe, github)
     since = datetime.now(UTC)
     github.answer_after_seconds = SLOW_SECONDS if slow else 0.0
-    if slow:  # the merge arrives while a reconcile waits on the slow GitHub
+    if slow:  # the merge arrives while a reconcile waits for the slow GitHub's answer
         deadline = time.monotonic() + 60
-        while not _reconcile_running(engine, since) and time.monotonic() < deadline:
+        while not (github.answers_held and _reconcile_running(engine, since)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("no reconcile asked GitHub within a minute")
             time.sleep(0.05)
     started = time.perf_counter()
     with Session(engine, expire_on_commit=False) as db:
@@ -151,6 +165,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         engine = make_engine(url)
+        _wait_for_worker(engine)
         results: dict[str, Any] = {"github_answers_after_s": SLOW_SECONDS}
         for case, slow in (("github_fast", False), ("github_slow", True)):
             runs = [_one_merge(settings, engine, github, stripe, slow) for _ in range(args.rounds)]

@@ -152,8 +152,10 @@ def test_a_slow_github_does_not_hold_up_the_money(
     fake_github.answer_after_seconds = 10
     worker = _worker(settings)
     try:
-        _wait_for(lambda: _reconcile_running(db) is not None, "reconcile did not start")
+        # The reconcile job is waiting for GitHub's answer about the work.
+        _wait_for(lambda: fake_github.answers_held, "reconcile did not ask GitHub")
         reconcile = _reconcile_running(db)
+        assert reconcile is not None
         service.merged(
             db, opportunity_of(db, work), {"pull_request": PULL}, actor=None, release_delay=ZERO
         )
@@ -161,9 +163,11 @@ def test_a_slow_github_does_not_hold_up_the_money(
         asyncio.run(_wake_money(settings.database_url))
         _wait_for(lambda: fake_stripe.transfer_requests, "no transfer")
         still_running = _reconcile_running(db)
+        still_held = fake_github.answers_held
     finally:
         _stop([worker])
     assert still_running == reconcile
+    assert still_held >= 1
     assert len(fake_stripe.transfer_requests) == 1
 
 

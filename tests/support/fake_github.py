@@ -43,8 +43,9 @@ class FakeGitHub:
     statuses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     # (repository, pull request) → issues linked in its sidebar, as (repository, number)
     linked_issues: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)
-    # An unwell GitHub: every answer comes this many seconds late.
+    # An unwell GitHub: every answer comes this many seconds late; how many are held now.
     answer_after_seconds: float = 0.0
+    answers_held: int = 0
 
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
@@ -93,8 +94,12 @@ class FakeGitHub:
         @app.middleware("http")
         async def answer_late(request: Request, call_next: Any) -> Any:
             answer_at = time.monotonic() + self.answer_after_seconds
-            while time.monotonic() < answer_at:  # in steps: other requests are answered meanwhile
-                await asyncio.sleep(0.05)
+            self.answers_held += 1
+            try:
+                while time.monotonic() < answer_at:  # in steps: others are answered meanwhile
+                    await asyncio.sleep(0.05)
+            finally:
+                self.answers_held -= 1
             return await call_next(request)
 
         @app.post("/login/oauth/access_token")
