@@ -180,7 +180,35 @@ def queue_app(settings: Settings, session_factory: sessionmaker[Session]) -> pro
         app.periodic(cron=queue.cron_every(task.every_seconds(settings)), periodic_id=name)(
             registered
         )
+    _fail_stalled_jobs_periodically(app, settings)
     return app
+
+
+def _fail_stalled_jobs_periodically(app: procrastinate.App, settings: Settings) -> None:
+    """A job whose worker stopped answering (killed, its machine gone) stays "doing" and
+    would hold its task's lock for ever. Such jobs are marked failed (so listed for
+    administrators); the next run of the task takes up their rows, which hold the state. In the
+    money queue, the one every deployment serves."""
+
+    async def fail_stalled_jobs(timestamp: int | None = None) -> int:
+        del timestamp
+        stalled = list(await app.job_manager.get_stalled_jobs())
+        for job in stalled:
+            log.warning("job stalled", job_id=job.id, task=job.task_name)
+            await app.job_manager.finish_job(
+                job, status=procrastinate.jobs.Status.FAILED, delete_job=False
+            )
+        return len(stalled)
+
+    name = "queue.fail_stalled_jobs"
+    task = app.task(
+        name=name,
+        queue=queue.MONEY,
+        priority=queue.PRIORITY[queue.MONEY],
+        lock=name,
+        queueing_lock=name,
+    )(fail_stalled_jobs)
+    app.periodic(cron=queue.cron_every(settings.job_interval_seconds), periodic_id=name)(task)
 
 
 def _task_function(

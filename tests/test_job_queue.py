@@ -240,3 +240,50 @@ def test_a_defect_fails_at_once_an_unreachable_service_is_retried_and_both_are_l
         ["housekeeping", "test.unreachable", "todo"],
         ["housekeeping", "test.defect", "failed"],
     ]
+
+
+def test_a_job_whose_worker_died_is_marked_failed_and_frees_its_task(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> None:
+    """A worker killed outright (no goodbye) leaves its job "doing", holding the task's lock:
+    once its heartbeat is 30 s old, another worker marks the job failed, and the task runs
+    again."""
+    in_progress_work(db, settings, fake_stripe, fake_github)
+    fake_github.answer_after_seconds = 20
+    quick = {"DEVEX_JOB_INTERVAL_SECONDS": "2"}
+    doomed = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=_environment(settings) | QUICK
+    )
+    survivor = None
+    try:
+        _wait_for(lambda: fake_github.answers_held, "reconcile did not ask GitHub")
+        stalled = _reconcile_running(db)
+        doomed.kill()
+        doomed.wait(timeout=60)
+        fake_github.answer_after_seconds = 0
+        survivor = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker"],
+            cwd=ROOT,
+            env=_environment(settings) | QUICK | quick,
+        )
+
+        def ran_again() -> bool:
+            db.rollback()
+            return any(
+                status == "succeeded" and job_id > (stalled or 0)
+                for job_id, status in db.execute(
+                    text(
+                        "SELECT id, status::text FROM procrastinate_jobs "
+                        "WHERE task_name = 'github.reconcile'"
+                    )
+                )
+            )
+
+        _wait_for(ran_again, "reconcile did not run again")
+    finally:
+        doomed.kill()
+        _stop([survivor] if survivor else [])
+    status = db.scalar(
+        text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), {"id": stalled}
+    )
+    assert status == "failed"
