@@ -20,9 +20,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from app import queue
 from app.errors import ServiceUnavailable, ValidationFailed
 from app.i18n import gettext as _
-from app.queue import Wakes
 
 log = structlog.get_logger("devex.inbox")
 
@@ -64,7 +64,7 @@ class PostgresInbox:
     so a few connections serve thousands of deliveries a second; in a burst the others wait
     their turn, first come first served, and ``wait_seconds`` bounds that wait.
 
-    A new row wakes the job that drains its table (app/queue.py), through the same pool: the
+    A new row wakes the job that drains its table, in the same statement (app/queue.py): the
     job reaches the worker by LISTEN/NOTIFY, without polling. Duplicates wake nothing.
     """
 
@@ -80,14 +80,11 @@ class PostgresInbox:
             open=False,
             kwargs={"autocommit": True},
         )
-        self.wakes = Wakes(database_url)
 
     async def open(self) -> None:
         await self.pool.open()  # a no-op when already open
-        await self.wakes.open(self.pool)  # likewise
 
     async def close(self) -> None:
-        await self.wakes.close()  # leaves the pool, which is ours, open
         await self.pool.close()
 
     async def store_once(self, model: Any, key: str, values: dict[str, Any]) -> bool:
@@ -97,29 +94,23 @@ class PostgresInbox:
             await self.open()
         async with self.pool.connection() as connection:
             cursor = await connection.execute(statement, _adapted(values))
-            new = await cursor.fetchone() is not None
-        if new:
-            await self.wakes.row_stored(model.__tablename__)
-        return new
+            return await cursor.fetchone() is not None
 
 
 @functools.cache
 def _raw_insert_once(table: str, key: str, columns: tuple[str, ...]) -> bytes:
     """Rendered once per table and columns: composing it again on every delivery showed up in
-    the profile of the hot path."""
-    return (
-        sql.SQL(
-            "INSERT INTO {table} ({columns}) VALUES ({values}) "
-            "ON CONFLICT ({key}) DO NOTHING RETURNING id"
-        )
-        .format(
-            table=sql.Identifier(table),
-            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-            values=sql.SQL(", ").join(map(sql.Placeholder, columns)),
-            key=sql.Identifier(key),
-        )
-        .as_bytes(None)
+    the profile of the hot path. A new row wakes its drain in the same statement."""
+    insert = sql.SQL(
+        "INSERT INTO {table} ({columns}) VALUES ({values}) "
+        "ON CONFLICT ({key}) DO NOTHING RETURNING id"
+    ).format(
+        table=sql.Identifier(table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(map(sql.Placeholder, columns)),
+        key=sql.Identifier(key),
     )
+    return queue.insert_waking_its_drain(insert, table).as_bytes(None)
 
 
 def _adapted(values: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@ job when a delivery is stored, and the jobs an administrator should look at.
 
 The inbox and outbox rows stay the source of truth: they make the money path exactly-once. The
 queue only decides when the job functions run (app/jobs.py lists them). It knows no domain, so
-the web layer and app/db.py may use it.
+app/db.py may use it.
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import procrastinate
-import structlog
-from psycopg_pool import AsyncConnectionPool
+from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-
-log = structlog.get_logger("devex.queue")
 
 # Separate queues, so money never waits behind slow work: a worker serving several takes the
 # highest priority first, and each can have workers of its own (`devex worker --queue money`).
@@ -53,27 +50,26 @@ async def wake(app: procrastinate.App, task_name: str) -> None:
         await deferrer.defer_async()
 
 
-class Wakes:
-    """A web process's way to wake the drain of an inbox, through the inbox's own pool."""
-
-    def __init__(self, database_url: str) -> None:
-        self.app = make_app(database_url)
-
-    async def open(self, pool: AsyncConnectionPool) -> None:
-        await self.app.open_async(pool=pool)
-
-    async def close(self) -> None:
-        await self.app.close_async()
-
-    async def row_stored(self, table: str) -> None:
-        """Defers the drain of ``table``; one already waiting is enough. A wake that cannot be
-        queued (the database busy) is not an error for the sender: the row is stored, and the
-        drain's periodic sweep finds it."""
-        task_name = DRAIN_OF_TABLE[table]
-        try:
-            await wake(self.app, task_name)
-        except procrastinate.exceptions.ProcrastinateException as exc:
-            log.warning("queue.wake_lost", task=task_name, error=type(exc).__name__)
+def insert_waking_its_drain(insert: sql.Composable, table: str) -> sql.Composed:
+    """The inbox's ``INSERT … RETURNING id`` and, when it stores a new row, its drain's job, in
+    one statement: one round trip on the webhooks' hot path, and no stored row without its
+    wake-up. The job row is the one procrastinate's own defer function writes (the
+    ``procrastinate_defer_jobs_v1`` of its schema); where that would fail on the queueing lock
+    (a job already waiting), ON CONFLICT on the same index lets the one waiting do."""
+    task_name = DRAIN_OF_TABLE[table]
+    queue = QUEUE_OF_DRAIN[task_name]
+    return sql.SQL(
+        "WITH stored AS ({insert}), woken AS ("
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock) "
+        "SELECT {queue}, {task}, {priority}, {task}, {task} FROM stored "
+        "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING) "
+        "SELECT id FROM stored"
+    ).format(
+        insert=insert,
+        queue=sql.Literal(queue),
+        task=sql.Literal(task_name),
+        priority=sql.Literal(PRIORITY[queue]),
+    )
 
 
 def cron_every(seconds: float) -> str:
