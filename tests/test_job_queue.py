@@ -49,8 +49,8 @@ ZERO = timedelta(0)
 QUEUE_TABLES = "procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs"
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(db: Session) -> None:
+@pytest.fixture
+def empty_queue(db: Session) -> None:
     """The jobs of earlier tests are not this test's history."""
     db.execute(text(f"TRUNCATE {QUEUE_TABLES} CASCADE"))
     db.commit()
@@ -95,6 +95,7 @@ def _wait_for(condition: Callable[[], object], what: str, seconds: float = 300) 
         time.sleep(0.2)
 
 
+@pytest.mark.usefixtures("empty_queue")
 def test_a_storm_over_two_web_processes_and_two_workers_pays_once_and_reconciles_once_per_interval(
     db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
 ) -> None:
@@ -143,6 +144,7 @@ def _reconcile_running(db: Session) -> int | None:
     return None if found is None else int(found)
 
 
+@pytest.mark.usefixtures("empty_queue")
 def test_a_slow_github_does_not_hold_up_the_money(
     db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
 ) -> None:
@@ -202,6 +204,7 @@ def _fail_two_jobs(database_url: str) -> None:
     asyncio.run(run())
 
 
+@pytest.mark.usefixtures("empty_queue")
 def test_a_defect_fails_at_once_an_unreachable_service_is_retried_and_both_are_listed(
     client: TestClient, db: Session, settings: Settings
 ) -> None:
@@ -242,6 +245,7 @@ def test_a_defect_fails_at_once_an_unreachable_service_is_retried_and_both_are_l
     ]
 
 
+@pytest.mark.usefixtures("empty_queue")
 def test_a_job_whose_worker_died_is_marked_failed_and_frees_its_task(
     db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
 ) -> None:
@@ -287,3 +291,23 @@ def test_a_job_whose_worker_died_is_marked_failed_and_frees_its_task(
         text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), {"id": stalled}
     )
     assert status == "failed"
+
+
+def test_every_job_runs_in_exactly_one_task() -> None:
+    placed = Counter(name for task in jobs.TASKS.values() for name in task.jobs)
+    assert placed == Counter(list(jobs.ALL_JOBS))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "cron"),
+    [
+        (30, "* * * * * */30"),
+        (3, "* * * * * */3"),
+        (7, "* * * * * */6"),  # rounded down to a divisor of the minute
+        (0.5, "* * * * * */1"),
+        (900, "*/15 * * * *"),
+        (60 * 60 * 6, "0 */6 * * *"),
+    ],
+)
+def test_intervals_become_schedules_every_worker_shares(seconds: float, cron: str) -> None:
+    assert queue.cron_every(seconds) == cron
