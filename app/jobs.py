@@ -180,15 +180,18 @@ def queue_app(settings: Settings, session_factory: sessionmaker[Session]) -> pro
         app.periodic(cron=queue.cron_every(task.every_seconds(settings)), periodic_id=name)(
             registered
         )
-    _fail_stalled_jobs_periodically(app, settings)
+    _queue_upkeep(app, settings)
     return app
 
 
-def _fail_stalled_jobs_periodically(app: procrastinate.App, settings: Settings) -> None:
-    """A job whose worker stopped answering (killed, its machine gone) stays "doing" and
-    would hold its task's lock for ever. Such jobs are marked failed (so listed for
-    administrators); the next run of the task takes up their rows, which hold the state. In the
-    money queue, the one every deployment serves."""
+def _queue_upkeep(app: procrastinate.App, settings: Settings) -> None:
+    """The queue's own periodic tasks, in the money queue (the one every deployment serves).
+
+    A job whose worker stopped answering (killed, its machine gone) stays "doing" and would
+    hold its task's lock for ever: once the worker's heartbeat is 30 s old, the job is marked
+    failed (so listed for administrators), and the next run of the task takes up its rows,
+    which hold the state. Finished jobs are forgotten after a week (failed ones are kept:
+    someone should look at them first)."""
 
     async def fail_stalled_jobs(timestamp: int | None = None) -> int:
         del timestamp
@@ -200,15 +203,26 @@ def _fail_stalled_jobs_periodically(app: procrastinate.App, settings: Settings) 
             )
         return len(stalled)
 
-    name = "queue.fail_stalled_jobs"
-    task = app.task(
-        name=name,
-        queue=queue.MONEY,
-        priority=queue.PRIORITY[queue.MONEY],
-        lock=name,
-        queueing_lock=name,
-    )(fail_stalled_jobs)
-    app.periodic(cron=queue.cron_every(settings.job_interval_seconds), periodic_id=name)(task)
+    async def forget_old_jobs(timestamp: int | None = None) -> None:
+        del timestamp
+        await app.job_manager.delete_old_jobs(nb_hours=JOB_HISTORY_HOURS)
+
+    for function, cron in (
+        (fail_stalled_jobs, queue.cron_every(settings.job_interval_seconds)),
+        (forget_old_jobs, "17 4 * * *"),  # once a day, at a quiet hour
+    ):
+        name = f"queue.{function.__name__}"
+        task = app.task(
+            name=name,
+            queue=queue.MONEY,
+            priority=queue.PRIORITY[queue.MONEY],
+            lock=name,
+            queueing_lock=name,
+        )(function)
+        app.periodic(cron=cron, periodic_id=name)(task)
+
+
+JOB_HISTORY_HOURS = 7 * 24
 
 
 def _task_function(
