@@ -12,7 +12,7 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import select, text
 
-from app import jobs, migrations
+from app import jobs, migrations, queue
 from app.accounts import service as accounts
 from app.audit import service as audit
 from app.config import Settings, get_settings
@@ -32,6 +32,8 @@ tokens_cli = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
+jobs_cli = typer.Typer(help="Background jobs.", no_args_is_help=True)
+cli.add_typer(jobs_cli, name="jobs")
 
 
 @cli.command()
@@ -62,11 +64,29 @@ def serve(
     )
 
 
+QUEUE_HELP = f"A queue to serve (repeat for several; default all: {', '.join(queue.QUEUES)})."
+
+
 @cli.command()
-def worker() -> None:
-    """Run scheduled jobs (deadlines, reconciliation) until stopped."""
+def worker(
+    queues: list[str] = typer.Option(  # noqa: B008 - typer reads its options from defaults
+        list(queue.QUEUES), "--queue", help=QUEUE_HELP
+    ),
+    concurrency: int = typer.Option(
+        2 * len(queue.QUEUES), min=1, help="Jobs run at once (a slow one holds one place)."
+    ),
+) -> None:
+    """Run the background jobs until stopped: from the PostgreSQL queue, or on SQLite in a
+    loop of their own (the queues are then ignored)."""
     settings = get_settings()
     configure_logging(json=settings.json_logs)
+    unknown = sorted(set(queues) - set(queue.QUEUES))
+    if unknown:
+        typer.echo(f"unknown queue: {', '.join(unknown)}", err=True)
+        raise typer.Exit(2)
+    if settings.database_url.startswith("postgresql"):
+        jobs.run_worker(settings, queues, concurrency)
+        return
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -183,6 +203,21 @@ def create_token(
             raise typer.Exit(1) from exc
         session.commit()
     typer.echo(raw)
+
+
+@jobs_cli.command("failed")
+def jobs_failed() -> None:
+    """List failed jobs and jobs waiting to be tried again (PostgreSQL queue only)."""
+    settings = get_settings()
+    session_factory = make_session_factory(make_engine(settings.database_url))
+    with session_factory() as session:
+        troubled = queue.troubled_jobs(session)
+    for job in troubled:
+        when = f"next try {job.next_try_at:%Y-%m-%d %H:%M:%S} UTC" if job.next_try_at else ""
+        typer.echo(
+            f"{job.id}\t{job.queue}\t{job.task}\t{job.status}\t{job.attempts} attempts\t{when}"
+        )
+    typer.echo(f"{len(troubled)} failed or retrying", err=True)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

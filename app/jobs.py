@@ -1,20 +1,33 @@
-"""The periodic job loop, run by `devex worker` (or inside `devex serve` for the embedded setup)."""
+"""The background jobs: what each does, in which queue it runs and how often (README: Jobs).
+
+On PostgreSQL, `devex worker` serves them from the job queue (app/queue.py): each task below
+runs its jobs in order, woken when a delivery is stored and swept periodically. The embedded
+SQLite setup runs the same jobs in a loop of its own (run_forever), in the web process.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
+import procrastinate
+import psycopg
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import queue
 from app.config import Settings
+from app.db import make_engine, make_session_factory
 from app.delivery import tasks as delivery_tasks
+from app.email import EmailNotSent
 from app.github import tasks as github_tasks
+from app.github.client import GitHubError
 from app.models import InboxStatus, Opportunity, Payout, PayoutState, StripeEvent, WebhookDelivery
 from app.models.base import utcnow
 from app.notifications import tasks as notification_tasks
@@ -22,6 +35,7 @@ from app.opportunities import repository as opportunities_repository
 from app.opportunities import tasks as opportunity_tasks
 from app.payments import repository as payments_repository
 from app.payments import tasks as payment_tasks
+from app.payments.gateway import GatewayError
 from app.payonpull import service as payonpull
 from app.payonpull import tasks as payonpull_tasks
 from app.subscriptions import tasks as subscription_tasks
@@ -61,6 +75,195 @@ SLOW_JOBS: dict[str, Job] = {
     ),
     "payonpull.reconcile": payonpull_tasks.with_github(payonpull_tasks.reconcile),
 }
+
+
+ALL_JOBS = PERIODIC_JOBS | SLOW_JOBS
+
+
+@dataclass(frozen=True)
+class Task:
+    """Jobs that run together, in this order, from one queue."""
+
+    queue: str
+    jobs: Sequence[str]
+    every_seconds: Callable[[Settings], float]
+
+
+def _job_interval(settings: Settings) -> float:
+    return settings.job_interval_seconds
+
+
+def _reconcile_interval(settings: Settings) -> float:
+    return settings.reconcile_interval_minutes * 60
+
+
+TASKS: dict[str, Task] = {
+    # Woken by each new GitHub delivery: verify merges (GitHub calls), and work just started.
+    "merges.drain": Task(
+        queue.MERGES,
+        ("payonpull.process_inbox", "payonpull.check_started_work"),
+        _job_interval,
+    ),
+    # Woken by each Stripe event and each verified merge; calls Stripe only, never GitHub.
+    "money.drain": Task(
+        queue.MONEY,
+        (
+            "payments.process_stripe_events",
+            "payonpull.release_due_payouts",
+            "payments.send_transfers",
+            "payments.send_refunds",
+            "payments.send_adjustments",
+            "payments.send_partial_refunds",
+            "payments.confirm_transfers",
+        ),
+        _job_interval,
+    ),
+    # Every job that asks GitHub about all open work, at the reconcile interval.
+    "github.reconcile": Task(queue.GITHUB, tuple(SLOW_JOBS), _reconcile_interval),
+    "github.post_issue_comments": Task(
+        queue.GITHUB, ("github.post_issue_comments",), _job_interval
+    ),
+    "mail.send": Task(
+        queue.MAIL,
+        (
+            "notifications.deliver_pending",
+            "subscriptions.queue_new_opportunities",
+            "subscriptions.deliver_pending",
+        ),
+        _job_interval,
+    ),
+    "housekeeping.sweep": Task(
+        queue.HOUSEKEEPING,
+        ("opportunities.close_past_deadlines", "delivery.watch_contracts"),
+        _job_interval,
+    ),
+}
+# What a job that did something makes due elsewhere: a verified merge is money to release, a
+# funding event is work whose merge may already be there.
+WAKES: dict[str, str] = {
+    "payonpull.process_inbox": "money.drain",
+    "payonpull.check_started_work": "money.drain",
+    "payonpull.reconcile": "money.drain",
+    "payments.process_stripe_events": "merges.drain",
+}
+
+# One retry policy per kind of failure, for every task. A service we call is unwell (GitHub,
+# Stripe, the mail server, our database): try again, waiting 2, 4, 8 … 256 seconds. Anything
+# else is our own defect: no retry; the job stays failed, listed for administrators (the jobs
+# page, `devex jobs failed`) until someone looks. Rows a job could not finish stay pending in
+# their inbox or outbox either way, and the next periodic run takes them up again.
+UNREACHABLE: tuple[type[Exception], ...] = (
+    GitHubError,
+    GatewayError,
+    EmailNotSent,
+    OperationalError,
+    psycopg.OperationalError,
+)
+RETRY = procrastinate.RetryStrategy(
+    max_attempts=8, exponential_wait=2, retry_exceptions=UNREACHABLE
+)
+
+
+def queue_app(settings: Settings, session_factory: sessionmaker[Session]) -> procrastinate.App:
+    """The queue with every task registered, periodic and wakeable: what a worker serves."""
+    app = queue.make_app(settings.database_url)
+    for name, task in TASKS.items():
+        run = _task_function(app, task, session_factory, settings)
+        # One run at a time, and at most one waiting (as queue.wake defers them): a run that
+        # outlasts its interval is not joined by a second, however many workers there are.
+        registered = app.task(
+            name=name,
+            queue=task.queue,
+            priority=queue.PRIORITY[task.queue],
+            retry=RETRY,
+            lock=name,
+            queueing_lock=name,
+        )(run)
+        # The periodic id makes the schedule one for every worker: the database lets one
+        # worker defer each run, so a task runs once per interval however many serve it.
+        app.periodic(cron=queue.cron_every(task.every_seconds(settings)), periodic_id=name)(
+            registered
+        )
+    _queue_upkeep(app, settings)
+    return app
+
+
+def _queue_upkeep(app: procrastinate.App, settings: Settings) -> None:
+    """The queue's own periodic tasks, in the money queue (the one every deployment serves).
+
+    A job whose worker stopped answering (killed, its machine gone) stays "doing" and would
+    hold its task's lock for ever: once the worker's heartbeat is 30 s old, the job is marked
+    failed (so listed for administrators), and the next run of the task takes up its rows,
+    which hold the state. Finished jobs are forgotten after a week (failed ones are kept:
+    someone should look at them first)."""
+
+    async def fail_stalled_jobs(timestamp: int | None = None) -> int:
+        del timestamp
+        stalled = list(await app.job_manager.get_stalled_jobs())
+        for job in stalled:
+            log.warning("job stalled", job_id=job.id, task=job.task_name)
+            await app.job_manager.finish_job(
+                job, status=procrastinate.jobs.Status.FAILED, delete_job=False
+            )
+        return len(stalled)
+
+    async def forget_old_jobs(timestamp: int | None = None) -> None:
+        del timestamp
+        await app.job_manager.delete_old_jobs(nb_hours=JOB_HISTORY_HOURS)
+
+    for function, cron in (
+        (fail_stalled_jobs, queue.cron_every(settings.job_interval_seconds)),
+        (forget_old_jobs, "17 4 * * *"),  # once a day, at a quiet hour
+    ):
+        name = f"queue.{function.__name__}"
+        task = app.task(
+            name=name,
+            queue=queue.MONEY,
+            priority=queue.PRIORITY[queue.MONEY],
+            lock=name,
+            queueing_lock=name,
+        )(function)
+        app.periodic(cron=cron, periodic_id=name)(task)
+
+
+JOB_HISTORY_HOURS = 7 * 24
+
+
+def _task_function(
+    app: procrastinate.App,
+    task: Task,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> Callable[..., object]:
+    async def run(timestamp: int | None = None) -> dict[str, int]:
+        """``timestamp`` is the periodic run's, None when woken. Jobs run in a thread (they
+        are synchronous); a failing job stops none of the others, and is raised at the end
+        for the retry policy to judge."""
+        del timestamp
+        results: dict[str, int] = {}
+        failures: list[Exception] = []
+        for name in task.jobs:
+            try:
+                results[name] = await asyncio.to_thread(ALL_JOBS[name], session_factory, settings)
+            except Exception as exc:
+                log.exception("job failed", job=name)
+                failures.append(exc)
+                continue
+            if results[name] > 0 and name in WAKES:
+                await queue.wake(app, WAKES[name])
+        if failures:
+            raise failures[0]
+        return results
+
+    return run
+
+
+def run_worker(settings: Settings, queues: Sequence[str], concurrency: int) -> None:
+    """Serves the queues until SIGTERM or SIGINT (a job in hand is finished first)."""
+    session_factory = make_session_factory(make_engine(settings.database_url))
+    app = queue_app(settings, session_factory)
+    with app.open():
+        app.run_worker(queues=list(queues), concurrency=concurrency, install_signal_handlers=True)
 
 
 def _run(

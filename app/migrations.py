@@ -41,7 +41,14 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def include_object(_obj: object, name: str | None, type_: str, *_args: object) -> bool:
-    """What autogenerate compares: everything but the PostgreSQL-only full-text search parts."""
+    """What autogenerate compares: everything but the PostgreSQL-only parts that no model
+    describes (full-text search, the job queue's own tables)."""
     return not (
-        (type_ == "index" and name == SEARCH_INDEX) or (type_ == "column" and name == SEARCH_VECTOR)
+        (type_ == "index" and name == SEARCH_INDEX)
+        or (type_ == "column" and name == SEARCH_VECTOR)
+        or (type_ == "table" and (name or "").startswith(QUEUE_TABLE_PREFIX))
     )
+
+
+# The job queue's tables (migration 0021): the library's schema, not our models.
+QUEUE_TABLE_PREFIX = "procrastinate_"

@@ -252,6 +252,8 @@ ROUTES: dict[str, AbstractSet[str]] = {
     # --- administrators --------------------------------------------------------------------------
     "GET /admin": ADMIN_ONLY,
     "POST /admin/teams/{slug}/approve": ADMIN_ONLY,
+    # Failed jobs name tasks and queues: for the administrators who act on them.
+    "GET /admin/jobs": ADMIN_ONLY,
     # The needs-attention queue shows hold reasons, GitHub ids and evidence: administrators only.
     "GET /admin/attention": ADMIN_ONLY,
     "POST /admin/attention/{opportunity_id}/release": ADMIN_ONLY,

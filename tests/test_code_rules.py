@@ -16,6 +16,10 @@ REAL_PROCESS_WAITS = {
     ("test_demo_and_cli.py", "served"): "a `devex serve` process starting to answer",
     ("test_exactly_once.py", "_serve"): "a `devex serve` process starting to answer",
     ("test_exactly_once.py", "_wait_until_paid"): "`devex worker` processes paying the payout",
+    ("test_job_queue.py", "_wait_for"): "`devex worker` processes running the queue's jobs",
+    ("support/fake_github.py", "FakeGitHub.asgi.answer_late"): (
+        "the fake GitHub answering late, as an unwell GitHub does"
+    ),
     ("test_after_the_merge.py", "_wait_until_it_waits_for_a_lock"): (
         "PostgreSQL reporting that another thread's transaction waits for the payout's row lock"
     ),

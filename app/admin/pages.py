@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app import queue
 from app.access import ADMIN, allow
 from app.admin import service
 from app.deps import Client, CurrentUser, DbSession
@@ -32,4 +33,17 @@ def admin_home(request: Request, db: DbSession, user: CurrentUser) -> Response:
 def approve_team(slug: str, db: DbSession, user: CurrentUser, client: Client) -> Response:
     return form_action(
         db, lambda: teams_service.approve_team(db, user, slug, client), then="/admin"
+    )
+
+
+@router.get("/admin/jobs", response_class=HTMLResponse, dependencies=[allow(ADMIN)])
+def troubled_jobs(request: Request, db: DbSession) -> Response:
+    """Background jobs that failed, or wait to be tried again after a failure."""
+    return render(
+        request,
+        "admin/jobs.html",
+        {
+            "jobs": queue.troubled_jobs(db),
+            "has_queue": db.get_bind().dialect.name == "postgresql",
+        },
     )

@@ -4,10 +4,12 @@ against it. Like GitHub, it answers ETags and 304s, and can be told to rate-limi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import html
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -150,6 +152,10 @@ class FakeGitHub:
     ) -> None:
         self.rate_limit = RateLimit(calls, reset_at, retry_after)
 
+    # An unwell GitHub: every answer comes this many seconds late; how many are held now.
+    answer_after_seconds: float = 0.0
+    answers_held: int = 0
+
     def add_repository(
         self, full_name: str, repository_id: int, default_branch: str = "main"
     ) -> None:
@@ -195,6 +201,7 @@ class FakeGitHub:
         self.token_fetches.clear()
         self.pending_install = None
         self.setup_url = ""
+        self.answer_after_seconds = 0.0
 
     def add_comment(self, full_name: str, number: int, body: str, author: str) -> int:
         self.comments.append((full_name.lower(), number, body))
@@ -366,6 +373,17 @@ class FakeGitHub:
         app = FastAPI()
         app.middleware("http")(self._answer)
         self._app_routes(app)
+
+        @app.middleware("http")
+        async def answer_late(request: Request, call_next: Any) -> Any:
+            answer_at = time.monotonic() + self.answer_after_seconds
+            self.answers_held += 1
+            try:
+                while time.monotonic() < answer_at:  # in steps: others are answered meanwhile
+                    await asyncio.sleep(0.05)
+            finally:
+                self.answers_held -= 1
+            return await call_next(request)
 
         @app.post("/login/oauth/access_token")
         def access_token(

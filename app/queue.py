@@ -1,0 +1,131 @@
+"""The PostgreSQL job queue (procrastinate): which queues there are, how a web process wakes a
+job when a delivery is stored, and the jobs an administrator should look at.
+
+The inbox and outbox rows stay the source of truth: they make the money path exactly-once. The
+queue only decides when the job functions run (app/jobs.py lists them). It knows no domain, so
+app/db.py may use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import procrastinate
+from psycopg import sql
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# Separate queues, so money never waits behind slow work: a worker serving several takes the
+# highest priority first, and each can have workers of its own (`devex worker --queue money`).
+MONEY, MERGES, GITHUB, MAIL, HOUSEKEEPING = "money", "merges", "github", "mail", "housekeeping"
+QUEUES = (MONEY, MERGES, GITHUB, MAIL, HOUSEKEEPING)
+PRIORITY = {MONEY: 30, MERGES: 20, GITHUB: 0, MAIL: 0, HOUSEKEEPING: 0}
+
+# The task that drains each inbox table, woken when a new row is stored there.
+DRAIN_OF_TABLE = {"webhook_deliveries": "merges.drain", "stripe_events": "money.drain"}
+QUEUE_OF_DRAIN = {"merges.drain": MERGES, "money.drain": MONEY}
+
+
+def make_app(database_url: str) -> procrastinate.App:
+    """The queue on the application's PostgreSQL database (the schema comes by migration)."""
+    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo))
+
+
+async def wake(app: procrastinate.App, task_name: str) -> None:
+    """Defers a drain. At most one job of it waits in the queue (its queueing lock), however
+    many deliveries arrive: it takes every pending row. One runs at a time (its lock); a row
+    stored while one runs wakes the next."""
+    queue = QUEUE_OF_DRAIN[task_name]
+    deferrer = app.configure_task(
+        task_name,
+        queue=queue,
+        priority=PRIORITY[queue],
+        lock=task_name,
+        queueing_lock=task_name,
+    )
+    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):  # one waiting is enough
+        await deferrer.defer_async()
+
+
+def insert_waking_its_drain(insert: sql.Composable, table: str) -> sql.Composed:
+    """The inbox's ``INSERT … RETURNING id`` and, when it stores a new row, its drain's job, in
+    one statement: one round trip on the webhooks' hot path, and no stored row without its
+    wake-up. The job row is the one procrastinate's own defer function writes (the
+    ``procrastinate_defer_jobs_v1`` of its schema); where that would fail on the queueing lock
+    (a job already waiting), ON CONFLICT on the same index lets the one waiting do."""
+    task_name = DRAIN_OF_TABLE[table]
+    queue = QUEUE_OF_DRAIN[task_name]
+    return sql.SQL(
+        "WITH stored AS ({insert}), woken AS ("
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock) "
+        "SELECT {queue}, {task}, {priority}, {task}, {task} FROM stored "
+        "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING) "
+        "SELECT id FROM stored"
+    ).format(
+        insert=insert,
+        queue=sql.Literal(queue),
+        task=sql.Literal(task_name),
+        priority=sql.Literal(PRIORITY[queue]),
+    )
+
+
+def cron_every(seconds: float) -> str:
+    """A cron schedule for "every N seconds", N rounded down to an interval that divides the
+    minute, hour or day evenly (so runs fall at the same times on every worker)."""
+    whole = max(1, int(seconds))
+    if whole < 60:
+        return f"* * * * * */{_divisor_at_most(whole, 60)}"
+    if whole < 3600:
+        return f"*/{_divisor_at_most(whole // 60, 60)} * * * *"
+    return f"0 */{_divisor_at_most(whole // 3600, 24)} * * *"
+
+
+def _divisor_at_most(n: int, of: int) -> int:
+    return max(d for d in range(1, min(n, of) + 1) if of % d == 0)
+
+
+@dataclass(frozen=True)
+class TroubledJob:
+    id: int
+    task: str
+    queue: str
+    status: str  # "failed", or "todo" for a job waiting to be tried again
+    attempts: int
+    next_try_at: datetime | None
+    last_event_at: datetime | None
+
+
+TROUBLED_LIMIT = 200
+
+
+def troubled_jobs(session: Session) -> list[TroubledJob]:
+    """Failed jobs, and jobs waiting to be tried again after a failure, newest first. The
+    embedded SQLite setup has no queue: nothing to list."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    rows = session.execute(
+        text(
+            "SELECT j.id, j.task_name, j.queue_name, j.status::text AS status, j.attempts, "
+            "j.scheduled_at, (SELECT max(e.at) FROM procrastinate_events e "
+            "WHERE e.job_id = j.id) AS last_event_at "
+            "FROM procrastinate_jobs j "
+            "WHERE j.status = 'failed' OR (j.status = 'todo' AND j.attempts > 0) "
+            "ORDER BY j.id DESC LIMIT :limit"
+        ),
+        {"limit": TROUBLED_LIMIT},
+    )
+    return [
+        TroubledJob(
+            id=row.id,
+            task=row.task_name,
+            queue=row.queue_name,
+            status=row.status,
+            attempts=row.attempts,
+            next_try_at=row.scheduled_at if row.status == "todo" else None,
+            last_event_at=row.last_event_at,
+        )
+        for row in rows
+    ]
