@@ -27,6 +27,9 @@ REAL_PROCESS_WAITS = {
         "e2e/test_payment_journey.py",
         "test_finance_funds_a_merge_is_simulated_and_the_work_is_paid",
     ): "the served app's in-process job worker releasing the payment",
+    ("e2e/test_github_app_journey.py", "wait_until"): (
+        "the served app's in-process jobs reading GitHub's events and paying the work"
+    ),
     ("test_database_away.py", "wait_until"): (
         "the served app answering the load's requests while PostgreSQL stops and starts again"
     ),

@@ -145,12 +145,14 @@ def _store_repositories(
                     repository_id=repository_id,
                     installation_id=installation.id,
                     full_name=full_name,
+                    name_key=full_name.lower(),
                     added_at=now,
                 )
             )
             continue
         row.installation_id = installation.id
         row.full_name = full_name
+        row.name_key = full_name.lower()
         row.removed_at = None
     left = set()
     for row in repository.repositories_of(session, installation.id):

@@ -73,7 +73,7 @@ def _active_installation(full_name: str) -> Select[int, int | None]:
         select(GitHubInstallation.id, GitHubInstallation.team_id)
         .join(InstalledRepository)
         .where(
-            func.lower(InstalledRepository.full_name) == full_name.lower(),
+            InstalledRepository.name_key == full_name.lower(),
             InstalledRepository.removed_at.is_(None),
             GitHubInstallation.deleted_at.is_(None),
             GitHubInstallation.suspended_at.is_(None),

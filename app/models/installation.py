@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, func
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -48,9 +48,7 @@ class InstalledRepository(Base):
     repository_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     installation_id: Mapped[int] = mapped_column(ForeignKey("github_installations.id"), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    # The name as calls look it up: GitHub's names are case-insensitive.
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-# Calls for a repository look up its installation by name, as GitHub's URLs spell it.
-Index("ix_installed_repositories_name", func.lower(InstalledRepository.full_name))

@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('repository_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('installation_id', sa.BigInteger(), nullable=False),
     sa.Column('full_name', sa.String(length=200), nullable=False),
+    sa.Column('name_key', sa.String(length=200), nullable=False),
     sa.Column('added_at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('removed_at', UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['installation_id'], ['github_installations.id'], name=op.f('fk_github_installed_repositories_installation_id_github_installations')),
@@ -51,17 +52,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('github_installed_repositories', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_github_installed_repositories_installation_id'), ['installation_id'], unique=False)
-    op.create_index(
-        "ix_installed_repositories_name",
-        "github_installed_repositories",
-        [sa.text("lower(full_name)")],
-    )
+        batch_op.create_index(batch_op.f('ix_github_installed_repositories_name_key'), ['name_key'], unique=False)
 
 
 
 def downgrade() -> None:
-    op.drop_index("ix_installed_repositories_name", table_name="github_installed_repositories")
     with op.batch_alter_table('github_installed_repositories', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_github_installed_repositories_name_key'))
         batch_op.drop_index(batch_op.f('ix_github_installed_repositories_installation_id'))
 
     op.drop_table('github_installed_repositories')
