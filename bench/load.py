@@ -305,6 +305,8 @@ def main() -> None:
             "DEVEX_LOG_JSON": "true",
             "DEVEX_RATE_LIMIT_SIGN_IN": UNLIMITED,
             "DEVEX_RATE_LIMIT_FORM_POSTS": UNLIMITED,
+            # As the image sets it (deploy/Dockerfile): two memory arenas for the thread pool.
+            "MALLOC_ARENA_MAX": "2",
         }
         results: dict[str, Any] = {
             "users": args.users,
