@@ -29,13 +29,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from app import migrations, queue
-from app.config import Environment, Settings
+from app.config import Settings
 from app.db import make_engine
 from app.models import Opportunity
 from app.payonpull import service
-from bench.webhooks import _empty
+from bench.webhooks import _empty, served_settings
 from tests.support.fake_github import FakeGitHub
-from tests.support.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+from tests.support.fake_stripe import FakeStripe
 from tests.support.pay_on_pull import GITHUB_SECRET, in_progress_work
 from tests.support.postgres import PostgresServer
 from tests.support.server import ThreadedServer
@@ -138,26 +138,8 @@ def main() -> None:
     try:
         url = postgres.create_database("devex_bench_slow_github")
         migrations.upgrade(url)
-        settings = Settings(
-            env=Environment.TEST,
-            database_url=url,
-            github_webhook_secret=GITHUB_SECRET,
-            github_api_url=github.url,
-            stripe_secret_key=SECRET_KEY,
-            stripe_webhook_secret=WEBHOOK_SECRET,
-            stripe_api_base=stripe.url,
-        )
-        env = {
-            "DEVEX_DATABASE_URL": url,
-            "DEVEX_ENV": "test",
-            "DEVEX_GITHUB_WEBHOOK_SECRET": GITHUB_SECRET,
-            "DEVEX_GITHUB_API_URL": github.url,
-            "DEVEX_STRIPE_SECRET_KEY": SECRET_KEY,
-            "DEVEX_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "DEVEX_STRIPE_API_BASE": stripe.url,
-            "DEVEX_RECONCILE_INTERVAL_MINUTES": str(RECONCILE_MINUTES),
-            "DEVEX_LOG_JSON": "true",
-        }
+        settings, env = served_settings(url, github.url, stripe.url, GITHUB_SECRET)
+        env["DEVEX_RECONCILE_INTERVAL_MINUTES"] = str(RECONCILE_MINUTES)
         worker = subprocess.Popen(
             [sys.executable, "-m", "app", "worker"],
             env={**os.environ, **env},

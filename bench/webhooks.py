@@ -232,6 +232,33 @@ def _side_by_side(
     }
 
 
+def served_settings(
+    url: str, github_url: str, stripe_url: str, webhook_secret: str
+) -> tuple[Settings, dict[str, str]]:
+    """The settings of the app under measure against the fakes, and the same as the
+    environment of a `devex serve` or `devex worker` process."""
+    settings = Settings(
+        env=Environment.TEST,
+        database_url=url,
+        github_webhook_secret=webhook_secret,
+        github_api_url=github_url,
+        stripe_secret_key=SECRET_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=stripe_url,
+    )
+    env = {
+        "DEVEX_DATABASE_URL": url,
+        "DEVEX_ENV": "test",
+        "DEVEX_GITHUB_WEBHOOK_SECRET": webhook_secret,
+        "DEVEX_GITHUB_API_URL": github_url,
+        "DEVEX_STRIPE_SECRET_KEY": SECRET_KEY,
+        "DEVEX_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "DEVEX_STRIPE_API_BASE": stripe_url,
+        "DEVEX_LOG_JSON": "true",
+    }
+    return settings, env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
@@ -253,25 +280,7 @@ def main() -> None:
                 "CREATE TABLE bare_inbox (id serial PRIMARY KEY, "
                 "delivery_id text UNIQUE NOT NULL, body text NOT NULL)"
             )
-        settings = Settings(
-            env=Environment.TEST,
-            database_url=url,
-            github_webhook_secret=SECRET,
-            github_api_url=github.url,
-            stripe_secret_key=SECRET_KEY,
-            stripe_webhook_secret=WEBHOOK_SECRET,
-            stripe_api_base=stripe.url,
-        )
-        env = {
-            "DEVEX_DATABASE_URL": url,
-            "DEVEX_ENV": "test",
-            "DEVEX_GITHUB_WEBHOOK_SECRET": SECRET,
-            "DEVEX_GITHUB_API_URL": github.url,
-            "DEVEX_STRIPE_SECRET_KEY": SECRET_KEY,
-            "DEVEX_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "DEVEX_STRIPE_API_BASE": stripe.url,
-            "DEVEX_LOG_JSON": "true",
-        }
+        settings, env = served_settings(url, github.url, stripe.url, SECRET)
         ours, ours_url = _serve("app.main:create_app", env)
         bare, bare_url = _serve(
             "bench.bare_webhook:app", {"BENCH_DSN": dsn, "BENCH_WEBHOOK_SECRET": SECRET}
