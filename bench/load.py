@@ -227,6 +227,8 @@ def _summary(requests: list[list[Any]], warmup: float, seconds: float) -> dict[s
     """Figures over the requests that started after the warm-up (counted from the first
     request after setup) and ended within the measured seconds."""
     measured = [r for r in requests if not str(r[2]).startswith("setup:")]
+    if not measured:  # every request of the scenario was its setup: it never got going
+        return {"requests": 0, "setup": sorted({(r[2], r[3]) for r in requests})}
     start = min(r[0] for r in measured) + warmup
     end = min(start + seconds, max(r[0] + r[1] / 1000 for r in measured))
     window = [r for r in measured if r[0] >= start and r[0] + r[1] / 1000 <= end]
