@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import httpx2
 import pytest
@@ -47,6 +48,13 @@ RECONCILE_SECONDS = 3
 QUICK = {"DEVEX_RECONCILE_INTERVAL_MINUTES": str(RECONCILE_SECONDS / 60)}
 ZERO = timedelta(0)
 QUEUE_TABLES = "procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs"
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Runs it to its end on an event loop of its own thread: the browser tests' Playwright
+    keeps an event loop running in the main thread for the whole session."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture
@@ -162,7 +170,7 @@ def test_a_slow_github_does_not_hold_up_the_money(
             db, opportunity_of(db, work), {"pull_request": PULL}, actor=None, release_delay=ZERO
         )
         db.commit()
-        asyncio.run(_wake_money(settings.database_url))
+        run_coroutine(_wake_money(settings.database_url))
         _wait_for(lambda: fake_stripe.transfer_requests, "no transfer")
         still_running = _reconcile_running(db)
         still_held = fake_github.answers_held
@@ -201,7 +209,7 @@ def _fail_two_jobs(database_url: str) -> None:
                 queues=[queue.HOUSEKEEPING], wait=False, install_signal_handlers=False
             )
 
-    asyncio.run(run())
+    run_coroutine(run())
 
 
 @pytest.mark.usefixtures("empty_queue")
