@@ -225,5 +225,18 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def get_db(request: Request) -> Iterator[Session]:
     """One session per request; the route commits once, anything uncommitted is rolled back."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    """Closing rolls back what is left. The database may have gone away since the route
+    answered (its connection cut by a restart): the answer may already be on its way, and an
+    error raised now would cut it off; the pool replaces the dead connection."""
+    try:
+        session.close()
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("session closed on a lost connection", error=type(exc).__name__)
