@@ -125,8 +125,15 @@ def connection_status(
         if settings.github_app_configured
         else (None, None)
     )
+    last_event_at = repository.last_delivery_at(session, opportunity.github_repository_id)
+    return _connection(settings, last_event_at, status, since)
+
+
+def _connection(
+    settings: Settings, last_event_at: datetime | None, status: str | None, since: datetime | None
+) -> Connection:
     return Connection(
-        last_event_at=repository.last_delivery_at(session, opportunity.github_repository_id),
+        last_event_at=last_event_at,
         webhook_url=f"{settings.base_url}/webhooks/github",
         reconcile_minutes=round(settings.reconcile_interval_minutes),
         app_status=status,
@@ -145,12 +152,7 @@ def _not_installed(
     team_id = repository.team_of_installed(session, full_name)
     if team_id == opportunity.team_id:
         return None  # installed: the link failed for another reason (GitHub unreachable…)
-    return Connection(
-        last_event_at=None,
-        webhook_url=f"{settings.base_url}/webhooks/github",
-        reconcile_minutes=round(settings.reconcile_interval_minutes),
-        app_status="not_installed",
-    )
+    return _connection(settings, None, "not_installed", None)
 
 
 def app_status(session: Session, repository_id: int) -> tuple[str, datetime | None]:
