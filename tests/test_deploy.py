@@ -11,6 +11,8 @@ import json
 import re
 import shlex
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -397,3 +399,17 @@ def test_every_command_the_deployment_runs_is_one_the_cli_has() -> None:
         # --help after the real arguments: they are parsed (an unknown option fails), nothing runs.
         result = CliRunner().invoke(cli, [*command[1:], "--help"])
         assert result.exit_code == 0, (command, result.output)
+
+
+def test_a_web_process_loads_no_library_only_migrations_or_feeds_need() -> None:
+    """Each web process's memory (issue 18, point 6): Alembic and Mako serve only the migration
+    job, feedgen and lxml only the Atom feed; the readiness probe reads the schema's revision
+    without them."""
+    script = (
+        "import sys; import app.main; app.main.create_app();"
+        "print(' '.join(m for m in ('alembic', 'mako', 'feedgen', 'lxml') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert loaded == []

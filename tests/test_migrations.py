@@ -39,6 +39,30 @@ def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
     assert "opportunities" in _tables(scratch_url)
 
 
+def test_readiness_reads_the_revisions_as_alembic_does(scratch_url: str) -> None:
+    """The readiness probe reads the head from file names and the database's revision with
+    one query, not through Alembic: both must agree with Alembic at every step of the chain."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrations.alembic_config(scratch_url))
+    head = script.get_current_head()
+    assert head is not None
+    assert migrations.head_revision() == head
+    chain = list(reversed(list(script.walk_revisions())))
+    assert [r.revision for r in chain] == [f"{n:04d}" for n in range(1, len(chain) + 1)]
+    engine = make_engine(scratch_url)
+    try:
+        with engine.connect() as connection:
+            assert migrations.current_revision(connection) is None
+        for revision in ("0001", "0010", head):
+            migrations.upgrade(scratch_url, revision)
+            with engine.connect() as connection:
+                expected = MigrationContext.configure(connection).get_current_revision()
+                assert migrations.current_revision(connection) == expected == revision
+    finally:
+        engine.dispose()
+
+
 def test_models_and_migrations_do_not_drift(scratch_url: str) -> None:
     migrations.upgrade(scratch_url)
     engine = make_engine(scratch_url)

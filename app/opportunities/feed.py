@@ -4,11 +4,11 @@ people hear about new work in their feed reader instead of checking the site eve
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from feedgen.feed import FeedGenerator
 from starlette.datastructures import QueryParams
 
 from app.access import PUBLIC, allow
@@ -21,6 +21,9 @@ from app.opportunities import repository
 from app.opportunities.repository import Listed
 from app.opportunities.schemas import Sort, filters_from_query
 from app.text import format_money, localized, render_markdown
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 router = APIRouter(include_in_schema=False)
 FEED_PATH = "/opportunities.atom"
@@ -50,6 +53,9 @@ def opportunity_feed(request: Request, db: DbSession, settings: AppSettings) -> 
 def _feed(settings: Settings, query: str, items: list[Listed]) -> FeedGenerator:
     base = settings.base_url
     listing = f"{base}/opportunities?{query}" if query else f"{base}/opportunities"
+    # Imported here: feedgen brings lxml (4 MB a process), which only feed requests need.
+    from feedgen.feed import FeedGenerator
+
     feed = FeedGenerator()
     feed.id(f"{base}{FEED_PATH}?{query}")
     feed.title(_("Dev Exchange: new opportunities"))
