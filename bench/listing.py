@@ -1,13 +1,15 @@
 """Listing and search latency at 1k, 10k and 100k opportunities on PostgreSQL.
 
-Prints JSON: p50/p95 of the HTML list page and of an API search at each size, the ratio of
-p95 at the largest size to p95 at the smallest, and the serving process's resident memory.
-Run with `make bench` (or `python -m bench.listing --sizes 1000 10000 100000`).
+Prints JSON: p50/p95 of the HTML list page, of an API search for a word in ~1.3% of rows and
+of one for a word in none (a typo), at each size, and the ratio of p95 at the largest size to
+p95 at the smallest; and each server's resident memory. Run with `make bench` (or
+`python -m bench.listing --sizes 1000 100000 --published random`).
 
-The data is shaped like a live site's: rows are inserted in the order they were published, and
-each search word appears in about 1.5% of rows, the planner's hardest case for "matches, newest
-first" at 100k. The server, PostgreSQL and this client share the machine, so expect a few
-percent of noise between runs; each figure is over --requests requests after a warm-up.
+Each size has a database and a server of its own, and the sizes take turns request by request.
+The data is shaped twice: rows inserted in the order they were published, as on a live site,
+and in random order of publication, where the table's order tells the planner nothing. The
+server, PostgreSQL and this client share the machine, so expect some noise between runs; each
+figure is over --requests requests after a warm-up of 30.
 """
 
 from __future__ import annotations
@@ -50,14 +52,27 @@ COMMON = [
 ]
 
 
-def _rows(start: int, count: int, team_ids: list[int], rng: random.Random) -> list[dict[str, Any]]:
+ORIGIN = datetime(2024, 1, 1, tzinfo=UTC)
+RANDOM_SPAN_MINUTES = 5 * 200_000  # about two years
+
+
+def _published(n: int, order: str, rng: random.Random) -> datetime:
+    if order == "random":
+        # Rows in the table in no relation to their publication: the index on published_at
+        # then tells the planner nothing about where on disk the newest rows are.
+        return ORIGIN + timedelta(minutes=rng.randrange(RANDOM_SPAN_MINUTES))
     # As on a live site, rows arrive in the order they are published (with some jitter): the
     # 100,000th opportunity was published after the first, and deadlines follow publication.
-    origin = datetime(2024, 1, 1, tzinfo=UTC)
+    return ORIGIN + timedelta(minutes=5 * n + rng.randrange(0, 60))
+
+
+def _rows(
+    start: int, count: int, team_ids: list[int], rng: random.Random, order: str
+) -> list[dict[str, Any]]:
     rows = []
     for n in range(start, start + count):
         words = rng.sample(VOCABULARY, 25) + rng.sample(COMMON, 5)
-        published = origin + timedelta(minutes=5 * n + rng.randrange(0, 60))
+        published = _published(n, order, rng)
         rows.append(
             {
                 "team_id": rng.choice(team_ids),
@@ -86,7 +101,7 @@ def _rows(start: int, count: int, team_ids: list[int], rng: random.Random) -> li
     return rows
 
 
-def load_to(url: str, target: int, rng: random.Random) -> None:
+def load_to(url: str, target: int, rng: random.Random, order: str = "time") -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
         team_ids = list(connection.scalars(text("SELECT id FROM teams")))
@@ -112,7 +127,8 @@ def load_to(url: str, target: int, rng: random.Random) -> None:
         batch = min(5000, target - have)
         with engine.begin() as connection:
             ids = connection.scalars(
-                insert(Opportunity).returning(Opportunity.id), _rows(have, batch, team_ids, rng)
+                insert(Opportunity).returning(Opportunity.id),
+                _rows(have, batch, team_ids, rng, order),
             ).all()
             connection.execute(
                 insert(OpportunitySkill),
@@ -125,19 +141,19 @@ def load_to(url: str, target: int, rng: random.Random) -> None:
     engine.dispose()
 
 
-def _measure(client: httpx2.Client, paths: list[str]) -> dict[str, float]:
-    timings = []
-    items = []
-    for path in paths:
-        started = time.perf_counter()
-        response = client.get(path)
-        timings.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
-        if response.headers["content-type"].startswith("application/json"):
-            items.append(len(response.json()["items"]))
-        else:
-            items.append(response.text.count('class="card"'))
-    timings.sort()
+def _timed_get(client: httpx2.Client, path: str) -> tuple[float, int]:
+    """Milliseconds to answer, and how many opportunities the answer lists."""
+    started = time.perf_counter()
+    response = client.get(path)
+    elapsed = (time.perf_counter() - started) * 1000
+    response.raise_for_status()
+    if response.headers["content-type"].startswith("application/json"):
+        return elapsed, len(response.json()["items"])
+    return elapsed, response.text.count('class="card"')
+
+
+def _summary(timings: list[float], items: list[int]) -> dict[str, Any]:
+    timings = sorted(timings)
     return {
         "p50_ms": round(statistics.median(timings), 2),
         "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 2),
@@ -157,11 +173,23 @@ def _list_paths(rng: random.Random, n: int) -> list[str]:
     return [rng.choice(variants) for _ in range(n)]
 
 
-def _search_paths(rng: random.Random, n: int) -> list[str]:
-    # Words in ~1.5% of rows: the hardest case for the planner at 100k (about 1,500 matches,
-    # sorted newest first). A page of 10 is full at every size (15 matches at 1k), so the sizes
-    # compare the same work: rendering 10 results, not 15 at one size and 20 at another.
+def _common_word_paths(rng: random.Random, n: int) -> list[str]:
+    # Words in ~1.3% of rows: about 1,300 matches at 100k, sorted newest first. A page of 10
+    # is full at every size (13 matches at 1k), so the sizes compare the same work.
     return [f"/api/v1/opportunities?limit=10&q={rng.choice(VOCABULARY)}" for _ in range(n)]
+
+
+def _absent_word_paths(rng: random.Random, n: int) -> list[str]:
+    # A typo: a word in no row. The planner guesses it is as common as a word it knows
+    # nothing about and walks the listing newest first looking for a match: its worst case.
+    return [f"/api/v1/opportunities?limit=10&q=zq{rng.randrange(10**6):06d}" for _ in range(n)]
+
+
+KINDS = {
+    "list_page": _list_paths,
+    "search_common_word": _common_word_paths,
+    "search_absent_word": _absent_word_paths,
+}
 
 
 def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -183,39 +211,69 @@ def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("server did not start")
 
 
+def _compare_sizes(
+    urls: dict[int, str], rng: random.Random, requests: int
+) -> dict[str, dict[str, Any]]:
+    """Each kind of request at every size, the sizes taking turns request by request: a busy
+    moment of the machine falls on all of them alike, and the ratios compare like with like."""
+    servers = {size: start_server(url) for size, url in urls.items()}
+    clients = {
+        size: httpx2.Client(base_url=base, timeout=30) for size, (_, base) in servers.items()
+    }
+    try:
+        results: dict[str, dict[str, Any]] = {str(size): {} for size in urls}
+        for kind, paths_for in KINDS.items():
+            paths = paths_for(rng, requests + 30)
+            timings: dict[int, list[float]] = {size: [] for size in urls}
+            items: dict[int, list[int]] = {size: [] for size in urls}
+            for n, path in enumerate(paths):
+                for size, client in clients.items():
+                    elapsed, count = _timed_get(client, path)
+                    if n >= 30:  # the first 30 warm the caches
+                        timings[size].append(elapsed)
+                        items[size].append(count)
+            for size in urls:
+                results[str(size)][kind] = _summary(timings[size], items[size])
+        for size, (process, _) in servers.items():
+            rss = psutil.Process(process.pid).memory_info().rss
+            results[str(size)]["server_rss_mb"] = round(rss / 1024 / 1024, 1)
+        return results
+    finally:
+        for client in clients.values():
+            client.close()
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(timeout=15)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=1000, help="per kind and size")
+    parser.add_argument(
+        "--published", nargs="+", choices=["time", "random"], default=["time", "random"]
+    )
     args = parser.parse_args()
     rng = random.Random(20261125)
     postgres = PostgresServer()
     postgres.start()
+    results: dict[str, Any] = {"targets": {"p95_ratio_max": 1.5}}
     try:
-        url = postgres.create_database("devex_bench")
-        migrations.upgrade(url)
-        process, base = start_server(url)
-        results: dict[str, Any] = {"sizes": {}}
-        try:
-            with httpx2.Client(base_url=base, timeout=30) as client:
-                for size in sorted(args.sizes):
-                    load_to(url, size, rng)
-                    _measure(client, _list_paths(rng, 30) + _search_paths(rng, 30))  # warm-up
-                    results["sizes"][str(size)] = {
-                        "list_page": _measure(client, _list_paths(rng, args.requests)),
-                        "api_search": _measure(client, _search_paths(rng, args.requests)),
-                    }
-            smallest = results["sizes"][str(min(args.sizes))]
-            largest = results["sizes"][str(max(args.sizes))]
-            for kind in ("list_page", "api_search"):
-                ratio = largest[kind]["p95_ms"] / smallest[kind]["p95_ms"]
-                results[f"{kind}_p95_ratio_largest_to_smallest"] = round(ratio, 2)
-            rss = psutil.Process(process.pid).memory_info().rss
-            results["server_rss_mb"] = round(rss / 1024 / 1024, 1)
-            results["targets"] = {"p95_ratio_max": 1.5, "server_rss_mb_max": 150}
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+        for order in args.published:
+            urls = {}
+            for size in sorted(args.sizes):
+                urls[size] = postgres.create_database(f"devex_bench_{order}_{size}")
+                migrations.upgrade(urls[size])
+                load_to(urls[size], size, rng, order)
+            by_size = _compare_sizes(urls, rng, args.requests)
+            smallest, largest = by_size[str(min(args.sizes))], by_size[str(max(args.sizes))]
+            results[f"published_{order}"] = {
+                "sizes": by_size,
+                "p95_ratio_largest_to_smallest": {
+                    kind: round(largest[kind]["p95_ms"] / smallest[kind]["p95_ms"], 2)
+                    for kind in KINDS
+                },
+            }
     finally:
         postgres.stop()
     json.dump(results, sys.stdout, indent=2)

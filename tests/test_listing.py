@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
+from app.models import Opportunity
 from app.models.base import utcnow
 from app.opportunities import repository
 from app.opportunities.schemas import ListFilters, Sort
@@ -181,3 +184,84 @@ def test_skill_choices_are_the_public_skills_only(any_db: Session) -> None:
     make_opportunity(any_db, team, state="draft", skills=("secret-skill", "aaa"))
     any_db.commit()
     assert repository.public_skills(any_db) == ["css", "go", "python"]
+
+
+# Words placed so that each path of a PostgreSQL search runs (repository.SEARCH_WINDOW): one
+# that fills pages among the newest rows, one too rare to, a typo, one common only among the
+# oldest rows (more matches than a search sorts itself), and prefixes of them.
+SEARCH_ROWS = 2_300
+PLACED_WORDS = {  # word: (the share of rows it is in, among the oldest how many)
+    "frequent": (0.3, SEARCH_ROWS),
+    "scarce": (0.004, SEARCH_ROWS),
+    "bygone": (0.95, 1_150),
+}
+SEARCHES = ["frequent", "scarce", "bygone", "byg", "frequent scarce", "frequent bygone", "zqx"]
+
+
+def _placed_rows(team_id: int) -> list[dict[str, object]]:
+    """Opportunities numbered oldest first, their words drawn from a fixed seed; publication
+    times, deadlines and amounts repeat, so the id tie-break matters in every sort."""
+    rng = random.Random(20261202)
+    start = utcnow() - timedelta(days=400)
+    rows = []
+    for n in range(SEARCH_ROWS):
+        words = [
+            w for w, (share, oldest) in PLACED_WORDS.items() if rng.random() < share and n < oldest
+        ]
+        rows.append(
+            {
+                "team_id": team_id,
+                "state": "published",
+                "title": f"P{n:04d}",
+                "problem_statement": "",
+                "acceptance_criteria": "- done",
+                "amount_cents": 10_000 * rng.randrange(1, 40),
+                "currency": "CAD",
+                "proposal_deadline": start + timedelta(days=rng.randrange(0, 60)),
+                "github_repository_full_name": "gc-demo/repo",
+                "license_spdx": "MIT",
+                "search_document": " ".join(["filler", *words]),
+                "published_at": start + timedelta(hours=n // 2),
+            }
+        )
+    return rows
+
+
+def _expected(rows: list[dict[str, object]], ids: list[int], q: str, sort: Sort) -> list[str]:
+    """Every row whose words begin with each searched word, in the sort's order: from the test's
+    own data, not from a query."""
+    wanted = q.split()
+    keys = {
+        Sort.NEWEST: lambda r, i: (r["published_at"], i),
+        Sort.DEADLINE: lambda r, i: (r["proposal_deadline"], i),
+        Sort.AMOUNT_HIGH: lambda r, i: (r["amount_cents"], i),
+        Sort.AMOUNT_LOW: lambda r, i: (r["amount_cents"], i),
+    }
+    descending = sort in (Sort.NEWEST, Sort.AMOUNT_HIGH)
+    matching = [
+        (keys[sort](row, row_id), str(row["title"]))
+        for row, row_id in zip(rows, ids, strict=True)
+        if all(any(w.startswith(x) for w in str(row["search_document"]).split()) for x in wanted)
+    ]
+    return [title for _key, title in sorted(matching, reverse=descending)]
+
+
+@pytest.mark.parametrize("sort", list(Sort))
+def test_search_pages_match_every_row_in_order_past_the_newest_thousand(
+    any_db: Session, sort: Sort
+) -> None:
+    team = make_team(any_db)
+    rows = _placed_rows(team.id)
+    ids = list(any_db.scalars(insert(Opportunity).returning(Opportunity.id), rows))
+    any_db.commit()
+    for q in SEARCHES:
+        seen: list[str] = []
+        cursor = ""
+        while True:
+            filters = ListFilters(q=q, sort=sort, limit=50, cursor=cursor)
+            page = repository.list_public(any_db, filters)
+            seen += _titles(page)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == _expected(rows, ids, q, sort), q
