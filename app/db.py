@@ -35,6 +35,12 @@ inbox_not_stored: Counter[str] = Counter()
 CONNECT_TIMEOUT_SECONDS = 5
 # How long the 503 asks the sender to wait before sending the same delivery again.
 RETRY_AFTER_SECONDS = 60
+# Connections each process keeps open, and how many more it may open at a busy moment.
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+# A request runs in a thread of its own while it holds a connection: more threads than
+# connections would only wait for one, each holding its memory meanwhile.
+REQUEST_THREADS = POOL_SIZE + POOL_OVERFLOW
 
 
 def make_engine(database_url: str) -> Engine:
@@ -46,8 +52,8 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(
             database_url,
             pool_pre_ping=True,
-            pool_size=10,
-            max_overflow=10,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
     event.listen(engine, "before_cursor_execute", _refuse_nul_in_parameters)
@@ -226,10 +232,22 @@ def get_db(request: Request) -> Iterator[Session]:
     """One session per request; the route commits once, anything uncommitted is rolled back."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
+    # What the page's layout reads (request_session) goes through this same connection: a
+    # second one per request would leave every request holding one connection while waiting
+    # for another once the pool is busy, until the pool's timeout.
+    request.state.db = session
     try:
         yield session
     finally:
+        request.state.db = None
         _close(session)
+
+
+def request_session(request: Request) -> Session | None:
+    """The request's own session while the route runs; None once it is closed (error pages
+    render after that)."""
+    session: Session | None = getattr(request.state, "db", None)
+    return session
 
 
 def _close(session: Session) -> None:

@@ -462,3 +462,32 @@ def test_the_lists_cost_the_same_queries_however_much_waits(
         assert statements == before[path][0], path
     assert after["/api/v1/me/needs-you"][1] > before["/api/v1/me/needs-you"][1]
     assert after["/api/v1/me/work"][1] > before["/api/v1/me/work"][1]
+
+
+def test_a_signed_in_page_holds_one_database_connection(client: TestClient, world: World) -> None:
+    """The navigation's counts are read through the page's own connection. A second one per
+    request deadlocks a busy process: every request holds one and waits for another until the
+    pool gives up (seen as 30-second proposal forms under load)."""
+    engine = app_of(client).state.engine
+    held: list[int] = [0]
+    most: list[int] = [0]
+
+    def checkout(*_args: object) -> None:
+        held[0] += 1
+        most[0] = max(most[0], held[0])
+
+    def checkin(*_args: object) -> None:
+        held[0] -= 1
+
+    sign_in(client, world.people["eve"])
+    expected = _nav("Needs you", len(_expected_needs_you(world)["eve"]))
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        for path in ("/", "/opportunities", "/needs-you", "/my-work"):
+            assert client.get(path).status_code == 200, path
+        assert _nav_text(client, "/needs-you") == expected  # the counts are still there
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+    assert most[0] == 1

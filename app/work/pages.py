@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.access import SIGNED_IN, allow
+from app.db import request_session
 from app.deps import AppSettings, CurrentUser, DbSession
 from app.models import User
 from app.payments.labels import state_label as payout_state_label
@@ -48,13 +52,14 @@ def needs_you(
 
 def navigation(request: Request) -> dict[str, Any]:
     """The counts beside "My work" and "Needs you" on every page, for a signed-in person. Read
-    in a session of their own: error pages render after the request's session is gone."""
+    in the request's session, or in one of their own for error pages, which render after the
+    request's session is gone."""
     viewer = getattr(request.state, "viewer", None)
     if viewer is None:
         return {}
     state = request.app.state
     try:
-        with state.session_factory() as session:
+        with _session_for(request) as session:
             user = session.get(User, viewer.id)
             counts = service.nav_counts(session, user, state.settings) if user else None
     except SQLAlchemyError:
@@ -63,3 +68,13 @@ def navigation(request: Request) -> dict[str, Any]:
         log.warning("work counts unavailable", exc_info=True)
         counts = None
     return {"work_nav": counts}
+
+
+@contextmanager
+def _session_for(request: Request) -> Iterator[Session]:
+    session = request_session(request)
+    if session is not None:
+        yield session
+        return
+    with request.app.state.session_factory() as own:
+        yield own
