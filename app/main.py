@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from anyio import to_thread
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -24,7 +25,7 @@ from app.attention import pages as attention_pages
 from app.claims import api as claims_api
 from app.claims import pages as claims_pages
 from app.config import Settings, get_settings
-from app.db import PostgresInbox, make_engine, make_session_factory
+from app.db import REQUEST_THREADS, PostgresInbox, make_engine, make_session_factory
 from app.delivery import api as delivery_api
 from app.delivery import pages as delivery_pages
 from app.errors import Forbidden, install_error_handlers, render_app_error
@@ -120,6 +121,7 @@ class CSRFMiddleware:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
     stop = threading.Event()
     worker = None
     if settings.run_jobs_in_process:

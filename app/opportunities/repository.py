@@ -121,15 +121,18 @@ def _text_match(words: list[str], *, indexed: bool = True) -> ColumnElement[bool
     return vector.op("@@")(func.to_tsquery(config, tsquery))
 
 
-def _rare_match(session: Session, words: list[str]) -> ColumnElement[bool]:
+def _rare_match(session: Session, words: list[str]) -> ColumnElement[bool] | None:
     """The match for a word known to be rare at the head of the listing: the ids of all its
     matches when the full-text index finds no more than SEARCH_CANDIDATES, so the planner
-    sorts those rows and never walks the table for them; else the plain match."""
+    sorts those rows and never walks the table for them; else the plain match. None when
+    nothing matches at all (a typo)."""
     matching = session.scalars(
         select(Opportunity.id)
         .where(Opportunity.published_at.is_not(None), _text_match(words))
         .limit(SEARCH_CANDIDATES + 1)
     ).all()
+    if not matching:
+        return None
     if len(matching) > SEARCH_CANDIDATES:
         return _text_match(words)
     return Opportunity.id == any_(bindparam("matching_ids", list(matching), type_=ARRAY(Integer)))
@@ -242,7 +245,10 @@ def _search_rows(
     found = _first(session, head, sort, count)
     if len(found) == count:
         return found
-    rest = _listing(*conditions, _after(sort, edge), _rare_match(session, words))
+    rare = _rare_match(session, words)
+    if rare is None:
+        return found
+    rest = _listing(*conditions, _after(sort, edge), rare)
     return found + _first(session, rest, sort, count - len(found))
 
 
