@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import jobs, openapi
+from app import openapi
 from app.accounts import api as accounts_api
 from app.accounts import pages as accounts_pages
 from app.admin import pages as admin_pages
@@ -125,6 +125,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop = threading.Event()
     worker = None
     if settings.run_jobs_in_process:
+        # Imported here: a web process that leaves the jobs to workers (PostgreSQL) never
+        # loads the job queue's library and the jobs' modules.
+        from app import jobs
+
         worker = threading.Thread(
             target=jobs.run_forever,
             args=(app.state.session_factory, settings, stop),

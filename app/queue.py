@@ -11,11 +11,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import procrastinate
 from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    # Web processes only write the jobs table (insert_waking_its_drain) and never load the
+    # library itself; workers and the CLI do, through make_app.
+    import procrastinate
 
 # Separate queues, so money never waits behind slow work: a worker serving several takes the
 # highest priority first, and each can have workers of its own (`devex worker --queue money`).
@@ -30,6 +35,8 @@ QUEUE_OF_DRAIN = {"merges.drain": MERGES, "money.drain": MONEY}
 
 def make_app(database_url: str) -> procrastinate.App:
     """The queue on the application's PostgreSQL database (the schema comes by migration)."""
+    import procrastinate
+
     conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo))
 
@@ -46,7 +53,9 @@ async def wake(app: procrastinate.App, task_name: str) -> None:
         lock=task_name,
         queueing_lock=task_name,
     )
-    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):  # one waiting is enough
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    with contextlib.suppress(AlreadyEnqueued):  # one waiting is enough
         await deferrer.defer_async()
 
 

@@ -401,13 +401,15 @@ def test_every_command_the_deployment_runs_is_one_the_cli_has() -> None:
         assert result.exit_code == 0, (command, result.output)
 
 
-def test_a_web_process_loads_no_library_only_migrations_or_feeds_need() -> None:
+def test_a_web_process_loads_no_library_only_migrations_feeds_or_workers_need() -> None:
     """Each web process's memory (issue 18, point 6): Alembic and Mako serve only the migration
-    job, feedgen and lxml only the Atom feed; the readiness probe reads the schema's revision
-    without them."""
+    job, feedgen and lxml only the Atom feed, procrastinate only the workers (a web process
+    writes the jobs table itself); the readiness probe reads the schema's revision without
+    Alembic."""
+    unwanted = ("alembic", "mako", "feedgen", "lxml", "procrastinate")
     script = (
         "import sys; import app.main; app.main.create_app();"
-        "print(' '.join(m for m in ('alembic', 'mako', 'feedgen', 'lxml') if m in sys.modules))"
+        f"print(' '.join(m for m in {unwanted!r} if m in sys.modules))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
