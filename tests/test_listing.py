@@ -186,10 +186,11 @@ def test_skill_choices_are_the_public_skills_only(any_db: Session) -> None:
     assert repository.public_skills(any_db) == ["css", "go", "python"]
 
 
-# Words placed so that each path of a PostgreSQL search runs (repository.SEARCH_WINDOW): one
-# that fills pages among the newest rows, one too rare to, a typo, one common only among the
-# oldest rows (more matches than a search sorts itself), and prefixes of them.
-SEARCH_ROWS = 2_300
+# Words placed so that each path of a PostgreSQL search runs (repository.SEARCH_WINDOWS): one
+# that fills pages among the newest rows, one seen there but too scarce to fill a page before
+# the full-text index takes over, a typo, one common only among the oldest rows (more matches
+# than a search sorts itself), and prefixes of them.
+SEARCH_ROWS = 4_600
 PLACED_WORDS = {  # word: (the share of rows it is in, among the oldest how many)
     "frequent": (0.3, SEARCH_ROWS),
     "scarce": (0.004, SEARCH_ROWS),

@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -89,12 +90,14 @@ def search_words(query: str) -> list[str]:
 
 # Searching PostgreSQL for "matches, in listing order", the planner guesses how common the
 # words are; guessing a rare word or a typo common, it walks the whole listing in order looking
-# for matches that are not there (160 ms at 100k rows, 2 ms at 1k). So a search looks first
-# among the SEARCH_WINDOW rows at the head of the listing, where a word in more than one row
-# of a hundred fills its page; only a rarer word goes on to the rows past them, and then reads
-# its matches through the full-text index, sorting at most SEARCH_CANDIDATES of them. Each
-# step reads a bounded number of rows, whatever the table's size and the planner's guess.
-SEARCH_WINDOW = 1000
+# for matches that are not there (160 ms at 100k rows, 2 ms at 1k). So a search walks the head
+# of the listing itself, in windows that end at these ranks, checking each row: a word in
+# more than one row of a hundred fills its page in the first, one seen there but scarcer goes
+# on through the second. A word not seen in the first window, or rarer than the second can
+# fill a page with, is read through the full-text index, which knows its few matches; at most
+# SEARCH_CANDIDATES of them are sorted. Each step reads a bounded number of rows, whatever the
+# table's size and the planner's guess.
+SEARCH_WINDOWS = (1000, 4000)
 SEARCH_CANDIDATES = 1000
 
 
@@ -237,18 +240,26 @@ def _search_rows(
     words: list[str],
     count: int,
 ) -> list[ListingRow]:
-    """The first `count` matching rows of the listing, in its order (see SEARCH_WINDOW)."""
-    edge = _position_at(session, conditions, sort, SEARCH_WINDOW) if _is_postgres(session) else None
-    if edge is None:  # the whole listing fits in the window (or SQLite: no planner to fool)
+    """The first `count` matching rows of the listing, in its order (see SEARCH_WINDOWS)."""
+    if not _is_postgres(session):  # SQLite: no planner to fool
         return _first(session, _listing(*conditions, _matches(session, words)), sort, count)
-    head = _listing(*conditions, ~_after(sort, edge), _text_match(words, indexed=False))
-    found = _first(session, head, sort, count)
-    if len(found) == count:
-        return found
+    found: list[ListingRow] = []
+    past: ColumnElement[bool] = true()  # the rows after the windows walked so far
+    for step, rank in enumerate(SEARCH_WINDOWS):
+        if step and not found:
+            break  # not one match at the head: a rare word or a typo
+        edge = _position_at(session, conditions, sort, rank)
+        window = [*conditions, past, _text_match(words, indexed=False)]
+        if edge is not None:
+            window.append(~_after(sort, edge))
+        found += _first(session, _listing(*window), sort, count - len(found))
+        if len(found) == count or edge is None:  # a full page, or the listing walked to its end
+            return found
+        past = _after(sort, edge)
     rare = _rare_match(session, words)
     if rare is None:
         return found
-    rest = _listing(*conditions, _after(sort, edge), rare)
+    rest = _listing(*conditions, past, rare)
     return found + _first(session, rest, sort, count - len(found))
 
 
