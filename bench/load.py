@@ -37,7 +37,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx2
 import psutil
@@ -137,11 +137,13 @@ def _prepare(url: str, opportunities: int, developers: int) -> dict[str, str]:
     }
 
 
-def _serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(
+    env: dict[str, str], workers: int, log: IO[bytes]
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120  # imports alone take seconds on a busy machine
@@ -255,27 +257,46 @@ def _figures(requests: list[list[Any]], seconds: float) -> dict[str, Any]:
 def _run_with(
     workers: int, server_env: dict[str, str], people: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    server, base = _serve(server_env, workers)
-    try:
-        web = _web_processes(server, workers)
-        with PeakMemory(web) as memory:
-            scenarios = {
-                scenario: _summary(
-                    _locust(base, user_class, people, args), args.warmup, args.seconds
-                )
-                for scenario, user_class in SCENARIOS.items()
-            }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with tempfile.TemporaryFile() as log:
+        server, base = _serve(server_env, workers, log)
+        try:
+            web = _web_processes(server, workers)
+            with PeakMemory(web) as memory:
+                scenarios = {
+                    scenario: _summary(
+                        _locust(base, user_class, people, args), args.warmup, args.seconds
+                    )
+                    for scenario, user_class in SCENARIOS.items()
+                }
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        log.seek(0)
+        warnings = _warnings(log.read().decode(errors="replace"))
     peaks_mb = [_megabytes(peak) for peak in memory.rss.values()]
     return {
         "scenarios": scenarios,
+        "server_warnings": warnings,
         "web_process_idle_rss_mb": memory.idle,
         "web_process_peak_rss_mb": peaks_mb,
         "web_process_peak_uss_mb": [_megabytes(peak) for peak in memory.uss.values()],
         "every_web_process_under_150_mb": all(peak < RSS_TARGET_MB for peak in peaks_mb),
     }
+
+
+def _warnings(log: str) -> dict[str, int]:
+    """How often the server logged each warning or error: a scenario that stalls (a deadlock,
+    a pool timeout) shows here by name, not only as missing requests."""
+    counts: dict[str, int] = {}
+    for line in log.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # uvicorn's own lines are not JSON
+        if isinstance(record, dict) and record.get("level") in ("warning", "error", "critical"):
+            key = f"{record['level']}: {record.get('event', '')}"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def _megabytes(size: int) -> float:
