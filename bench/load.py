@@ -261,13 +261,15 @@ def _run_with(
         server, base = _serve(server_env, workers, log)
         try:
             web = _web_processes(server, workers)
+            scenarios: dict[str, dict[str, Any]] = {}
             with PeakMemory(web) as memory:
-                scenarios = {
-                    scenario: _summary(
-                        _locust(base, user_class, people, args), args.warmup, args.seconds
-                    )
-                    for scenario, user_class in SCENARIOS.items()
-                }
+                for scenario, user_class in SCENARIOS.items():
+                    requests = _locust(base, user_class, people, args)
+                    scenarios[scenario] = {
+                        **_summary(requests, args.warmup, args.seconds),
+                        # The highest so far, after this scenario: which one raised the peak.
+                        "peak_rss_mb_so_far": [_megabytes(p) for p in memory.rss.values()],
+                    }
         finally:
             server.terminate()
             server.wait(timeout=30)
