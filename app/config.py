@@ -54,6 +54,8 @@ class Settings(BaseSettings):
 
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
+    # The Connect endpoint's (README: "Production checklist"); empty: that endpoint refuses all.
+    stripe_connect_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = ""
     # The platform's fee on each payout, in hundredths of a percent (250 = 2.5 %).
     platform_fee_basis_points: int = Field(default=0, ge=0, le=10_000)

@@ -15,7 +15,12 @@ from app.db import make_engine, make_session_factory
 from app.main import create_app
 from app.models import Base
 from tests.support.fake_github import FakeGitHub
-from tests.support.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+from tests.support.fake_stripe import (
+    CONNECT_WEBHOOK_SECRET,
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    FakeStripe,
+)
 from tests.support.postgres import PostgresServer
 from tests.support.server import ThreadedServer
 from tests.support.smtp import SmtpServer
@@ -103,6 +108,7 @@ def settings(database_url: str, fake_github: FakeGitHub, fake_stripe: FakeStripe
         github_webhook_secret="webhook-test-secret",
         stripe_secret_key=SECRET_KEY,
         stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
         stripe_api_base=fake_stripe.url,
         # Generous limits: tests post many forms; tests/test_rate_limits.py sets tight ones.
         rate_limit_sign_in="1000/minute",

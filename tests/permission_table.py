@@ -275,4 +275,5 @@ ROUTES: dict[str, AbstractSet[str]] = {
     # --- webhooks --------------------------------------------------------------------------------
     "POST /webhooks/github": NOBODY,
     "POST /webhooks/stripe": NOBODY,
+    "POST /webhooks/stripe/connect": NOBODY,
 }

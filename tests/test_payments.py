@@ -8,6 +8,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from app.config import Settings
 from app.errors import Conflict
 from app.github import narration
 from app.github import tasks as github_tasks
+from app.main import create_app
 from app.models import AuditEvent, IssueComment, LedgerEntry, StripeEvent
 from app.payments import repository as payments_repository
 from app.payments import service as payments
@@ -25,7 +27,13 @@ from app.payments.gateway import gateway_for
 from app.payonpull import service as payonpull
 from tests.support.factories import make_opportunity, make_user
 from tests.support.fake_github import FakeGitHub
-from tests.support.fake_stripe import FakeStripe, deliver, signature_header
+from tests.support.fake_stripe import (
+    CONNECT_WEBHOOK_SECRET,
+    WEBHOOK_SECRET,
+    FakeStripe,
+    deliver,
+    signature_header,
+)
 from tests.support.pay_on_pull import (
     ISSUE,
     PULL,
@@ -189,6 +197,58 @@ def test_stripe_events_are_stored_once_and_livemode_is_checked(
     live = fake_stripe.event("transfer.created", {"id": "tr_2"}, livemode=True)
     assert deliver(client, live).json()["status"] == "ignored"
     assert _stripe_events(db) == 1
+
+
+CONNECT = "/webhooks/stripe/connect"
+
+
+def test_payouts_enabled_after_onboarding_reach_the_work_through_the_connect_endpoint(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    # Funded and accepted, but Stripe enables the developer's payouts only after they have left
+    # its onboarding: the news comes as a connected account's event, which Stripe sends to the
+    # Connect endpoint alone, signed with that endpoint's own secret.
+    work = awarded_work(db, fake_github, accepted=True)
+    enabled = connect_developer(db, settings, fake_stripe, work)
+    for event in fund_at_stripe(db, settings, fake_stripe, work):
+        deliver(client, event)
+    _jobs(client, settings)
+    assert (payout_of(db, work).state, opportunity_of(db, work).state) == ("funded", "awarded")
+    stored = _stripe_events(db)
+
+    # The platform's secret does not sign for the Connect endpoint, nor the reverse.
+    assert deliver(client, enabled, endpoint=CONNECT).status_code == 401
+    assert deliver(client, enabled, secret=CONNECT_WEBHOOK_SECRET).status_code == 401
+    # Of a connected account's events, only account.updated is kept.
+    other = fake_stripe.event("payout.paid", {"id": "po_1"}, account=enabled["account"])
+    sent = deliver(client, other, secret=CONNECT_WEBHOOK_SECRET, endpoint=CONNECT)
+    assert (sent.status_code, sent.json()["status"]) == (200, "ignored")
+    assert _stripe_events(db) == stored
+
+    sent = deliver(client, enabled, secret=CONNECT_WEBHOOK_SECRET, endpoint=CONNECT)
+    assert sent.json() == {"status": "queued"}
+    again = deliver(client, enabled, secret=CONNECT_WEBHOOK_SECRET, endpoint=CONNECT)
+    assert again.json() == {"status": "duplicate"}
+    _jobs(client, settings)
+    assert opportunity_of(db, work).state == "in_progress"
+    account = payments_repository.account_of(db, work.developer.id)
+    assert account is not None
+    assert account.payouts_enabled
+
+
+def test_the_connect_endpoint_refuses_everything_while_its_secret_is_unset(
+    db: Session, settings: Settings, fake_stripe: FakeStripe
+) -> None:
+    unset = settings.model_copy(update={"stripe_connect_webhook_secret": SecretStr("")})
+    event = fake_stripe.event("account.updated", {"id": "acct_1"}, account="acct_1")
+    with TestClient(create_app(unset)) as client:
+        for secret in ("", CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET):
+            assert deliver(client, event, secret=secret, endpoint=CONNECT).status_code == 401
+    assert _stripe_events(db) == 0
 
 
 FUNDING_EVENTS = ["account.updated", "charge.succeeded", "payment_intent.succeeded"]

@@ -39,6 +39,7 @@ SECRETS = {
     "github_app_webhook_secret": "github-app-hook-secret-7e3c1a",
     "stripe_secret_key": "sk_test_stripe-key-8e2d6b",
     "stripe_webhook_secret": "whsec_stripe-hook-1c7a9f",
+    "stripe_connect_webhook_secret": "whsec_stripe-connect-hook-5d9e2b",
     "metrics_token": "metrics-scrape-token-2b6d8e",
 }
 SMTP_PASSWORD = "smtp-password-5e8b2d"

@@ -94,7 +94,11 @@ WEBHOOK_DELIVERIES = Counter(
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # no route: a 404, whatever path was asked for
-WEBHOOK_SOURCES = {"/webhooks/github": "github", "/webhooks/stripe": "stripe"}
+WEBHOOK_SOURCES = {
+    "/webhooks/github": "github",
+    "/webhooks/stripe": "stripe",
+    "/webhooks/stripe/connect": "stripe_connect",
+}
 # What the webhook routes answer in their body's "status" when they accept a delivery.
 ACCEPTED_OUTCOMES = frozenset({"queued", "duplicate", "ignored"})
 REFUSED_OUTCOMES = {401: "bad_signature", 422: "rejected", 503: "unavailable"}

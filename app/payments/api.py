@@ -1,4 +1,5 @@
-"""POST /webhooks/stripe, and the money trail as JSON for the team's finance and admins."""
+"""The Stripe webhooks (the platform's and Connect's), and the money trail as JSON for the team's
+finance and admins."""
 
 from __future__ import annotations
 
@@ -35,18 +36,39 @@ webhook_router = APIRouter(tags=["webhooks"])
 )
 async def stripe_webhook(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
-    body = await request.body()
-    event = webhooks.verified_event(
-        body,
-        request.headers.get("stripe-signature"),
-        settings.stripe_webhook_secret.get_secret_value(),
+    return await _receive(request, settings.stripe_webhook_secret.get_secret_value())
+
+
+@webhook_router.post(
+    "/webhooks/stripe/connect",
+    dependencies=[allow(SIGNED_WEBHOOK)],
+    summary="Stripe Connect webhook: the developers' accounts (signed with its own secret)",
+    responses=problems(422, 503),
+)
+async def stripe_connect_webhook(request: Request) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    return await _receive(
+        request,
+        settings.stripe_connect_webhook_secret.get_secret_value(),
+        acts_on=webhooks.CONNECT_EVENTS,
     )
+
+
+async def _receive(
+    request: Request, secret: str, acts_on: frozenset[str] | None = None
+) -> JSONResponse:
+    """Checks one delivery and stores its event once; ``acts_on`` limits the event types kept
+    (None: every type, the job decides)."""
+    settings: Settings = request.app.state.settings
+    body = await request.body()
+    event = webhooks.verified_event(body, request.headers.get("stripe-signature"), secret)
     if event is None:
         raise NotSignedIn(_("The webhook signature is missing, wrong or too old."))
     if not webhooks.livemode_matches(event, settings.stripe_secret_key.get_secret_value()):
         # Acknowledged so that Stripe stops sending it, and never acted on.
         return JSONResponse({"status": "ignored", "reason": "livemode does not match"})
-
+    if acts_on is not None and event.get("type") not in acts_on:
+        return JSONResponse({"status": "ignored", "reason": "not an event this endpoint acts on"})
     new = await store_once(request.app.state, StripeEvent, "event_id", webhooks.event_values(event))
     return JSONResponse({"status": "queued" if new else "duplicate"})
 

@@ -12,6 +12,11 @@ from typing import Any
 import stripe
 
 TOLERANCE_SECONDS = 300
+# Stripe sends the events of the developers' connected accounts only to a Connect endpoint,
+# signed with a secret of its own. Of those, a payout needs one: payouts enabled or not, which
+# Stripe often decides minutes after the developer has left its onboarding. Anything else
+# there (their own payouts, say) is not ours to act on.
+CONNECT_EVENTS = frozenset({"account.updated"})
 
 
 def verified_event(payload: bytes, header: str | None, secret: str) -> dict[str, Any] | None:

@@ -21,6 +21,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 WEBHOOK_SECRET = "whsec_test_secret"
+# The Connect endpoint's: Stripe signs the connected accounts' events with a secret of their own.
+CONNECT_WEBHOOK_SECRET = "whsec_test_connect_secret"
 SECRET_KEY = "sk_test_fake"
 
 
@@ -93,7 +95,7 @@ class FakeStripe:
 
     def enable_payouts(self, account_id: str) -> dict[str, Any]:
         self.accounts[account_id]["payouts_enabled"] = True
-        return self.event("account.updated", self.accounts[account_id])
+        return self.event("account.updated", self.accounts[account_id], account=account_id)
 
     def checkout_amount(self, session_id: str) -> int:
         """What the team is asked to pay on this checkout, in cents."""
@@ -127,8 +129,15 @@ class FakeStripe:
         ]
 
     def event(
-        self, event_type: str, obj: dict[str, Any], *, livemode: bool = False
+        self,
+        event_type: str,
+        obj: dict[str, Any],
+        *,
+        livemode: bool = False,
+        account: str | None = None,
     ) -> dict[str, Any]:
+        """An event of the platform's account, or of a connected ``account`` (which Stripe
+        sends only to a Connect endpoint)."""
         return {
             "id": self._id("evt"),
             "object": "event",
@@ -136,6 +145,7 @@ class FakeStripe:
             "livemode": livemode,
             "created": int(time.time()),
             "data": {"object": json.loads(json.dumps(obj))},
+            **({"account": account} if account else {}),
         }
 
     def dispute(self, charge_id: str, status: str) -> dict[str, Any]:
@@ -343,12 +353,16 @@ def signature_header(
 
 
 def deliver(
-    http: httpx2.Client | Any, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET
+    http: httpx2.Client | Any,
+    event: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    endpoint: str = "/webhooks/stripe",
 ) -> Any:
-    """Posts one event to our /webhooks/stripe as Stripe would (any client with .post)."""
+    """Posts one event to one of our Stripe endpoints as Stripe would (any client with .post)."""
     payload = json.dumps(event).encode()
     return http.post(
-        "/webhooks/stripe",
+        endpoint,
         content=payload,
         headers={
             "stripe-signature": signature_header(payload, secret),
