@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, Insert, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -243,9 +244,20 @@ def get_db(request: Request) -> Iterator[Session]:
     request.state.db = session
     try:
         yield session
+        _wake_drains(session)
     finally:
         request.state.db = None
         _close(session)
+
+
+def _wake_drains(session: Session) -> None:
+    """The drains the route's committed work asked for (queue.wake_after_commit). The answer is
+    already decided and its work saved: a failure now is logged, not shown, and the drains'
+    periodic runs do the work."""
+    try:
+        queue.wake_committed(session)
+    except SQLAlchemyError as exc:
+        log.warning("drains not woken", error=type(exc).__name__)
 
 
 def request_session(request: Request) -> Session | None:

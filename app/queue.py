@@ -1,5 +1,6 @@
 """The PostgreSQL job queue (procrastinate): which queues there are, how a web process wakes a
-job when a delivery is stored, and the jobs an administrator should look at.
+job when a delivery is stored or a request's committed work gives a drain something to do, and
+the jobs an administrator should look at.
 
 The inbox and outbox rows stay the source of truth: they make the money path exactly-once. The
 queue only decides when the job functions run (app/jobs.py lists them). It knows no domain, so
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from psycopg import sql
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -28,9 +29,11 @@ MONEY, MERGES, GITHUB, MAIL, HOUSEKEEPING = "money", "merges", "github", "mail",
 QUEUES = (MONEY, MERGES, GITHUB, MAIL, HOUSEKEEPING)
 PRIORITY = {MONEY: 30, MERGES: 20, GITHUB: 0, MAIL: 0, HOUSEKEEPING: 0}
 
+# The tasks that drain the inboxes and outboxes (app/jobs.py), each woken when there is work.
+MERGES_DRAIN, MONEY_DRAIN = "merges.drain", "money.drain"
 # The task that drains each inbox table, woken when a new row is stored there.
-DRAIN_OF_TABLE = {"webhook_deliveries": "merges.drain", "stripe_events": "money.drain"}
-QUEUE_OF_DRAIN = {"merges.drain": MERGES, "money.drain": MONEY}
+DRAIN_OF_TABLE = {"webhook_deliveries": MERGES_DRAIN, "stripe_events": MONEY_DRAIN}
+QUEUE_OF_DRAIN = {MERGES_DRAIN: MERGES, MONEY_DRAIN: MONEY}
 
 
 def make_app(database_url: str) -> procrastinate.App:
@@ -79,6 +82,60 @@ def insert_waking_its_drain(insert: sql.Composable, table: str) -> sql.Composed:
         task=sql.Literal(task_name),
         priority=sql.Literal(PRIORITY[queue]),
     )
+
+
+# --- Wake-ups asked for by a web request's transaction ----------------------------------------
+# An administrator's release, a cancellation's refund, a funding confirmed on the return page:
+# the request's transaction writes work for a drain, which would otherwise wait for the drain's
+# next periodic run (DEVEX_JOB_INTERVAL_SECONDS). The service asks (wake_after_commit); once the
+# request's transaction has committed, get_db defers the drain (wake_committed).
+_ASKED = "devex.queue.asked"
+_COMMITTED = "devex.queue.committed"
+
+
+def wake_after_commit(session: Session, task_name: str) -> None:
+    """``task_name`` has work from this transaction: woken once it commits, never if it rolls
+    back."""
+    session.info.setdefault(_ASKED, set()).add(task_name)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_wakes(session: Session) -> None:
+    asked = session.info.pop(_ASKED, set())
+    session.info.setdefault(_COMMITTED, set()).update(asked)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_asked_wakes(session: Session) -> None:
+    session.info.pop(_ASKED, None)
+
+
+def wake_committed(session: Session) -> None:
+    """Defers each drain that committed work asked for, in a transaction of its own that takes
+    no other lock: waiting on another transaction's wake of the same drain (the queueing lock's
+    index) cannot then close a circle. On SQLite there is no queue; the embedded loop looks for
+    money-path work every DEVEX_WORK_POLL_SECONDS."""
+    tasks = session.info.pop(_COMMITTED, set())
+    if not tasks or session.get_bind().dialect.name != "postgresql":
+        return
+    for task_name in sorted(tasks):
+        queue = QUEUE_OF_DRAIN[task_name]
+        session.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, "
+                "queueing_lock) VALUES (:queue, :task, :priority, :lock, :queueing_lock) "
+                "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING"
+            ),
+            {
+                "queue": queue,
+                "task": task_name,
+                "priority": PRIORITY[queue],
+                # As every drain's job: one runs at a time, and at most one waits.
+                "lock": task_name,
+                "queueing_lock": task_name,
+            },
+        )
+    session.commit()
 
 
 def cron_every(seconds: float) -> str:

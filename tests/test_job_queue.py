@@ -24,6 +24,9 @@ from app import jobs, queue
 from app.config import Settings
 from app.github.client import GitHubError
 from app.models import WebhookDelivery
+from app.payments import repository as payments_repository
+from app.payments import service as payments
+from app.payments.gateway import gateway_for
 from app.payonpull import service
 from tests.support.factories import make_user
 from tests.support.fake_github import FakeGitHub
@@ -33,13 +36,16 @@ from tests.support.pay_on_pull import (
     PULL,
     REPO,
     api_pull,
+    awarded_work,
+    connect_developer,
     delivery_headers,
+    fund_at_stripe,
     in_progress_work,
     ledger_balance,
     merged_payload,
     opportunity_of,
 )
-from tests.support.web import sign_in
+from tests.support.web import post_form, sign_in
 from tests.test_exactly_once import ROOT, _environment, _serve, _stop
 
 DELIVERIES = 1000
@@ -319,3 +325,84 @@ def test_every_job_runs_in_exactly_one_task() -> None:
 )
 def test_intervals_become_schedules_every_worker_shares(seconds: float, cron: str) -> None:
     assert queue.cron_every(seconds) == cron
+
+
+# --- Money moved on a page: its job is woken when the page's work is saved -------------------
+
+
+def _waiting_tasks(db: Session) -> list[str]:
+    db.rollback()  # a fresh snapshot
+    return list(
+        db.scalars(
+            text(
+                "SELECT task_name FROM procrastinate_jobs WHERE status = 'todo' ORDER BY task_name"
+            )
+        )
+    )
+
+
+@pytest.mark.usefixtures("empty_queue")
+def test_a_cancellation_on_a_page_wakes_the_money_jobs_to_refund_at_once(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    oid = work.opportunity_id
+    sign_in(client, work.owner)
+    page = f"/opportunities/{oid}"
+    refused = post_form(client, f"{page}/cancel", {"reason": ""}, page)
+    assert refused.status_code != 303
+    assert _waiting_tasks(db) == []  # nothing saved, nothing to wake
+    done = post_form(client, f"{page}/cancel", {"reason": "Done in-house"}, page)
+    assert done.status_code == 303
+    # Not the next periodic run (DEVEX_JOB_INTERVAL_SECONDS away): the refund is sent now.
+    assert _waiting_tasks(db) == [queue.MONEY_DRAIN]
+
+
+@pytest.mark.usefixtures("empty_queue")
+def test_funding_confirmed_on_the_return_page_wakes_the_check_of_an_earlier_merge(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work = awarded_work(db, fake_github, accepted=True)
+    connect_developer(db, settings, fake_stripe, work)
+    account = payments_repository.account_of(db, work.developer.id)
+    assert account is not None
+    payments.refresh_account(db, gateway_for(settings), account, follow=service.follow_payout)
+    db.commit()
+    fund_at_stripe(db, settings, fake_stripe, work)  # paid on Stripe's page; no event yet
+    assert _waiting_tasks(db) == []
+    sign_in(client, work.finance)
+    oid = work.opportunity_id
+    returned = client.get(f"/opportunities/{oid}/funding/return", follow_redirects=False)
+    assert returned.status_code == 303
+    assert opportunity_of(db, work).state == "in_progress"
+    # The awardee's pull request may have been merged before the money came: asked now.
+    assert _waiting_tasks(db) == [queue.MERGES_DRAIN]
+
+
+def test_a_wake_asked_for_by_work_that_is_rolled_back_is_forgotten(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    queue.wake_committed(db)  # what the set-up's own commits asked for, out of the way
+    db.execute(text(f"TRUNCATE {QUEUE_TABLES} CASCADE"))
+    db.commit()
+    payout = payments_repository.payout_for(db, work.opportunity_id)
+    assert payout is not None
+    payments.request_refund(db, payout, actor=None, reason="changed our mind")
+    db.rollback()
+    db.execute(text("SELECT 1"))  # the session's next transaction, which commits
+    db.commit()
+    queue.wake_committed(db)
+    assert _waiting_tasks(db) == []
+    payments.request_refund(db, payout, actor=None, reason="changed our mind")
+    db.commit()
+    queue.wake_committed(db)
+    assert _waiting_tasks(db) == [queue.MONEY_DRAIN]

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app import queue
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -108,6 +109,14 @@ def transition(
         extra_values={"updated_at": utcnow()},
         details=details,
     )
+    if to_state is P.RELEASING:
+        _money_to_move(session)  # the transfers written with it
+
+
+def _money_to_move(session: Session) -> None:
+    """This transaction gives the money jobs something to send: at once, not at their next
+    periodic run (an administrator's release or refund, a cancellation)."""
+    queue.wake_after_commit(session, queue.MONEY_DRAIN)
 
 
 def _audit(
@@ -489,6 +498,7 @@ def request_refund(session: Session, payout: Payout, *, actor: User | None, reas
         raise Conflict(_("The payment has already been released to the developer."))
     if payout.refund_requested_at is None:
         payout.refund_requested_at = utcnow()
+        _money_to_move(session)
         _audit(
             session,
             payout,
@@ -595,6 +605,7 @@ def move_to_award(
             idempotency_key=f"payout-{payout.id}-adjust-{award_id}",
         )
         session.add(adjustment)
+        _money_to_move(session)
     session.flush()
     _audit(
         session,
@@ -662,6 +673,7 @@ def give_back_part(
             }
         )
     payout.partial_refund_cents = payout.amount_cents - developer_cents
+    _money_to_move(session)
     payout.fee_cents = payout.fee_cents * developer_cents // payout.amount_cents
     _audit(
         session,

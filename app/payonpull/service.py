@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import queue
 from app.audit import repository as audit_repository
 from app.audit import service as audit
 from app.config import Settings
@@ -379,6 +380,7 @@ def start_work_when_ready(session: Session, opportunity: Opportunity) -> bool:
     )
     # The awardee may have been merged already (before the funding): GitHub is asked at once.
     opportunity.merge_check_due_at = utcnow()
+    queue.wake_after_commit(session, queue.MERGES_DRAIN)
     return True
 
 
