@@ -406,3 +406,59 @@ def test_a_wake_asked_for_by_work_that_is_rolled_back_is_forgotten(
     db.commit()
     queue.wake_committed(db)
     assert _waiting_tasks(db) == [queue.MONEY_DRAIN]
+
+
+# With every schedule a day apart (midnight), only a wake-up can explain work done in seconds.
+RARE = {
+    "DEVEX_JOB_INTERVAL_SECONDS": str(24 * 3600),
+    "DEVEX_RECONCILE_INTERVAL_MINUTES": str(24 * 60),
+}
+
+
+def _rarely_scheduled_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=_environment(settings) | RARE
+    )
+
+
+@pytest.mark.usefixtures("empty_queue")
+def test_a_merge_delivery_wakes_the_check_and_the_verified_merge_wakes_the_transfer(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    in_progress_work(db, settings, fake_stripe, fake_github)
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    worker = _rarely_scheduled_worker(settings)
+    try:
+        body = merged_payload()
+        assert client.post(
+            "/webhooks/github", content=body, headers=delivery_headers(body)
+        ).is_success
+        _wait_for(lambda: fake_stripe.transfer_requests, "the merge was not paid", seconds=120)
+    finally:
+        _stop([worker])
+    assert len(fake_stripe.transfer_requests) == 1
+
+
+@pytest.mark.usefixtures("empty_queue")
+def test_a_refund_asked_for_on_a_page_leaves_without_waiting_for_the_schedule(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
+    worker = _rarely_scheduled_worker(settings)
+    try:
+        sign_in(client, work.owner)
+        page = f"/opportunities/{work.opportunity_id}"
+        done = post_form(client, f"{page}/cancel", {"reason": "Done in-house"}, page)
+        assert done.status_code == 303
+        _wait_for(lambda: fake_stripe.refund_requests, "no refund was sent", seconds=120)
+    finally:
+        _stop([worker])
+    assert len(fake_stripe.refund_requests) == 1
