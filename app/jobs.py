@@ -138,14 +138,6 @@ TASKS: dict[str, Task] = {
         _job_interval,
     ),
 }
-# What a job that did something makes due elsewhere: a verified merge is money to release, a
-# funding event is work whose merge may already be there.
-WAKES: dict[str, str] = {
-    "payonpull.process_inbox": "money.drain",
-    "payonpull.check_started_work": "money.drain",
-    "payonpull.reconcile": "money.drain",
-    "payments.process_stripe_events": "merges.drain",
-}
 
 # One retry policy per kind of failure, for every task. A service we call is unwell (GitHub,
 # Stripe, the mail server, our database): try again, waiting 2, 4, 8 … 256 seconds. Anything
@@ -243,14 +235,18 @@ def _task_function(
         results: dict[str, int] = {}
         failures: list[Exception] = []
         for name in task.jobs:
-            try:
-                results[name] = await asyncio.to_thread(ALL_JOBS[name], session_factory, settings)
-            except Exception as exc:
-                log.exception("job failed", job=name)
-                failures.append(exc)
-                continue
-            if results[name] > 0 and name in WAKES:
-                await queue.wake(app, WAKES[name])
+            # What the job's committed work makes due elsewhere (queue.wake_after_commit): a
+            # verified merge is money to release, a funding event work whose merge may be there.
+            with queue.collecting_wakes() as due:
+                try:
+                    results[name] = await asyncio.to_thread(
+                        ALL_JOBS[name], session_factory, settings
+                    )
+                except Exception as exc:
+                    log.exception("job failed", job=name)
+                    failures.append(exc)
+            for drain in sorted(due):
+                await queue.wake(app, drain)
         if failures:
             raise failures[0]
         return results

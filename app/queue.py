@@ -10,6 +10,8 @@ app/db.py may use it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -84,13 +86,15 @@ def insert_waking_its_drain(insert: sql.Composable, table: str) -> sql.Composed:
     )
 
 
-# --- Wake-ups asked for by a web request's transaction ----------------------------------------
-# An administrator's release, a cancellation's refund, a funding confirmed on the return page:
-# the request's transaction writes work for a drain, which would otherwise wait for the drain's
-# next periodic run (DEVEX_JOB_INTERVAL_SECONDS). The service asks (wake_after_commit); once the
-# request's transaction has committed, get_db defers the drain (wake_committed).
+# --- Wake-ups asked for by a transaction -------------------------------------------------------
+# A verified merge, a funding that starts work, an administrator's release, a cancellation's
+# refund: a transaction writes work for a drain, which would otherwise wait for the drain's next
+# periodic run (DEVEX_JOB_INTERVAL_SECONDS). The service that writes it asks
+# (wake_after_commit); once the transaction has committed, the drain is deferred: by get_db for
+# a web request (wake_committed), by the job runner for a job (collecting_wakes).
 _ASKED = "devex.queue.asked"
 _COMMITTED = "devex.queue.committed"
+_COLLECTED: ContextVar[set[str] | None] = ContextVar("devex_queue_collected", default=None)
 
 
 def wake_after_commit(session: Session, task_name: str) -> None:
@@ -99,10 +103,25 @@ def wake_after_commit(session: Session, task_name: str) -> None:
     session.info.setdefault(_ASKED, set()).add(task_name)
 
 
+@contextlib.contextmanager
+def collecting_wakes() -> Iterator[set[str]]:
+    """The drains that the transactions committed inside the block asked for, in this context
+    and the threads it runs code in (asyncio.to_thread copies the context)."""
+    collected: set[str] = set()
+    token = _COLLECTED.set(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTED.reset(token)
+
+
 @event.listens_for(Session, "after_commit")
 def _keep_committed_wakes(session: Session) -> None:
     asked = session.info.pop(_ASKED, set())
     session.info.setdefault(_COMMITTED, set()).update(asked)
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected.update(asked)
 
 
 @event.listens_for(Session, "after_rollback")

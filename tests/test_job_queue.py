@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 from app import jobs, queue
 from app.config import Settings
 from app.github.client import GitHubError
-from app.models import WebhookDelivery
+from app.models import InboxStatus, WebhookDelivery
 from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payments.gateway import gateway_for
 from app.payonpull import service
 from tests.support.factories import make_user
 from tests.support.fake_github import FakeGitHub
-from tests.support.fake_stripe import FakeStripe
+from tests.support.fake_stripe import FakeStripe, deliver
 from tests.support.pay_on_pull import (
     BID,
     PULL,
@@ -462,3 +462,42 @@ def test_a_refund_asked_for_on_a_page_leaves_without_waiting_for_the_schedule(
     finally:
         _stop([worker])
     assert len(fake_stripe.refund_requests) == 1
+
+
+def _delivery_taken(db: Session) -> bool:
+    db.rollback()  # a fresh snapshot
+    statuses = db.scalars(select(WebhookDelivery.status)).all()
+    return len(statuses) == 1 and statuses[0] is not InboxStatus.PENDING
+
+
+@pytest.mark.usefixtures("empty_queue")
+def test_a_merge_before_the_funding_is_paid_once_the_funding_event_wakes_its_check(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    fake_github: FakeGitHub,
+) -> None:
+    work = awarded_work(db, fake_github, accepted=True)
+    connect_developer(db, settings, fake_stripe, work)
+    account = payments_repository.account_of(db, work.developer.id)
+    assert account is not None
+    payments.refresh_account(db, gateway_for(settings), account, follow=service.follow_payout)
+    db.commit()
+    fake_github.pulls[(REPO, PULL)] = api_pull()
+    worker = _rarely_scheduled_worker(settings)
+    try:
+        body = merged_payload()  # merged while the team has not paid: nothing to pay yet
+        assert client.post(
+            "/webhooks/github", content=body, headers=delivery_headers(body)
+        ).is_success
+        _wait_for(lambda: _delivery_taken(db), "the delivery was not taken")
+        assert fake_stripe.transfer_requests == []
+        # The team pays; Stripe's events alone tell the app: funded, the work starts, its
+        # earlier merge is checked with GitHub and paid.
+        for event in fund_at_stripe(db, settings, fake_stripe, work):
+            assert deliver(client, event).is_success
+        _wait_for(lambda: fake_stripe.transfer_requests, "the merge was not paid", seconds=120)
+    finally:
+        _stop([worker])
+    assert len(fake_stripe.transfer_requests) == 1
