@@ -29,6 +29,7 @@ import httpx2
 import psutil
 import psycopg
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app import migrations
@@ -54,9 +55,23 @@ CONCURRENCY = 50
 
 
 def _empty(engine: Engine) -> None:
+    """Every table emptied between rounds. A worker's jobs may be reading some of them: their
+    read locks and the TRUNCATE's exclusive ones, taken in other orders, can deadlock, and
+    PostgreSQL then cancels one side, maybe ours: tried again."""
     tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    for attempt in range(TRUNCATE_ATTEMPTS):
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as exc:
+            deadlock = isinstance(exc.orig, psycopg.errors.DeadlockDetected)
+            if not deadlock or attempt == TRUNCATE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2)
+
+
+TRUNCATE_ATTEMPTS = 5
 
 
 def _wait_until_paid(engine: Engine, opportunity_id: int) -> None:
