@@ -1,7 +1,8 @@
 """Payout rules: the lifecycle, facts from the gateway, the ledger. Nothing here commits.
 
 A payout's state follows from facts the gateway reports (the team's charge, our transfer, a
-refund, a dispute). Facts are recorded as they arrive, in whatever order, each at most once;
+refund, a dispute; which event reports which fact is app/payments/events.py). Facts are
+recorded as they arrive, in whatever order, each at most once;
 ``advance`` then takes every transition the facts allow, each through the one guarded
 transition function, and posts the matching ledger movement in the same transaction. So
 duplicates and any ordering of events end in the same state, with each movement posted once.
@@ -15,7 +16,6 @@ pass ``payonpull.service.follow_payout`` (the jobs get it in ``app/jobs.py``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,6 @@ from app.models import (
     LedgerEntry,
     Opportunity,
     OpportunityState,
-    Outcome,
     Payout,
     PayoutAccount,
     PayoutAdjustment,
@@ -49,7 +48,6 @@ from app.models.base import utcnow
 from app.models.payment import TRANSFER_REVERSED
 from app.payments import repository
 from app.payments.gateway import (
-    ADJUSTMENT_METADATA,
     Checkout,
     Funding,
     Gateway,
@@ -281,7 +279,7 @@ def record_partial_refund(session: Session, payout: Payout, refund_id: str) -> N
     )
 
 
-def _is_partial(payout: Payout, amount: object) -> bool:
+def is_partial(payout: Payout, amount: object) -> bool:
     """A refund of less than the whole payment is the part a claim gave back (we never make
     any other partial refund)."""
     return isinstance(amount, int) and 0 < amount < payout.amount_cents
@@ -853,139 +851,6 @@ def _read_share(
 
 def _share_problem(message: str) -> ValidationFailed:
     return ValidationFailed(field_errors={"co_authors": message})
-
-
-# --- Stripe events -----------------------------------------------------------------------
-
-
-def _funded_by_intent(
-    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    record_funding(
-        session,
-        payout,
-        Funding(True, str(obj["id"]), str(obj.get("latest_charge") or "")),
-        follow=follow,
-    )
-
-
-def _funded_by_charge(
-    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    record_funding(
-        session,
-        payout,
-        Funding(True, str(obj.get("payment_intent") or ""), str(obj["id"])),
-        follow=follow,
-    )
-
-
-def _checkout_completed(
-    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    if obj.get("payment_status") == "paid":
-        record_funding(
-            session, payout, Funding(True, str(obj.get("payment_intent") or "")), follow=follow
-        )
-
-
-def _adjustment(refund: dict[str, Any]) -> bool:
-    """A partial refund of a re-award's difference: booked by its own job, never the refund of
-    the whole payout."""
-    return bool((refund.get("metadata") or {}).get(ADJUSTMENT_METADATA))
-
-
-def _charge_refunded(
-    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    if obj.get("refunded") is False:
-        return  # a partial refund: its refund's own event records it
-    refunds = (obj.get("refunds") or {}).get("data") or []
-    whole = [refund for refund in refunds if not _adjustment(refund)]
-    if refunds and not whole:
-        return  # only the part given back on a re-award
-    record_refund(session, payout, str(whole[0]["id"]) if whole else str(obj["id"]), follow=follow)
-
-
-def _refund_succeeded(
-    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    if obj.get("status") != "succeeded" or _adjustment(obj):
-        return  # not done yet, or the part given back on a re-award (booked by its own job)
-    if _is_partial(payout, obj.get("amount")):
-        record_partial_refund(session, payout, str(obj["id"]))
-    else:
-        record_refund(session, payout, str(obj["id"]), follow=follow)
-
-
-def _dispute_opened(
-    session: Session, payout: Payout, _obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    record_dispute(session, payout, DisputeStatus.OPEN, follow=follow)
-
-
-def _dispute_closed(
-    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    if obj.get("status") in DISPUTE_CLOSED:
-        record_dispute(session, payout, DisputeStatus(obj["status"]), follow=follow)
-
-
-def _transfer_created(
-    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    record_transfer(session, payout, Transfer.of(obj), confirmed=True, follow=follow)
-
-
-def _transfer_reversed(
-    session: Session, payout: Payout, obj: dict[str, Any], follow: FollowPayout
-) -> None:
-    reversed_transfer = replace(Transfer.of(obj), reversed=True)
-    record_transfer(session, payout, reversed_transfer, confirmed=False, follow=follow)
-
-
-EVENT_FACTS = {
-    "payment_intent.succeeded": _funded_by_intent,
-    "charge.succeeded": _funded_by_charge,
-    "checkout.session.completed": _checkout_completed,
-    "charge.refunded": _charge_refunded,
-    "refund.created": _refund_succeeded,
-    "refund.updated": _refund_succeeded,
-    "charge.dispute.created": _dispute_opened,
-    "charge.dispute.closed": _dispute_closed,
-    "transfer.created": _transfer_created,
-    "transfer.reversed": _transfer_reversed,
-}
-
-
-def apply_event(
-    session: Session,
-    gateway: Gateway,
-    event_type: str,
-    obj: dict[str, Any],
-    *,
-    follow: FollowPayout,
-) -> Outcome | None:
-    """What one Stripe event means; None when it concerns a payout we cannot place yet (its
-    events arrived before ours): it stays in the inbox and is tried again."""
-    if event_type == "account.updated":
-        account = repository.account_by_provider_id(session, str(obj.get("id")))
-        if account is None:
-            return Outcome.ignored("not one of our payout accounts")
-        refresh_account(session, gateway, account, follow=follow)
-        return Outcome.processed(
-            f"payout account of user {account.user_id}: payouts enabled {account.payouts_enabled}"
-        )
-    if event_type == "payment_intent.payment_failed":
-        return Outcome.ignored("a failed attempt; the team can pay again")
-    apply = EVENT_FACTS.get(event_type)
-    if apply is None:
-        return Outcome.ignored("not an event we act on")
-    payout = repository.find_payout_for_stripe_object(session, obj)
-    if payout is None:
-        return None
-    apply(session, payout, obj, follow)
-    return Outcome.processed(f"payout {payout.id}: {payout.state}")
 
 
 # --- funding -----------------------------------------------------------------------------

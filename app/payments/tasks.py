@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.models import InboxStatus, Payout, PayoutState, StripeEvent
-from app.payments import repository, service
+from app.payments import events, repository, service
 from app.payments.gateway import Gateway, GatewayError, gateway_for
 from app.payments.service import FollowPayout
 
@@ -44,7 +44,7 @@ def process_stripe_events(
 def _apply_one(session: Session, gateway: Gateway, event: StripeEvent, follow: FollowPayout) -> int:
     event_id = event.id
     try:
-        outcome = service.apply_event(session, gateway, event.type, event.payload, follow=follow)
+        outcome = events.apply_event(session, gateway, event.type, event.payload, follow=follow)
     except GatewayError as exc:
         session.rollback()
         _note_attempt(session, event_id, f"retrying: {exc}")
