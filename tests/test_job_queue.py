@@ -26,7 +26,6 @@ from app.github.client import GitHubError
 from app.models import InboxStatus, WebhookDelivery
 from app.payments import repository as payments_repository
 from app.payments import service as payments
-from app.payments.gateway import gateway_for
 from app.payonpull import service
 from tests.support.factories import make_user
 from tests.support.fake_github import FakeGitHub
@@ -37,8 +36,8 @@ from tests.support.pay_on_pull import (
     REPO,
     api_pull,
     awarded_work,
-    connect_developer,
     delivery_headers,
+    enable_payouts,
     fund_at_stripe,
     in_progress_work,
     ledger_balance,
@@ -371,10 +370,7 @@ def test_funding_confirmed_on_the_return_page_wakes_the_check_of_an_earlier_merg
     fake_github: FakeGitHub,
 ) -> None:
     work = awarded_work(db, fake_github, accepted=True)
-    connect_developer(db, settings, fake_stripe, work)
-    account = payments_repository.account_of(db, work.developer.id)
-    assert account is not None
-    payments.refresh_account(db, gateway_for(settings), account, follow=service.follow_payout)
+    enable_payouts(db, settings, fake_stripe, work)
     db.commit()
     fund_at_stripe(db, settings, fake_stripe, work)  # paid on Stripe's page; no event yet
     assert _waiting_tasks(db) == []
@@ -479,10 +475,7 @@ def test_a_merge_before_the_funding_is_paid_once_the_funding_event_wakes_its_che
     fake_github: FakeGitHub,
 ) -> None:
     work = awarded_work(db, fake_github, accepted=True)
-    connect_developer(db, settings, fake_stripe, work)
-    account = payments_repository.account_of(db, work.developer.id)
-    assert account is not None
-    payments.refresh_account(db, gateway_for(settings), account, follow=service.follow_payout)
+    enable_payouts(db, settings, fake_stripe, work)
     db.commit()
     fake_github.pulls[(REPO, PULL)] = api_pull()
     worker = _rarely_scheduled_worker(settings)

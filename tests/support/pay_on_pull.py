@@ -258,10 +258,7 @@ def start_work(
     db: Session, settings: Settings, fake_stripe: FakeStripe, work: Work
 ) -> list[dict[str, Any]]:
     """The awardee sets up payouts and accepts, finance funds; returns Stripe's events."""
-    events = [connect_developer(db, settings, fake_stripe, work)]
-    account = payments_repository.account_of(db, work.developer.id)
-    assert account is not None
-    payments.refresh_account(db, gateway_for(settings), account, follow=payonpull.follow_payout)
+    events = [enable_payouts(db, settings, fake_stripe, work)]
     payonpull.accept_award(db, opportunity_of(db, work), work.developer)
     db.commit()
     events += fund_at_stripe(db, settings, fake_stripe, work)
@@ -270,6 +267,18 @@ def start_work(
     )
     db.commit()
     return events
+
+
+def enable_payouts(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, work: Work
+) -> dict[str, Any]:
+    """The developer finishes Stripe onboarding and comes back: payouts enabled, learned from
+    the gateway's answer; returns the account.updated event, not delivered."""
+    event = connect_developer(db, settings, fake_stripe, work)
+    account = payments_repository.account_of(db, work.developer.id)
+    assert account is not None
+    payments.refresh_account(db, gateway_for(settings), account, follow=payonpull.follow_payout)
+    return event
 
 
 def run_jobs(session_factory: sessionmaker[Session], settings: Settings, times: int = 1) -> None:
