@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import psycopg
 from psycopg import sql
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
@@ -67,22 +68,29 @@ async def wake(app: procrastinate.App, task_name: str) -> None:
 def insert_waking_its_drain(insert: sql.Composable, table: str) -> sql.Composed:
     """The inbox's ``INSERT … RETURNING id`` and, when it stores a new row, its drain's job, in
     one statement: one round trip on the webhooks' hot path, and no stored row without its
-    wake-up. The job row is the one procrastinate's own defer function writes (the
-    ``procrastinate_defer_jobs_v1`` of its schema); where that would fail on the queueing lock
-    (a job already waiting), ON CONFLICT on the same index lets the one waiting do."""
-    task_name = DRAIN_OF_TABLE[table]
+    wake-up."""
+    woken = _defer_drain(DRAIN_OF_TABLE[table], sql.SQL("FROM stored"))
+    return sql.SQL("WITH stored AS ({insert}), woken AS ({woken}) SELECT id FROM stored").format(
+        insert=insert, woken=woken
+    )
+
+
+def _defer_drain(task_name: str, rows: sql.Composable) -> sql.Composed:
+    """The drain's job, once per row ``rows`` gives (``FROM stored``; nothing: once). The job
+    row is the one procrastinate's own defer function writes (the ``procrastinate_defer_jobs_v1``
+    of its schema): one runs at a time (its lock), at most one waits (its queueing lock); where
+    the insert would fail on that index (a job already waiting), ON CONFLICT lets the one
+    waiting do."""
     queue = QUEUE_OF_DRAIN[task_name]
     return sql.SQL(
-        "WITH stored AS ({insert}), woken AS ("
         "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock) "
-        "SELECT {queue}, {task}, {priority}, {task}, {task} FROM stored "
-        "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING) "
-        "SELECT id FROM stored"
+        "SELECT {queue}, {task}, {priority}, {task}, {task} {rows} "
+        "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING"
     ).format(
-        insert=insert,
         queue=sql.Literal(queue),
         task=sql.Literal(task_name),
         priority=sql.Literal(PRIORITY[queue]),
+        rows=rows,
     )
 
 
@@ -117,11 +125,13 @@ def collecting_wakes() -> Iterator[set[str]]:
 
 @event.listens_for(Session, "after_commit")
 def _keep_committed_wakes(session: Session) -> None:
+    """Into the job runner's collection when a job runs, else onto the session (a request's,
+    for get_db)."""
     asked = session.info.pop(_ASKED, set())
-    session.info.setdefault(_COMMITTED, set()).update(asked)
     collected = _COLLECTED.get()
-    if collected is not None:
-        collected.update(asked)
+    if collected is None:
+        collected = session.info.setdefault(_COMMITTED, set())
+    collected.update(asked)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -137,23 +147,12 @@ def wake_committed(session: Session) -> None:
     tasks = session.info.pop(_COMMITTED, set())
     if not tasks or session.get_bind().dialect.name != "postgresql":
         return
+    connection = session.connection()
+    # The statement is psycopg's SQL, written out for the session's own (psycopg) connection.
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
     for task_name in sorted(tasks):
-        queue = QUEUE_OF_DRAIN[task_name]
-        session.execute(
-            text(
-                "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, "
-                "queueing_lock) VALUES (:queue, :task, :priority, :lock, :queueing_lock) "
-                "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING"
-            ),
-            {
-                "queue": queue,
-                "task": task_name,
-                "priority": PRIORITY[queue],
-                # As every drain's job: one runs at a time, and at most one waits.
-                "lock": task_name,
-                "queueing_lock": task_name,
-            },
-        )
+        connection.exec_driver_sql(_defer_drain(task_name, sql.SQL("")).as_string(driver))
     session.commit()
 
 
