@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -34,15 +35,15 @@ from tests.support.pay_on_pull import (
     BID,
     PULL,
     REPO,
+    Work,
     api_pull,
-    awarded_work,
     delivery_headers,
-    enable_payouts,
     fund_at_stripe,
     in_progress_work,
     ledger_balance,
     merged_payload,
     opportunity_of,
+    waiting_for_the_money,
 )
 from tests.support.web import post_form, sign_in
 from tests.test_exactly_once import ROOT, _environment, _serve, _stop
@@ -349,14 +350,9 @@ def test_a_cancellation_on_a_page_wakes_the_money_jobs_to_refund_at_once(
     fake_github: FakeGitHub,
 ) -> None:
     work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
-    oid = work.opportunity_id
-    sign_in(client, work.owner)
-    page = f"/opportunities/{oid}"
-    refused = post_form(client, f"{page}/cancel", {"reason": ""}, page)
-    assert refused.status_code != 303
+    assert _cancel_on_its_page(client, work, reason="") != 303
     assert _waiting_tasks(db) == []  # nothing saved, nothing to wake
-    done = post_form(client, f"{page}/cancel", {"reason": "Done in-house"}, page)
-    assert done.status_code == 303
+    assert _cancel_on_its_page(client, work, reason="Done in-house") == 303
     # Not the next periodic run (DEVEX_JOB_INTERVAL_SECONDS away): the refund is sent now.
     assert _waiting_tasks(db) == [queue.MONEY_DRAIN]
 
@@ -369,9 +365,7 @@ def test_funding_confirmed_on_the_return_page_wakes_the_check_of_an_earlier_merg
     fake_stripe: FakeStripe,
     fake_github: FakeGitHub,
 ) -> None:
-    work = awarded_work(db, fake_github, accepted=True)
-    enable_payouts(db, settings, fake_stripe, work)
-    db.commit()
+    work = waiting_for_the_money(db, settings, fake_stripe, fake_github)
     fund_at_stripe(db, settings, fake_stripe, work)  # paid on Stripe's page; no event yet
     assert _waiting_tasks(db) == []
     sign_in(client, work.finance)
@@ -411,10 +405,27 @@ RARE = {
 }
 
 
-def _rarely_scheduled_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def _rarely_scheduled_worker(settings: Settings) -> Iterator[None]:
+    worker = subprocess.Popen(
         [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=_environment(settings) | RARE
     )
+    try:
+        yield
+    finally:
+        _stop([worker])
+
+
+def _cancel_on_its_page(client: TestClient, work: Work, reason: str) -> int:
+    """The team's owner cancels the work on its page; the answer's status."""
+    sign_in(client, work.owner)
+    page = f"/opportunities/{work.opportunity_id}"
+    return post_form(client, f"{page}/cancel", {"reason": reason}, page).status_code
+
+
+def _deliver_the_merge(client: TestClient) -> None:
+    body = merged_payload()
+    assert client.post("/webhooks/github", content=body, headers=delivery_headers(body)).is_success
 
 
 @pytest.mark.usefixtures("empty_queue")
@@ -427,15 +438,9 @@ def test_a_merge_delivery_wakes_the_check_and_the_verified_merge_wakes_the_trans
 ) -> None:
     in_progress_work(db, settings, fake_stripe, fake_github)
     fake_github.pulls[(REPO, PULL)] = api_pull()
-    worker = _rarely_scheduled_worker(settings)
-    try:
-        body = merged_payload()
-        assert client.post(
-            "/webhooks/github", content=body, headers=delivery_headers(body)
-        ).is_success
+    with _rarely_scheduled_worker(settings):
+        _deliver_the_merge(client)
         _wait_for(lambda: fake_stripe.transfer_requests, "the merge was not paid", seconds=120)
-    finally:
-        _stop([worker])
     assert len(fake_stripe.transfer_requests) == 1
 
 
@@ -448,15 +453,9 @@ def test_a_refund_asked_for_on_a_page_leaves_without_waiting_for_the_schedule(
     fake_github: FakeGitHub,
 ) -> None:
     work, _events = in_progress_work(db, settings, fake_stripe, fake_github)
-    worker = _rarely_scheduled_worker(settings)
-    try:
-        sign_in(client, work.owner)
-        page = f"/opportunities/{work.opportunity_id}"
-        done = post_form(client, f"{page}/cancel", {"reason": "Done in-house"}, page)
-        assert done.status_code == 303
+    with _rarely_scheduled_worker(settings):
+        assert _cancel_on_its_page(client, work, reason="Done in-house") == 303
         _wait_for(lambda: fake_stripe.refund_requests, "no refund was sent", seconds=120)
-    finally:
-        _stop([worker])
     assert len(fake_stripe.refund_requests) == 1
 
 
@@ -474,16 +473,10 @@ def test_a_merge_before_the_funding_is_paid_once_the_funding_event_wakes_its_che
     fake_stripe: FakeStripe,
     fake_github: FakeGitHub,
 ) -> None:
-    work = awarded_work(db, fake_github, accepted=True)
-    enable_payouts(db, settings, fake_stripe, work)
-    db.commit()
+    work = waiting_for_the_money(db, settings, fake_stripe, fake_github)
     fake_github.pulls[(REPO, PULL)] = api_pull()
-    worker = _rarely_scheduled_worker(settings)
-    try:
-        body = merged_payload()  # merged while the team has not paid: nothing to pay yet
-        assert client.post(
-            "/webhooks/github", content=body, headers=delivery_headers(body)
-        ).is_success
+    with _rarely_scheduled_worker(settings):
+        _deliver_the_merge(client)  # merged while the team has not paid: nothing to pay yet
         _wait_for(lambda: _delivery_taken(db), "the delivery was not taken")
         assert fake_stripe.transfer_requests == []
         # The team pays; Stripe's events alone tell the app: funded, the work starts, its
@@ -491,6 +484,4 @@ def test_a_merge_before_the_funding_is_paid_once_the_funding_event_wakes_its_che
         for event in fund_at_stripe(db, settings, fake_stripe, work):
             assert deliver(client, event).is_success
         _wait_for(lambda: fake_stripe.transfer_requests, "the merge was not paid", seconds=120)
-    finally:
-        _stop([worker])
     assert len(fake_stripe.transfer_requests) == 1

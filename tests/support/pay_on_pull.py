@@ -281,6 +281,16 @@ def enable_payouts(
     return event
 
 
+def waiting_for_the_money(
+    db: Session, settings: Settings, fake_stripe: FakeStripe, fake_github: FakeGitHub
+) -> Work:
+    """Awarded, accepted, the developer's payouts enabled, saved: only the funding is missing."""
+    work = awarded_work(db, fake_github, accepted=True)
+    enable_payouts(db, settings, fake_stripe, work)
+    db.commit()
+    return work
+
+
 def run_jobs(session_factory: sessionmaker[Session], settings: Settings, times: int = 1) -> None:
     for _ in range(times):
         jobs.run_periodic_jobs_once(session_factory, settings)
