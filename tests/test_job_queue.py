@@ -354,7 +354,7 @@ def test_a_cancellation_on_a_page_wakes_the_money_jobs_to_refund_at_once(
     assert _waiting_tasks(db) == []  # nothing saved, nothing to wake
     assert _cancel_on_its_page(client, work, reason="Done in-house") == 303
     # Not the next periodic run (DEVEX_JOB_INTERVAL_SECONDS away): the refund is sent now.
-    assert _waiting_tasks(db) == [queue.MONEY_DRAIN]
+    assert _waiting_tasks(db) == ["money.drain"]
 
 
 @pytest.mark.usefixtures("empty_queue")
@@ -374,7 +374,7 @@ def test_funding_confirmed_on_the_return_page_wakes_the_check_of_an_earlier_merg
     assert returned.status_code == 303
     assert opportunity_of(db, work).state == "in_progress"
     # The awardee's pull request may have been merged before the money came: asked now.
-    assert _waiting_tasks(db) == [queue.MERGES_DRAIN]
+    assert _waiting_tasks(db) == ["merges.drain"]
 
 
 def test_a_wake_asked_for_by_work_that_is_rolled_back_is_forgotten(
@@ -395,7 +395,7 @@ def test_a_wake_asked_for_by_work_that_is_rolled_back_is_forgotten(
     payments.request_refund(db, payout, actor=None, reason="changed our mind")
     db.commit()
     queue.wake_committed(db)
-    assert _waiting_tasks(db) == [queue.MONEY_DRAIN]
+    assert _waiting_tasks(db) == ["money.drain"]
 
 
 # With every schedule a day apart (midnight), only a wake-up can explain work done in seconds.
