@@ -48,6 +48,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.models import User
 from bench.listing import VOCABULARY, load_to
+from tests.support.deployment import web_command
 from tests.support.postgres import PostgresServer
 from tests.support.server import free_port
 
@@ -141,7 +142,7 @@ def _serve(
     env: dict[str, str], workers: int, log: IO[bytes]
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
+    command = [*web_command(port), "--workers", str(workers)]
     process = subprocess.Popen(
         command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
     )

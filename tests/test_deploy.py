@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx2
 import kubernetes_validate
 import pytest
 import yaml
@@ -30,6 +31,7 @@ from app.access import PUBLIC, declared_routes
 from app.cli import cli
 from app.config import Environment, Settings
 from app.main import create_app
+from tests.support import deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -74,34 +76,8 @@ def _compose() -> dict[str, Any]:
     return compose
 
 
-def _dockerfile() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments), continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n", " ", (DEPLOY / "Dockerfile").read_text())
-    lines = [line.strip() for line in text.splitlines()]
-    return [
-        (line.split(None, 1)[0].upper(), line.split(None, 1)[1])
-        for line in lines
-        if line and not line.startswith("#")
-    ]
-
-
-def _stages() -> list[list[tuple[str, str]]]:
-    """The build stages, each from its FROM; what comes before the first FROM is dropped."""
-    stages: list[list[tuple[str, str]]] = []
-    for instruction, arguments in _dockerfile():
-        if instruction == "FROM":
-            stages.append([])
-        if stages:
-            stages[-1].append((instruction, arguments))
-    return stages
-
-
-def _arguments(stage: list[tuple[str, str]], instruction: str) -> list[str]:
-    return [arguments for name, arguments in stage if name == instruction]
-
-
 def _image_uid() -> int:
-    [user] = _arguments(_stages()[-1], "USER")
+    [user] = deployment.arguments(deployment.stages()[-1], "USER")
     return int(user.split(":")[0])  # a name would fail here: runAsNonRoot needs a number
 
 
@@ -185,7 +161,7 @@ def _public_get_routes() -> set[str]:
 
 
 def _image_health_check_path() -> str:
-    [healthcheck] = _arguments(_stages()[-1], "HEALTHCHECK")
+    [healthcheck] = deployment.arguments(deployment.stages()[-1], "HEALTHCHECK")
     [url] = re.findall(r"https?://[^'\"\s]+", healthcheck)
     return urlsplit(str(url)).path
 
@@ -209,7 +185,7 @@ def test_the_probes_ask_the_app_for_routes_it_has() -> None:
 def test_the_ports_and_names_that_tie_the_manifests_together_agree() -> None:
     containers = {component: pod["spec"]["containers"][0] for component, pod in _pod_templates()}
     web = containers["web"]
-    [image_port] = _arguments(_stages()[-1], "EXPOSE")
+    [image_port] = deployment.arguments(deployment.stages()[-1], "EXPOSE")
     assert [p["containerPort"] for p in web["ports"]] == [int(image_port)]
     assert web["command"][web["command"].index("--port") + 1] == image_port
     for component, container in containers.items():
@@ -265,25 +241,32 @@ def test_the_image_and_every_pod_run_as_an_unprivileged_user() -> None:
 
 
 def test_the_image_installs_the_lock_in_a_build_stage_and_ships_only_the_result() -> None:
-    builder, final = _stages()[0], _stages()[-1]
-    assert len(_stages()) >= 2
-    [install_lock, install_app] = _arguments(builder, "RUN")[-2:]
-    assert "--require-hashes -r requirements/runtime.txt" in install_lock
-    assert "--no-deps -e ." in install_app
-    assert not [run for run in _arguments(final, "RUN") if "pip" in run]
-    builder_name = _arguments(builder, "FROM")[0].split()[-1]
-    copied = [c for c in _arguments(final, "COPY") if c.startswith(f"--from={builder_name}")]
+    builder, final = deployment.stages()[0], deployment.stages()[-1]
+    assert len(deployment.stages()) >= 2
+    runs = deployment.arguments(builder, "RUN")
+    [install_lock] = [run for run in runs if "requirements/runtime.txt" in run]
+    [install_app] = [run for run in runs if "-e ." in run]
+    assert "--require-hashes" in install_lock
+    assert "--no-deps" in install_app
+    assert not [run for run in deployment.arguments(final, "RUN") if "pip" in run]
+    builder_name = deployment.arguments(builder, "FROM")[0].split()[-1]
+    copied = [
+        c for c in deployment.arguments(final, "COPY") if c.startswith(f"--from={builder_name}")
+    ]
     # The virtual environment and the app, at the paths the editable install recorded.
     assert {tuple(c.split()[1:]) for c in copied} == {
         ("/opt/venv", "/opt/venv"),
         ("/srv/devex", "/srv/devex"),
     }
-    assert _arguments(builder, "FROM")[0].split()[0] == _arguments(final, "FROM")[0]
-    assert _arguments(final, "HEALTHCHECK")
+    assert (
+        deployment.arguments(builder, "FROM")[0].split()[0]
+        == deployment.arguments(final, "FROM")[0]
+    )
+    assert deployment.arguments(final, "HEALTHCHECK")
 
 
 def test_the_image_holds_no_setting_and_only_files_the_build_context_lets_in() -> None:
-    for instruction, arguments in _dockerfile():
+    for instruction, arguments in deployment.dockerfile():
         if instruction in ("ENV", "ARG"):
             assert "DEVEX_" not in arguments
             assert not re.search(r"SECRET|PASSWORD|TOKEN|KEY", arguments, re.I), arguments
@@ -295,8 +278,8 @@ def test_the_image_holds_no_setting_and_only_files_the_build_context_lets_in() -
     assert ignore[0] == "*"  # everything is left out but what is let back in
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
     assert not any("env" in name for name in allowed)  # production.env stays out
-    for stage in _stages():
-        for copy_arguments in _arguments(stage, "COPY"):
+    for stage in deployment.stages():
+        for copy_arguments in deployment.arguments(stage, "COPY"):
             if copy_arguments.startswith("--from="):
                 continue
             *sources, _destination = copy_arguments.split()
@@ -385,16 +368,57 @@ def test_the_migration_runs_before_the_web_and_the_workers() -> None:
 
 def _commands() -> list[list[str]]:
     """Every `devex …` command the image, compose and the manifests run."""
-    [image_command] = _arguments(_stages()[-1], "CMD")
-    commands = [json.loads(image_command)]
+    commands = [deployment.image_command()]
     commands += [s["command"] for s in _compose()["services"].values() if "command" in s]
     commands += [c["command"] for pod in _app_pods() for c in pod["spec"]["containers"]]
-    return [command for command in commands if command[0] == "devex"]
+    return [devex for command in commands if (devex := deployment.as_devex(command))[0] == "devex"]
+
+
+def test_every_web_process_runs_as_the_image_starts_it_without_docstrings() -> None:
+    """-OO keeps each web process under its memory target (issue 18, point 6); the bytecode for
+    it is compiled in the build, since the running image cannot write any."""
+    command = deployment.image_command()
+    interpreter, *options = command[: command.index("-m")]
+    assert interpreter == "python"
+    assert "-OO" in options
+    [web] = _one("Deployment", "devex-web")["spec"]["template"]["spec"]["containers"]
+    assert web["command"] == command
+    assert "command" not in _compose()["services"]["web"]  # the image's own
+    builder = deployment.stages()[0]
+    [compile_all] = [r for r in deployment.arguments(builder, "RUN") if "compileall" in r]
+    assert re.search(r"-o 2\b", compile_all)
+    assert re.search(r"-o 0\b", compile_all)
+
+
+def test_a_web_process_without_docstrings_serves_what_the_app_describes(
+    settings: Settings,
+) -> None:
+    server, url = deployment.serve(settings)
+    try:
+        served = httpx2.get(f"{url}/api/v1/openapi.json", timeout=60).json()
+        pages = {
+            (path, lang): httpx2.get(f"{url}{path}", params={"lang": lang}, timeout=60)
+            for path in ("/", "/opportunities", "/api/v1/opportunities")
+            for lang in ("en", "fr")
+        }
+        missing = httpx2.get(f"{url}/api/v1/opportunities/999999", timeout=60)
+    finally:
+        deployment.stop([server])
+    # Every description the API publishes, none of them lost with the docstrings.
+    assert served == json.loads(json.dumps(create_app(settings).openapi()))
+    assert {key: page.status_code for key, page in pages.items()} == dict.fromkeys(pages, 200)
+    assert '<html lang="fr' in pages["/", "fr"].text
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
 
 
 def test_every_command_the_deployment_runs_is_one_the_cli_has() -> None:
     commands = _commands()
-    assert {" ".join(c[:3]) for c in commands} >= {"devex worker", "devex db upgrade"}
+    assert {" ".join(c[:3]) for c in commands} >= {
+        "devex serve --host",
+        "devex worker",
+        "devex db upgrade",
+    }
     for command in commands:
         # --help after the real arguments: they are parsed (an unknown option fails), nothing runs.
         result = CliRunner().invoke(cli, [*command[1:], "--help"])

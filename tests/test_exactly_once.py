@@ -16,7 +16,6 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -28,6 +27,7 @@ from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.main import create_app
 from app.models import Payout, WebhookDelivery
+from tests.support.deployment import ROOT, environment, serve, stop
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe
 from tests.support.pay_on_pull import (
@@ -44,9 +44,8 @@ from tests.support.pay_on_pull import (
     opportunity_of,
     payout_of,
 )
-from tests.support.server import ThreadedServer, free_port
+from tests.support.server import ThreadedServer
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 4
 DELIVERIES = 1000
 
@@ -93,33 +92,6 @@ async def _deliver_all(url: str, body: bytes) -> list[int]:
         return [response.status_code for response in await asyncio.gather(*requests)]
 
 
-def _serve(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
-    """`devex serve` with the test's settings, once it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=_environment(settings),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            httpx2.get(f"{url}/healthz", timeout=5)
-            return process, url
-        except httpx2.TransportError:
-            assert process.poll() is None, "the web process stopped"
-            assert time.monotonic() < deadline, "the web process did not start"
-            time.sleep(0.1)
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait(timeout=120)
-
-
 # Shared payouts: the awardee and two co-authors, one of whom opened the pull request; each
 # share is a transfer of its own, and 240,000 cents split 33.33 / 33.33 / 33.34 % is exact.
 CO_AUTHORS = {6001: "33.33", 6002: "33.33"}
@@ -140,12 +112,12 @@ def test_a_thousand_duplicate_deliveries_and_several_workers_make_one_transfer_p
         fake_github.pulls[(REPO, PULL)] = api_pull(user={"id": 6001, "login": "co6001"})
     else:
         fake_github.pulls[(REPO, PULL)] = api_pull()
-    server, url = _serve(settings)
+    server, url = serve(settings)
     processes = [server]
     try:
         processes += [
             subprocess.Popen(
-                [sys.executable, "-c", WORKER_LOOP, "900"], cwd=ROOT, env=_environment(settings)
+                [sys.executable, "-c", WORKER_LOOP, "900"], cwd=ROOT, env=environment(settings)
             )
             for _ in range(WORKERS)
         ]
@@ -154,7 +126,7 @@ def test_a_thousand_duplicate_deliveries_and_several_workers_make_one_transfer_p
             statuses = pool.submit(asyncio.run, _deliver_all(url, merged_payload())).result()
         _wait_until_paid(db, work)
     finally:
-        _stop(processes)
+        stop(processes)
     assert Counter(statuses) == {202: DELIVERIES + 20}  # and so no 5xx, not one
     assert _count(db, WebhookDelivery) == 21
     assert _count(db, Payout) == 1
@@ -197,20 +169,6 @@ os.kill(os.getpid(), signal.SIGKILL)  # the crash: no clean-up, no commit of any
 """
 
 
-def _environment(settings: Settings) -> dict[str, str]:
-    values = {
-        "ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key.get_secret_value(),
-        "GITHUB_API_URL": settings.github_api_url,
-        "GITHUB_WEBHOOK_SECRET": settings.github_webhook_secret.get_secret_value(),
-        "STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
-        "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret.get_secret_value(),
-        "STRIPE_API_BASE": settings.stripe_api_base,
-    }
-    return {**os.environ, **{f"DEVEX_{k}": v for k, v in values.items()}}
-
-
 @pytest.mark.parametrize("point", list(CRASH_POINTS))
 def test_a_worker_killed_between_any_two_steps_still_pays_exactly_once(
     db: Session,
@@ -233,7 +191,7 @@ def test_a_worker_killed_between_any_two_steps_still_pays_exactly_once(
     kind, where = CRASH_POINTS[point]
     names = RELEASE_JOBS[:where] if isinstance(where, int) else RELEASE_JOBS
     process = subprocess.Popen(
-        [sys.executable, "-c", WORKER_SCRIPT, *names], cwd=ROOT, env=_environment(settings)
+        [sys.executable, "-c", WORKER_SCRIPT, *names], cwd=ROOT, env=environment(settings)
     )
     if kind == "stripe":
         fake_stripe.crash_at = str(where)

@@ -28,6 +28,7 @@ from app.models import InboxStatus, WebhookDelivery
 from app.payments import repository as payments_repository
 from app.payments import service as payments
 from app.payonpull import service
+from tests.support.deployment import ROOT, environment, serve, stop
 from tests.support.factories import make_user
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_stripe import FakeStripe, deliver
@@ -46,7 +47,6 @@ from tests.support.pay_on_pull import (
     waiting_for_the_money,
 )
 from tests.support.web import post_form, sign_in
-from tests.test_exactly_once import ROOT, _environment, _serve, _stop
 
 DELIVERIES = 1000
 # Short schedules, so that the test sees several reconcile runs in seconds.
@@ -72,7 +72,7 @@ def empty_queue(db: Session) -> None:
 
 def _worker(settings: Settings) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=_environment(settings) | QUICK
+        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=environment(settings) | QUICK
     )
 
 
@@ -117,7 +117,7 @@ def test_a_storm_over_two_web_processes_and_two_workers_pays_once_and_reconciles
     fake_github.pulls[(REPO, PULL)] = api_pull()
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        servers = [_serve(settings) for _ in range(2)]
+        servers = [serve(settings) for _ in range(2)]
         processes += [process for process, _url in servers]
         processes += [_worker(settings) for _ in range(2)]
         with ThreadPoolExecutor(1) as pool:
@@ -133,7 +133,7 @@ def test_a_storm_over_two_web_processes_and_two_workers_pays_once_and_reconciles
         # Both workers have run the schedule for several intervals.
         _wait_for(lambda: len(_reconcile_history(db)) >= 4, "reconcile did not run")
     finally:
-        _stop(processes)
+        stop(processes)
     assert Counter(statuses) == {202: DELIVERIES}  # and so no 5xx, not one
     assert db.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
     assert len(fake_stripe.transfer_requests) == 1
@@ -181,7 +181,7 @@ def test_a_slow_github_does_not_hold_up_the_money(
         still_running = _reconcile_running(db)
         still_held = fake_github.answers_held
     finally:
-        _stop([worker])
+        stop([worker])
     assert still_running == reconcile
     assert still_held >= 1
     assert len(fake_stripe.transfer_requests) == 1
@@ -246,7 +246,7 @@ def test_a_defect_fails_at_once_an_unreachable_service_is_retried_and_both_are_l
     printed = subprocess.run(
         [sys.executable, "-m", "app", "jobs", "failed"],
         cwd=ROOT,
-        env=_environment(settings),
+        env=environment(settings),
         capture_output=True,
         text=True,
         check=True,
@@ -270,7 +270,7 @@ def test_a_job_whose_worker_died_is_marked_failed_and_frees_its_task(
     fake_github.answer_after_seconds = 20
     quick = {"DEVEX_JOB_INTERVAL_SECONDS": "2"}
     doomed = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=_environment(settings) | QUICK
+        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=environment(settings) | QUICK
     )
     survivor = None
     try:
@@ -282,7 +282,7 @@ def test_a_job_whose_worker_died_is_marked_failed_and_frees_its_task(
         survivor = subprocess.Popen(
             [sys.executable, "-m", "app", "worker"],
             cwd=ROOT,
-            env=_environment(settings) | QUICK | quick,
+            env=environment(settings) | QUICK | quick,
         )
 
         def ran_again() -> bool:
@@ -300,7 +300,7 @@ def test_a_job_whose_worker_died_is_marked_failed_and_frees_its_task(
         _wait_for(ran_again, "reconcile did not run again")
     finally:
         doomed.kill()
-        _stop([survivor] if survivor else [])
+        stop([survivor] if survivor else [])
     status = db.scalar(
         text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), {"id": stalled}
     )
@@ -408,12 +408,12 @@ RARE = {
 @contextlib.contextmanager
 def _rarely_scheduled_worker(settings: Settings) -> Iterator[None]:
     worker = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=_environment(settings) | RARE
+        [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=environment(settings) | RARE
     )
     try:
         yield
     finally:
-        _stop([worker])
+        stop([worker])
 
 
 def _cancel_on_its_page(client: TestClient, work: Work, reason: str) -> int:

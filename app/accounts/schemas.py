@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from app.schemas import described
 
 
 class TeamRoleOut(BaseModel):
@@ -13,9 +15,9 @@ class TeamRoleOut(BaseModel):
 
 
 class MeOut(BaseModel):
-    """The signed-in person's own account, private fields included."""
-
-    model_config = ConfigDict(from_attributes=True)
+    model_config = described(
+        "The signed-in person's own account, private fields included.", from_attributes=True
+    )
 
     github_id: int
     login: str

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.models import Claim
+from app.schemas import described
 
 
 class ClaimIn(BaseModel):
@@ -14,7 +15,9 @@ class ClaimIn(BaseModel):
 
 
 class ResolutionIn(BaseModel):
-    """release | partial | refund; for partial, the developer side's part in cents."""
+    model_config = described(
+        "release | partial | refund; for partial, the developer side's part in cents."
+    )
 
     resolution: str = Field(default="", max_length=10)
     developer_cents: int | None = Field(default=None, ge=0)

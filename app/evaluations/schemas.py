@@ -7,9 +7,13 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas import described
+
 
 class AwardNoticeOut(BaseModel):
-    """Public: who won, at what price, with what score, among how many proposals."""
+    model_config = described(
+        "Public: who won, at what price, with what score, among how many proposals."
+    )
 
     winner_login: str
     winner_name: str
@@ -64,7 +68,9 @@ class ProposalToScoreOut(BaseModel):
 
 
 class EvaluationOut(BaseModel):
-    """The evaluation page's facts. Blind: no bidder is named here; the consensus names them."""
+    model_config = described(
+        "The evaluation page's facts. Blind: no bidder is named here; the consensus names them."
+    )
 
     your_declaration: DeclarationOut | None
     you_reviewed_the_draft: bool = Field(

@@ -33,8 +33,9 @@ ROLE_CHECK = "role IN ('owner', 'editor', 'evaluator', 'finance', 'approver')"
 
 
 class SignoffPurpose(StrEnum):
-    """What an approver signs off: an opportunity's budget going public, or an award's price
-    being paid."""
+    # What an approver signs off: an opportunity's budget going public, or an award's price
+    # being paid. A comment, not a docstring: the API describes it on the fields that use it
+    # (app/schemas.py says why).
 
     PUBLISH = "publish"
     FUND = "fund"

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from app.i18n import N_
+from app.schemas import described
 
 
 class StateChange(BaseModel):
@@ -107,8 +108,10 @@ class AddendumRecord(BaseModel):
 
 
 class DatasetFile(BaseModel):
-    """How each JSON file is wrapped: what it is, under which licence, then its rows. The count
-    comes after the rows (the file is written as it is read from the database)."""
+    model_config = described(
+        "How each JSON file is wrapped: what it is, under which licence, then its rows. The count"
+        " comes after the rows (the file is written as it is read from the database)."
+    )
 
     name: str
     title: str

@@ -20,6 +20,7 @@ from starlette.datastructures import QueryParams
 
 from app.i18n import gettext as _
 from app.models import OpportunityState
+from app.schemas import described
 from app.text import parse_date, parse_local_datetime, parse_money_to_cents
 
 PUBLIC_STATES = tuple(
@@ -155,9 +156,10 @@ class DraftIn(BaseModel):
 
 
 class OpportunityIn(DraftIn):
-    """A draft as a team writes it. Amounts are integer cents in the platform currency."""
-
-    model_config = ConfigDict(extra="forbid")
+    model_config = described(
+        "A draft as a team writes it. Amounts are integer cents in the platform currency.",
+        extra="forbid",
+    )
 
     title: str = Field(min_length=1, max_length=200)
     # Checked by the service, as the form's are (opportunities.service.context_links_problem).

@@ -116,13 +116,14 @@ def payout(opportunity_id: RowId, db: DbSession) -> PayoutOut:
     response_model=list[CoAuthorOut],
     dependencies=[allow(outside_team(via="opportunity_id"))],
     summary="The awardee names the co-authors who share the payment (before the merge)",
+    # Not the function's docstring: the image's web process strips docstrings (app/schemas.py).
+    description="Replaces the list; each share is a percentage with up to two decimals and the"
+    " awardee keeps the rest. Each co-author must have signed in once and be outside the team.",
     responses=problems(404, 409, 422),
 )
 def name_co_authors(
     opportunity_id: RowId, body: CoAuthorsIn, db: DbSession, user: CurrentUser
 ) -> list[CoAuthorOut]:
-    """Replaces the list; each share is a percentage with up to two decimals and the awardee
-    keeps the rest. Each co-author must have signed in once and be outside the team."""
     opportunity = service.opportunity_of(db, opportunity_id)
     shares = service.name_co_authors(db, opportunity, user, body.as_lines())
     db.commit()

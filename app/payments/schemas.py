@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas import described
+
 
 class LedgerLineOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -20,7 +22,7 @@ class LedgerLineOut(BaseModel):
 
 
 class TransferOut(BaseModel):
-    """One share of the release: a transfer of its own to one person."""
+    model_config = described("One share of the release: a transfer of its own to one person.")
 
     github_id: int
     basis_points: int

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import SignoffPurpose, TeamRole
+from app.schemas import described
 
 
 class ProjectOut(BaseModel):
@@ -33,9 +34,7 @@ class TeamDetailOut(TeamOut):
 
 
 class TeamSettings(BaseModel):
-    """What a team's owners set for it."""
-
-    model_config = ConfigDict(from_attributes=True)
+    model_config = described("What a team's owners set for it.", from_attributes=True)
 
     default_licence: str = Field(
         max_length=60,
@@ -71,13 +70,16 @@ class MemberRolesIn(BaseModel):
 
 
 class SignoffOut(BaseModel):
-    """One approver's sign-off: who, when, what amount."""
-
-    model_config = ConfigDict(from_attributes=True)
+    model_config = described(
+        "One approver's sign-off: who, when, what amount.", from_attributes=True
+    )
 
     opportunity_id: int
     award_id: int | None
-    purpose: SignoffPurpose
+    purpose: SignoffPurpose = Field(
+        description="What the approver signed off: an opportunity's budget going public"
+        " (publish), or an award's price being paid (fund)."
+    )
     amount_cents: int
     currency: str
     signed_by_github_id: int | None
