@@ -14,7 +14,7 @@ TESTS = Path(__file__).resolve().parent
 REAL_PROCESS_WAITS = {
     ("support/server.py", "ThreadedServer.start"): "a uvicorn server thread starting to listen",
     ("test_demo_and_cli.py", "served"): "a `devex serve` process starting to answer",
-    ("test_exactly_once.py", "_serve"): "a `devex serve` process starting to answer",
+    ("support/deployment.py", "serve"): "a web process, as the image starts it, starting to answer",
     ("test_exactly_once.py", "_wait_until_paid"): "`devex worker` processes paying the payout",
     ("test_job_queue.py", "_wait_for"): "`devex worker` processes running the queue's jobs",
     ("support/fake_github.py", "FakeGitHub.asgi.answer_late"): (
