@@ -7,7 +7,7 @@ import signal
 import threading
 from types import FrameType
 
-import typer
+import click
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import select, text
@@ -23,33 +23,43 @@ from app.metrics import prometheus
 from app.models import User
 from app.models.opportunity import AMOUNT_CAP_CONSTRAINT, amount_cap_sql
 
-cli = typer.Typer(
-    help="Dev Exchange: micro-procurement for open-source work.", no_args_is_help=True
-)
-db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
-users_cli = typer.Typer(help="People.", no_args_is_help=True)
-tokens_cli = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
-cli.add_typer(db_cli, name="db")
-cli.add_typer(users_cli, name="users")
-cli.add_typer(tokens_cli, name="tokens")
-jobs_cli = typer.Typer(help="Background jobs.", no_args_is_help=True)
-cli.add_typer(jobs_cli, name="jobs")
+
+# Help texts are given, not read from docstrings: the web process runs with -OO (deploy/Dockerfile).
+@click.group(help="Dev Exchange: micro-procurement for open-source work.")
+def cli() -> None:
+    pass
 
 
-@cli.command()
-def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (default $PORT)."),
-    workers: int | None = typer.Option(
-        None, help="Worker processes (default $DEVEX_WEB_WORKERS, else 1)."
-    ),
-) -> None:
-    """Serve the site and the API."""
+@cli.group("db", help="Database schema.")
+def db_cli() -> None:
+    pass
+
+
+@cli.group("users", help="People.")
+def users_cli() -> None:
+    pass
+
+
+@cli.group("tokens", help="Personal API tokens.")
+def tokens_cli() -> None:
+    pass
+
+
+@cli.group("jobs", help="Background jobs.")
+def jobs_cli() -> None:
+    pass
+
+
+@cli.command("serve", help="Serve the site and the API.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, envvar="PORT", show_default=True, help="Port ($PORT).")
+@click.option("--workers", type=int, help="Web processes (default $DEVEX_WEB_WORKERS, else 1).")
+def serve(host: str, port: int, workers: int | None) -> None:
     try:
         settings = Settings(web_workers=workers) if workers else Settings()
     except ValidationError as exc:
-        typer.echo("; ".join(str(error["msg"]) for error in exc.errors()), err=True)
-        raise typer.Exit(2) from exc
+        click.echo("; ".join(str(error["msg"]) for error in exc.errors()), err=True)
+        raise click.exceptions.Exit(2) from exc
     prometheus.clear_multiprocess_directory()
     uvicorn.run(
         "app.main:create_app",
@@ -67,25 +77,28 @@ def serve(
 QUEUE_HELP = f"A queue to serve (repeat for several; default all: {', '.join(queue.QUEUES)})."
 
 
-@cli.command()
-def worker(
-    queues: list[str] = typer.Option(  # noqa: B008 - typer reads its options from defaults
-        list(queue.QUEUES), "--queue", help=QUEUE_HELP
-    ),
-    concurrency: int = typer.Option(
-        2 * len(queue.QUEUES), min=1, help="Jobs run at once (a slow one holds one place)."
-    ),
-) -> None:
-    """Run the background jobs until stopped: from the PostgreSQL queue, or on SQLite in a
-    loop of their own (the queues are then ignored)."""
+@cli.command(
+    "worker",
+    help="Run the background jobs until stopped: from the PostgreSQL queue, or on SQLite in a"
+    " loop of their own (the queues are then ignored).",
+)
+@click.option("--queue", "queues", multiple=True, default=queue.QUEUES, help=QUEUE_HELP)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=2 * len(queue.QUEUES),
+    show_default=True,
+    help="Jobs run at once (a slow one holds one place).",
+)
+def worker(queues: tuple[str, ...], concurrency: int) -> None:
     settings = get_settings()
     configure_logging(json=settings.json_logs)
     unknown = sorted(set(queues) - set(queue.QUEUES))
     if unknown:
-        typer.echo(f"unknown queue: {', '.join(unknown)}", err=True)
-        raise typer.Exit(2)
+        click.echo(f"unknown queue: {', '.join(unknown)}", err=True)
+        raise click.exceptions.Exit(2)
     if settings.database_url.startswith("postgresql"):
-        jobs.run_worker(settings, queues, concurrency)
+        jobs.run_worker(settings, list(queues), concurrency)
         return
     stop = threading.Event()
 
@@ -98,28 +111,29 @@ def worker(
     jobs.run_forever(session_factory, settings, stop)
 
 
-@db_cli.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
-    """Apply migrations (creates the SQLite file's folder when needed)."""
+@db_cli.command("upgrade", help="Apply migrations (creates the SQLite file's folder when needed).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
     url = get_settings().database_url
     _ensure_sqlite_folder(url)
     migrations.upgrade(url, revision)
 
 
-@db_cli.command("downgrade")
-def db_downgrade(revision: str = typer.Argument(...)) -> None:
-    """Revert migrations down to REVISION ('base' removes everything)."""
+@db_cli.command("downgrade", help="Revert migrations down to REVISION ('base' removes everything).")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
     migrations.downgrade(get_settings().database_url, revision)
 
 
-@db_cli.command("apply-cap")
+@db_cli.command(
+    "apply-cap", help="Re-create the amount CHECK constraint from DEVEX_MAX_CONTRACT_CENTS."
+)
 def db_apply_cap() -> None:
-    """Re-create the amount CHECK constraint from DEVEX_MAX_CONTRACT_CENTS."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     if engine.dialect.name == "sqlite":
-        typer.echo("SQLite keeps the cap it was migrated with; recreate the database to change it.")
-        raise typer.Exit(1)
+        click.echo("SQLite keeps the cap it was migrated with; recreate the database to change it.")
+        raise click.exceptions.Exit(1)
     with engine.begin() as connection:
         connection.execute(
             text(f"ALTER TABLE opportunities DROP CONSTRAINT {AMOUNT_CAP_CONSTRAINT}")
@@ -130,12 +144,14 @@ def db_apply_cap() -> None:
                 f"CHECK ({amount_cap_sql(settings.max_contract_cents)})"
             )
         )
-    typer.echo(f"cap set to {settings.max_contract_cents} cents")
+    click.echo(f"cap set to {settings.max_contract_cents} cents")
 
 
-@cli.command("demo-data")
+@cli.command(
+    "demo-data",
+    help="Load demo teams, people and opportunities (safe to run again: nothing is duplicated).",
+)
 def demo_data() -> None:
-    """Load demo teams, people and opportunities (safe to run again: nothing is duplicated)."""
     from app.demo import load_demo_data
 
     settings = get_settings()
@@ -143,15 +159,18 @@ def demo_data() -> None:
     with session_factory() as session:
         created = load_demo_data(session, settings)
         session.commit()
-    typer.echo(f"demo data: {created} new records")
+    click.echo(f"demo data: {created} new records")
 
 
-@users_cli.command("create-admin")
-def create_admin(
-    github_id: int = typer.Option(..., help="The person's numeric GitHub id (not the login)."),
-    login: str = typer.Option(..., help="Their current GitHub login, for display."),
-) -> None:
-    """Make a person a platform administrator (creating their account if needed)."""
+@users_cli.command(
+    "create-admin",
+    help="Make a person a platform administrator (creating their account if needed).",
+)
+@click.option(
+    "--github-id", type=int, required=True, help="The person's numeric GitHub id (not the login)."
+)
+@click.option("--login", required=True, help="Their current GitHub login, for display.")
+def create_admin(github_id: int, login: str) -> None:
     settings = get_settings()
     session_factory = make_session_factory(make_engine(settings.database_url))
     with session_factory() as session:
@@ -170,24 +189,22 @@ def create_admin(
             details={"via": "cli"},
         )
         session.commit()
-    typer.echo(f"@{login} (GitHub id {github_id}) is an administrator")
+    click.echo(f"@{login} (GitHub id {github_id}) is an administrator")
 
 
-@tokens_cli.command("create")
-def create_token(
-    github_id: int = typer.Option(..., help="Whose token: their numeric GitHub id."),
-    name: str = typer.Option("cli", help="A name to recognise the token by."),
-    scope: str = typer.Option("read", help="read or write."),
-    days: int = typer.Option(90, help="Days until it expires."),
-) -> None:
-    """Create a personal API token and print it once."""
+@tokens_cli.command("create", help="Create a personal API token and print it once.")
+@click.option("--github-id", type=int, required=True, help="Whose token: their numeric GitHub id.")
+@click.option("--name", default="cli", show_default=True, help="A name to recognise the token by.")
+@click.option("--scope", default="read", show_default=True, help="read or write.")
+@click.option("--days", default=90, show_default=True, help="Days until it expires.")
+def create_token(github_id: int, name: str, scope: str, days: int) -> None:
     settings = get_settings()
     session_factory = make_session_factory(make_engine(settings.database_url))
     with session_factory() as session:
         user = session.scalars(select(User).where(User.github_id == github_id)).first()
         if user is None:
-            typer.echo("no user with that GitHub id; they must sign in once first", err=True)
-            raise typer.Exit(1)
+            click.echo("no user with that GitHub id; they must sign in once first", err=True)
+            raise click.exceptions.Exit(1)
         try:
             _token, raw = accounts.create_api_token(
                 session,
@@ -199,25 +216,26 @@ def create_token(
                 client=accounts.ClientInfo(user_agent="devex cli"),
             )
         except ValidationFailed as exc:
-            typer.echo("; ".join(exc.field_errors.values()), err=True)
-            raise typer.Exit(1) from exc
+            click.echo("; ".join(exc.field_errors.values()), err=True)
+            raise click.exceptions.Exit(1) from exc
         session.commit()
-    typer.echo(raw)
+    click.echo(raw)
 
 
-@jobs_cli.command("failed")
+@jobs_cli.command(
+    "failed", help="List failed jobs and jobs waiting to be tried again (PostgreSQL queue only)."
+)
 def jobs_failed() -> None:
-    """List failed jobs and jobs waiting to be tried again (PostgreSQL queue only)."""
     settings = get_settings()
     session_factory = make_session_factory(make_engine(settings.database_url))
     with session_factory() as session:
         troubled = queue.troubled_jobs(session)
     for job in troubled:
         when = f"next try {job.next_try_at:%Y-%m-%d %H:%M:%S} UTC" if job.next_try_at else ""
-        typer.echo(
+        click.echo(
             f"{job.id}\t{job.queue}\t{job.task}\t{job.status}\t{job.attempts} attempts\t{when}"
         )
-    typer.echo(f"{len(troubled)} failed or retrying", err=True)
+    click.echo(f"{len(troubled)} failed or retrying", err=True)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -132,6 +132,15 @@ def test_the_image_runs_the_versions_the_tests_ran() -> None:
     assert not differing, f"runtime.txt and dev.txt disagree (runtime, dev): {differing}"
 
 
+def test_the_image_installs_no_library_structlog_would_load_for_a_terminal() -> None:
+    """structlog imports colorama, better-exceptions and rich in every process whenever they are
+    installed, to print for a terminal; a production process logs JSON. rich alone was 3 MB of
+    each web process's memory (issue 18, point 6), there because typer required it."""
+    for_a_terminal = {"colorama", "better-exceptions", "rich"}
+    installed = for_a_terminal & set(_lock(RUNTIME_LOCK))
+    assert not installed, f"runtime.txt installs {installed}: which requirement brings it?"
+
+
 def test_the_environment_under_test_is_the_locked_one() -> None:
     stale: dict[str, tuple[str, str | None]] = {}
     for name, pin in _lock(DEV_LOCK).items():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import Environment, Settings
