@@ -1,13 +1,15 @@
 """A bounded load test on loopback: the real server, one then two web processes, under locust.
 
-Prints JSON: for each number of web processes and each scenario (browse, search, the sign-in
-page, a proposal submit, a webhook storm), requests per second, p50 and p95 in milliseconds and
-failures, at a fixed number of simulated people (--users), each sending a request as soon as the
-last is answered; and the resident memory of each web process at its highest during the run,
-sampled every 0.2 s, against the 150 MB target. Run with
+Prints JSON: for each number of web processes and each scenario (browse, in English and
+French; search; the sign-in page; a proposal submit; a webhook storm), requests per second, p50
+and p95 in milliseconds and failures, at a fixed number of simulated people (--users), each
+sending a request as soon as the last is answered; and the resident memory of each web process
+at its highest during the run, sampled every 0.2 s, against the 150 MB target. Run with
 `python -m bench.load [--users N] [--seconds S] [--opportunities N]`.
 
-The server is `devex serve --workers N` on a throwaway PostgreSQL, with the listing benchmark's
+The server is the image's web command (`python -OO ... -m app serve`) with `--workers N`, run by
+a Python that has only the runtime lock's packages, as the image has (made once, in
+.venv/bench-runtime), on a throwaway PostgreSQL, with the listing benchmark's
 opportunities (bench/listing.py), the published ones open for proposals, and one developer per
 simulated person. It runs with DEVEX_ENV=test: production refuses several web processes with
 the in-memory rate-limit store (each would count on its own) and there is no shared store here;
@@ -25,10 +27,12 @@ The throwaway PostgreSQL does not sync to disk: writes cost less than in product
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,7 +56,10 @@ from tests.support.deployment import web_command
 from tests.support.postgres import PostgresServer
 from tests.support.server import free_port
 
+ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# The server's own packages, from the runtime lock, beside the development environment's.
+RUNTIME_VENV = ROOT / ".venv" / "bench-runtime"
 SCENARIOS = {
     "browse": "Browse",
     "search": "Search",
@@ -142,9 +149,9 @@ def _serve(
     env: dict[str, str], workers: int, log: IO[bytes]
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    command = [*web_command(port), "--workers", str(workers)]
+    command = [*web_command(port, _runtime_python()), "--workers", str(workers)]
     process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120  # imports alone take seconds on a busy machine
@@ -156,6 +163,33 @@ def _serve(
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("the server did not start")
+
+
+def _runtime_python() -> str:
+    """A Python with the runtime lock alone, as the image has it (deploy/Dockerfile): the
+    development lock's extra libraries would count in the web process's memory (structlog loads
+    rich whenever it is installed). Made once per version of the lock, its bytecode compiled as
+    the image compiles it; the server runs from the project's folder, where `-m app` finds the
+    app."""
+    lock = ROOT / "requirements" / "runtime.txt"
+    python = RUNTIME_VENV / "bin" / "python"
+    stamp = RUNTIME_VENV / "runtime.txt.sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not stamp.is_file() or stamp.read_text() != digest:
+        shutil.rmtree(RUNTIME_VENV, ignore_errors=True)
+        # From inside a virtual environment, venv builds on the base interpreter.
+        subprocess.run([sys.executable, "-m", "venv", RUNTIME_VENV], check=True)
+        subprocess.run(
+            [python, "-m", "pip", "install", "--quiet", "--require-hashes", "-r", lock],
+            check=True,
+        )
+        subprocess.run(
+            [python, "-m", "compileall", "-q", "-j", "0", "-o", "0", "-o", "2", RUNTIME_VENV],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        stamp.write_text(digest)
+    return str(python)
 
 
 def _web_processes(server: subprocess.Popen[bytes], workers: int) -> list[psutil.Process]:

@@ -53,20 +53,31 @@ events.request.add_listener(_record)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write)  # type: ignore[no-untyped-call]
 
 
+# Visitors read in English and in French in turn: a web process serves both languages.
+_LANGUAGES = itertools.cycle(["en-CA,en;q=0.8", "fr-CA,fr;q=0.8"])
+
+
 class Browse(FastHttpUser):
     """A visitor: the home page, the list of opportunities, one opportunity."""
 
+    def on_start(self) -> None:
+        self.language = {"Accept-Language": next(_LANGUAGES)}
+
     @task(1)
     def home(self) -> None:
-        self.client.get("/", name="home")
+        self.client.get("/", name="home", headers=self.language)
 
     @task(2)
     def listing(self) -> None:
-        self.client.get("/opportunities", name="list")
+        self.client.get("/opportunities", name="list", headers=self.language)
 
     @task(3)
     def opportunity(self) -> None:
-        self.client.get(f"/opportunities/{random.choice(OPPORTUNITIES)}", name="opportunity")
+        self.client.get(
+            f"/opportunities/{random.choice(OPPORTUNITIES)}",
+            name="opportunity",
+            headers=self.language,
+        )
 
 
 class Search(FastHttpUser):

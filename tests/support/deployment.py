@@ -80,13 +80,13 @@ def environment(settings: Settings) -> dict[str, str]:
     return {**os.environ, **{f"DEVEX_{k}": v for k, v in values.items()}}
 
 
-def web_command(port: int) -> list[str]:
-    """The image's web command on a loopback port, run by this interpreter."""
-    interpreter, *rest = image_command()
-    assert interpreter == "python", "the image's CMD no longer starts the interpreter itself"
+def web_command(port: int, interpreter: str = sys.executable) -> list[str]:
+    """The image's web command on a loopback port, run by this interpreter (or another)."""
+    image_interpreter, *rest = image_command()
+    assert image_interpreter == "python", "the image's CMD no longer starts the interpreter itself"
     rest[rest.index("--host") + 1] = "127.0.0.1"
     rest[rest.index("--port") + 1] = str(port)
-    return [sys.executable, *rest]
+    return [interpreter, *rest]
 
 
 def serve(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
