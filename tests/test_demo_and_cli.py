@@ -11,9 +11,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.cli import cli
 from app.config import Settings
 from app.demo import load_demo_data
 from app.models import Opportunity, OpportunityState, Team
@@ -168,3 +170,21 @@ def test_cli_creates_an_admin_and_a_token_that_works(local_env: dict[str, str]) 
     )
     assert unknown.returncode == 1
     assert "sign in once first" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["worker", "--queue", "money", "--queue", "payroll"], "'payroll' is not one of"),
+        (["worker", "--concurrency", "0"], "'--concurrency': 0 is not in the range"),
+        (["users", "create-admin", "--login", "someone"], "Missing option '--github-id'"),
+        (["tokens", "create", "--github-id", "octocat"], "'octocat' is not a valid integer"),
+        (["db", "downgrade"], "Missing argument 'REVISION'"),
+    ],
+)
+def test_a_mistyped_command_is_refused_before_it_runs_and_says_why(
+    arguments: list[str], says: str
+) -> None:
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 2
+    assert says in result.output
