@@ -55,6 +55,15 @@ def head_revision() -> str | None:
     return max(numbers, default=None)
 
 
+def migrations_pending(current: str | None) -> bool:
+    """Whether the database lacks migrations this code has. A database at a later revision
+    than this code knows is not lacking any: the next release migrated before its rollout, and
+    each migration is one the previous release can run against (README, production
+    checklist), so this release keeps serving until its processes are replaced."""
+    head = head_revision()
+    return head is not None and (current is None or current < head)
+
+
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at, or None before the first migration."""
     if not inspect(connection).has_table(VERSION_TABLE):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from app.demo import load_demo_data
 from app.models import Opportunity, OpportunityState, Team
 from tests.support.server import free_port
 
+ROOT = Path(__file__).resolve().parent.parent
 DEVEX = [sys.executable, "-m", "app"]
 
 
@@ -103,24 +106,50 @@ def test_local_run_serves_every_entry_point_over_http(served: str) -> None:
     assert httpx2.get(f"{served}/readyz").json()["status"] == "ok"
 
 
-def test_readyz_reports_pending_migrations(local_env: dict[str, str]) -> None:
-    subprocess.run([*DEVEX, "db", "upgrade"], env=local_env, check=True, timeout=120)
-    subprocess.run([*DEVEX, "db", "downgrade", "base"], env=local_env, check=True, timeout=120)
+def _readyz(env: dict[str, str]) -> tuple[int, str]:
     code = (
         "from fastapi.testclient import TestClient\n"
         "from app.main import create_app\n"
         "with TestClient(create_app()) as c:\n"
-        "    r = c.get('/readyz'); print(r.status_code, r.json()['database'])\n"
+        "    r = c.get('/readyz'); print(r.status_code, r.json().get('database', 'answers'))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
-        env=local_env,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
-    assert result.stdout.strip().endswith("503 migrations pending")
+    status, database = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    return int(status), database
+
+
+def test_readyz_turns_traffic_away_until_every_migration_of_the_code_is_applied(
+    local_env: dict[str, str],
+) -> None:
+    """A pod of a new release waits for the migration job; a pod of the release before keeps
+    serving once it ran (a rollout without a 503 window): migrations are written so that the
+    previous release runs against them (README, production checklist)."""
+    scripts = ScriptDirectory(str(ROOT / "migrations"))
+    head = scripts.get_current_head()
+    assert head is not None
+    before_head = scripts.get_revision(head).down_revision
+    assert isinstance(before_head, str)
+    subprocess.run([*DEVEX, "db", "upgrade"], env=local_env, check=True, timeout=120)
+    assert _readyz(local_env) == (200, "answers")
+
+    subprocess.run([*DEVEX, "db", "downgrade", before_head], env=local_env, check=True, timeout=120)
+    assert _readyz(local_env) == (503, "migrations pending")
+    subprocess.run([*DEVEX, "db", "downgrade", "base"], env=local_env, check=True, timeout=120)
+    assert _readyz(local_env) == (503, "migrations pending")
+
+    subprocess.run([*DEVEX, "db", "upgrade"], env=local_env, check=True, timeout=120)
+    next_release = f"{int(head) + 1:04d}"  # the next release's migration, run before its rollout
+    database = local_env["DEVEX_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?", (next_release,))
+    assert _readyz(local_env) == (200, "answers")
 
 
 def test_cli_creates_an_admin_and_a_token_that_works(local_env: dict[str, str]) -> None:

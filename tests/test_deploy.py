@@ -359,7 +359,7 @@ def test_the_migration_runs_before_the_web_and_the_workers() -> None:
     assert services["worker"]["deploy"]["replicas"] == 2
 
     # Kubernetes has no order between objects: the Job runs the same image, and a web pod
-    # gets traffic only when /readyz finds the schema at that image's migration.
+    # gets traffic only when /readyz finds every migration of that image applied.
     job = _one("Job", "devex-migrate")["spec"]["template"]["spec"]
     assert job["containers"][0]["command"] == ["devex", "db", "upgrade"]
     assert job["restartPolicy"] == "Never"
