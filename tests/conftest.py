@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +25,12 @@ from tests.support.fake_stripe import (
 from tests.support.postgres import PostgresServer
 from tests.support.server import ThreadedServer
 from tests.support.smtp import SmtpServer
+
+
+def pytest_configure() -> None:
+    # A run stopped with SIGTERM (a CI job cancelled, `timeout`) ends as Ctrl-C ends it: the
+    # fixtures are torn down, so the throwaway PostgreSQL, a daemon of its own, stops too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
